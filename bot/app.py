@@ -1,0 +1,63 @@
+"""The Bolt app factory: one place where the app is built and every listener registered."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.context import Deps
+from handlers import register_all
+
+__all__ = ["BotIdentity", "build_app", "fetch_identity"]
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is in this workspace (from auth.test), learned once at start-up."""
+
+    team_id: str
+    bot_user_id: str
+    bot_id: str | None
+
+
+def fetch_identity(client: WebClient) -> BotIdentity:
+    response = client.auth_test()
+    return BotIdentity(
+        team_id=str(response["team_id"]),
+        bot_user_id=str(response["user_id"]),
+        bot_id=response.get("bot_id"),
+    )
+
+
+def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = None) -> App:
+    """The Bolt app; `executor` runs lazy listeners (pass one to be able to wait for them on shutdown)."""
+    token = deps.settings.slack_bot_token.get_secret_value()
+
+    def authorize(**_: object) -> AuthorizeResult:
+        # Single workspace: the identity is fixed, so no auth.test per request (and none before ack).
+        return AuthorizeResult(
+            enterprise_id=None,
+            team_id=identity.team_id,
+            bot_user_id=identity.bot_user_id,
+            bot_id=identity.bot_id,
+            bot_token=token,
+        )
+
+    app = App(
+        signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
+        client=deps.client,
+        authorize=authorize,
+        # The ack function runs in the request thread (no polling for the ack); work that talks to
+        # Slack runs in lazy listeners after the response has gone out.
+        process_before_response=True,
+        request_verification_enabled=True,
+        logger=logging.getLogger("frontline.bolt"),
+        listener_executor=executor or ThreadPoolExecutor(max_workers=10, thread_name_prefix="frontline-lazy"),
+    )
+    register_all(app, deps)
+    return app

@@ -1,0 +1,224 @@
+"""The `frontline` command line (Typer). Every verb loads settings and config the same way and
+turns a configuration problem into one line per problem and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from bot.config import ConfigError, FrontlineConfig, load_config
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+from store.migrate import NotMigratedError
+
+app = typer.Typer(help="Frontline: support operations in Slack.", no_args_is_help=True, add_completion=False)
+export_app = typer.Typer(help="Export records for reporting and migration.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+EXIT_CONFIG = 2
+
+
+def _fail(lines: list[str], code: int = EXIT_CONFIG) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def _load() -> tuple[Settings, FrontlineConfig]:
+    try:
+        settings = load_settings()
+        config = load_config(settings.frontline_config)
+    except ConfigError as error:
+        _fail(error.problems)
+    configure_logging(settings.log_level)
+    return settings, config
+
+
+def _require_slack_credentials(settings: Settings, *, socket_mode: bool = False) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", None if socket_mode else settings.slack_signing_secret),
+            ("SLACK_APP_TOKEN", settings.slack_app_token if socket_mode else None),
+        )
+        if value is not None and not value.get_secret_value()
+    ]
+    if missing:
+        _fail([f"env {name}: required (see README, 'Slack app set-up')" for name in missing])
+
+
+def _deps(settings: Settings, config: FrontlineConfig):  # type: ignore[no-untyped-def]
+    from bot.runtime import build_deps
+
+    try:
+        return build_deps(settings, config)
+    except NotMigratedError as error:
+        _fail([str(error)])
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Validate the environment and frontline.yaml: prints `ok` or one line per problem (exit 2)."""
+    _load()
+    typer.echo("ok")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest revision (Alembic upgrade head)."""
+    from store.db import create_db_engine
+    from store.migrate import current_revision, upgrade
+
+    settings, _ = _load()
+    engine = create_db_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    typer.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@app.command()
+def serve(
+    socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (needs SLACK_APP_TOKEN).")] = False,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default $PORT or 3000).")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+    threads: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker threads.")] = 8,
+    with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the scheduler here.")] = False,
+) -> None:
+    """Serve Slack traffic: HTTP on POST /slack/events (GET /healthz), or Socket Mode."""
+    from bot.app import build_app, fetch_identity
+    from bot.web import make_server
+    from bot.worker import run_worker
+
+    settings, config = _load()
+    _require_slack_credentials(settings, socket_mode=socket)
+    deps = _deps(settings, config)
+    bolt_app = build_app(deps, fetch_identity(deps.client))
+    if with_worker:
+        threading.Thread(target=run_worker, args=(deps,), kwargs={"install_signals": False}, daemon=True).start()
+    if socket:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+        return
+    server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads)
+    typer.echo(f"frontline listening on http://{host}:{server.port}/slack/events")
+    server.run()
+
+
+@app.command()
+def worker(
+    sweep_seconds: Annotated[int, typer.Option(min=1, max=60, help="Seconds between sweeps.")] = 30,
+) -> None:
+    """Run the scheduler: outbox delivery and every time-based job, until SIGTERM."""
+    from bot.worker import run_worker
+
+    settings, config = _load()
+    _require_slack_credentials(settings)
+    run_worker(_deps(settings, config), sweep_seconds=sweep_seconds)
+
+
+def _parse_now(text: str | None) -> datetime:
+    from bot.context import utc_now
+
+    if text is None:
+        return utc_now()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        _fail([f"--now: '{text}' is not an ISO 8601 time (e.g. 2026-12-07T14:30:00Z)"])
+    if parsed.tzinfo is None:
+        _fail([f"--now: '{text}' has no time zone; add Z or an offset such as -05:00"])
+    return parsed
+
+
+@app.command()
+def tick(
+    now: Annotated[str | None, typer.Option(help="ISO 8601 time to run as (default: the real clock).")] = None,
+) -> None:
+    """Run every piece of due time-based work once, as of --now, then exit."""
+    from bot.worker import run_due_work
+
+    at = _parse_now(now)
+    settings, config = _load()
+    report = run_due_work(_deps(settings, config), at)
+    typer.echo(report.summary())
+
+
+@app.command()
+def outbox() -> None:
+    """List Slack messages not yet delivered (pending, retrying or failed permanently)."""
+    from store import outbox as outbox_store
+    from store.db import read_scope
+
+    settings, config = _load()
+    deps = _deps(settings, config)
+    with read_scope(deps.engine) as session:
+        rows = outbox_store.undelivered(session)
+        if not rows:
+            typer.echo("outbox empty: every decided message was delivered")
+            return
+        for row in rows:
+            typer.echo(
+                f"{row.id}\t{row.status}\t{row.method}\t{row.key}\tattempts={row.attempts}\t"
+                f"next={row.next_attempt_at.isoformat()}\t{row.last_error or ''}"
+            )
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@export_app.command("tickets")
+def export_tickets(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """Every ticket, one record each (times in ISO 8601 UTC)."""
+    from bot.export import write_tickets
+
+    settings, config = _load()
+    deps = _deps(settings, config)
+    if output is None:
+        write_tickets(deps.engine, sys.stdout, fmt.value)
+        return
+    with output.open("w", encoding="utf-8", newline="") as out:
+        count = write_tickets(deps.engine, out, fmt.value)
+    typer.echo(f"wrote {count} tickets to {output}", err=True)
+
+
+@app.command()
+def manifest(
+    request_url: Annotated[str, typer.Option(help="Public URL of POST /slack/events.")] = (
+        "https://frontline.example.com/slack/events"
+    ),
+    socket: Annotated[bool, typer.Option("--socket", help="Manifest for Socket Mode.")] = False,
+    name: Annotated[str, typer.Option(help="App name shown in Slack.")] = "Frontline",
+) -> None:
+    """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
+    from bot.manifest import manifest_yaml
+
+    typer.echo(manifest_yaml(app_name=name, request_url=request_url, socket_mode=socket), nl=False)
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the temporary database and print its path.")] = False,
+) -> None:
+    """Play a short scripted story against an in-process stand-in for Slack and print the channels."""
+    from bot.demo import run_demo
+
+    configure_logging("WARNING")
+    raise typer.Exit(run_demo(keep=keep))
+
+
+def main() -> None:
+    app()

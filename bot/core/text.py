@@ -1,0 +1,100 @@
+"""Text coming from Slack and text going back to it.
+
+Incoming: Slack sends `&`, `<`, `>` as entities and wraps mentions and links in `<…>`; we store
+what the person typed (field case F3). Outgoing: user text is escaped exactly once, so it can
+neither ping anyone (`<!channel>`, `<@U…>`) nor show `&amp;amp;`, and is cut to Block Kit limits
+without splitting an emoji, an entity or a combining sequence (field case F12).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["ELLIPSIS", "decode_slack_text", "escape_mrkdwn", "truncate", "utf16_len"]
+
+ELLIPSIS = "…"
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # &amp; last, so "&amp;lt;" stays "&lt;"
+
+
+def _decode_entities(text: str) -> str:
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+def _render_markup(inner: str) -> str:
+    target, _, label = inner.partition("|")
+    if target.startswith(("@U", "@W")):
+        return f"@{label or target[1:]}"
+    if target.startswith("#C") or target.startswith("#G"):
+        return f"#{label or target[1:]}"
+    if target.startswith("!subteam^"):
+        return label or "@group"
+    if target.startswith("!"):
+        # <!here>, <!channel>, <!everyone>, <!date^…|fallback>: keep the words, never the ping.
+        return label or f"@{target[1:].split('^')[0]}"
+    if not label or label == target or _without_scheme(target) == label:
+        return label if label else target  # auto-linked text: show what the person typed
+    return f"{label} ({target})"
+
+
+def _without_scheme(url: str) -> str:
+    return re.sub(r"^(?:https?://|mailto:)", "", url)
+
+
+def decode_slack_text(text: str) -> str:
+    """Slack's wire format → the text as the person typed it (mentions as @name, links as URLs)."""
+    return _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text))
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack treats as control characters, exactly once."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units; Slack's limits are not documented as code points, so we meet both."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+_ENTITY_TAIL = re.compile(r"&[a-z]{0,4}$")
+
+
+def _is_joiner(char: str) -> bool:
+    # Zero-width joiner, variation selectors, skin-tone modifiers and combining marks bind to
+    # the character before them: a cut must not separate them.
+    code = ord(char)
+    return (
+        char == "\u200d"
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+        or unicodedata.combining(char) != 0
+    )
+
+
+def truncate(text: str, limit: int, *, suffix: str = ELLIPSIS) -> str:
+    """Cut `text` (already escaped, if it is mrkdwn) to at most `limit` characters and UTF-16 units.
+
+    The cut never lands inside an `&amp;`-style entity, a surrogate pair or a grapheme joined by
+    ZWJ/variation selectors; when a cut happens `suffix` is appended within the limit.
+    """
+    if len(text) <= limit and utf16_len(text) <= limit:
+        return text
+    budget = limit - utf16_len(suffix)
+    cut = min(len(text), budget)
+    while cut > 0 and utf16_len(text[:cut]) > budget:
+        cut -= 1
+    # Step back out of a ZWJ sequence or a modifier run.
+    while cut > 0 and (_is_joiner(text[cut]) if cut < len(text) else False):
+        cut -= 1
+    while cut > 0 and text[cut - 1] == "\u200d":
+        cut -= 1
+    head = text[:cut]
+    entity = _ENTITY_TAIL.search(head)
+    if entity and text.startswith(("&amp;", "&lt;", "&gt;"), entity.start()):
+        head = head[: entity.start()]
+    return head + suffix

@@ -1,0 +1,86 @@
+"""`frontline demo`: a short support story, played as real signed requests against Frontline and an
+in-process stand-in for Slack, then the channels printed as a person would read them."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import demo_config
+from bot.sandbox import Sandbox
+from bot.slack.standin import render_message
+from store.db import create_db_engine
+from store.migrate import upgrade
+
+__all__ = ["STORY", "Step", "run_demo"]
+
+
+@dataclass(frozen=True)
+class Step:
+    user: str
+    channel: str
+    command: str
+    text: str
+    caption: str
+
+
+STORY: tuple[Step, ...] = (
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "help", "An agent asks what the bot can do."),
+    Step(
+        "U_REQUESTER",
+        "C_HELP",
+        "/ticket",
+        "Checkout is down for all EU users customer:acme users:300",
+        "An enterprise customer reports an outage: P0 on three triggers.",
+    ),
+    Step(
+        "U_AGENT2",
+        "C_HELP",
+        "/ticket",
+        "Export to CSV is broken since this morning customer:globex",
+        "A business-tier bug: P1.",
+    ),
+    Step("U_REQUESTER", "C_HELP", "/ticket", "Feature request: dark mode for the dashboard", "A suggestion: P3."),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "show T-1", "An agent looks at the outage ticket."),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "show T-99", "Bad input gets a clear answer and changes nothing."),
+    Step("U_REQUESTER", "C_HELP", "/ticket", "Printer jams customer:acmee", "A typo in a customer name."),
+)
+
+
+def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="frontline-demo-"))
+    url = f"sqlite:///{workdir / 'frontline.db'}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    with Sandbox(database_url=url, config=demo_config()) as sandbox:
+        users = sandbox.standin
+        out.write("Frontline demo: a stand-in Slack workspace on loopback, real signed requests.\n\n")
+        for number, step in enumerate(STORY, 1):
+            response = sandbox.simulator.slash_command(
+                step.command, step.text, user_id=step.user, channel_id=step.channel
+            )
+            out.write(f"{number}. {step.caption}\n")
+            out.write(
+                f"   {users.user_name(step.user)} in {users.channel_name(step.channel)}: {step.command} {step.text}\n"
+            )
+            answer = json.loads(response.body) if response.body else {}
+            out.write(_indent(render_message(answer), "   ↳ (only you) ") + "\n\n")
+        sandbox.wait_until_delivered()
+        out.write("What the channels show now:\n\n")
+        out.write(sandbox.standin.transcript() + "\n")
+    elapsed = time.monotonic() - started
+    out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir}" if keep else "") + "\n")
+    return 0
+
+
+def _indent(text: str, first: str) -> str:
+    pad = " " * len(first)
+    lines = text.splitlines() or [""]
+    return "\n".join([first + lines[0], *(pad + line for line in lines[1:])])

@@ -1,0 +1,44 @@
+"""Builds the process-wide dependencies from settings and config (one place, used by every CLI verb)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.config import FrontlineConfig
+from bot.context import Deps, utc_now
+from bot.services import tickets
+from bot.services.policy import Policy
+from bot.settings import Settings
+from bot.slack.client import make_web_client
+from bot.slack.delivery import OutboxSender
+from store.db import create_db_engine
+from store.migrate import ensure_migrated
+
+__all__ = ["build_deps"]
+
+
+def build_deps(
+    settings: Settings,
+    config: FrontlineConfig,
+    *,
+    require_migrated: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+) -> Deps:
+    engine = create_db_engine(settings.database_url)
+    if require_migrated:
+        ensure_migrated(engine)
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    sender = OutboxSender(engine, client, worker_id=worker_id, clock=clock, after_sent=tickets.AFTER_SENT)
+    return Deps(
+        settings=settings,
+        config=config,
+        policy=Policy.from_config(config),
+        engine=engine,
+        client=client,
+        sender=sender,
+        clock=clock,
+    )

@@ -1,0 +1,161 @@
+"""Ticket use cases. Each function is one transaction: load, ask the core, save, enqueue for Slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.core.lifecycle import Status
+from bot.core.priority import PriorityDecision, decide_priority
+from bot.services.policy import Policy
+from bot.slack import blocks
+from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent
+from store import audit, counters, outbox, tickets
+from store.db import read_scope, session_scope
+from store.models import OutboxMessage, Ticket
+
+__all__ = ["AFTER_SENT", "CreatedTicket", "NewTicket", "TicketInputError", "create_ticket", "get_ticket"]
+
+
+class TicketInputError(ValueError):
+    """The request cannot become a ticket as given; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    title: str
+    description: str
+    created_by: str
+    source_kind: str
+    requester_id: str | None = None
+    source_channel: str | None = None
+    source_ts: str | None = None
+    customer: str | None = None
+    priority: str | None = None  # a person's explicit choice; otherwise auto-priority decides
+    affected_users: int | None = None
+    owner_id: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedTicket:
+    ticket: Ticket
+    outbox_ids: list[int]
+
+
+def create_ticket(engine: Engine, policy: Policy, request: NewTicket, *, now: datetime) -> CreatedTicket:
+    customer = policy.customer(request.customer) if request.customer else None
+    if request.customer and customer is None and policy.customer_names:
+        known = ", ".join(policy.customer_names)
+        raise TicketInputError(f"unknown customer '{request.customer}' (known: {known})")
+    tier = customer.tier if customer else None
+    decision = _priority(policy, request, tier)
+    with session_scope(engine) as session:
+        number = counters.next_value(session, "ticket")
+        target = policy.sla_target(decision.priority)
+        ticket = Ticket(
+            number=number,
+            title=request.title,
+            description=request.description,
+            status=Status.OPEN if request.owner_id else Status.NEW,
+            priority=decision.priority,
+            priority_reason=decision.reason,
+            category=request.category,
+            requester_id=request.requester_id,
+            owner_id=request.owner_id,
+            customer=customer.name if customer else request.customer,
+            customer_tier=tier,
+            affected_users=request.affected_users,
+            created_by=request.created_by,
+            source_kind=request.source_kind,
+            source_channel=request.source_channel,
+            source_ts=request.source_ts,
+            created_at=now,
+            updated_at=now,
+            first_response_due=target.calendar.add(now, target.first_response),
+            resolution_due=target.calendar.add(now, target.resolution),
+        )
+        session.add(ticket)
+        session.flush()
+        assert ticket.id is not None
+        audit.record(
+            session,
+            at=now,
+            actor=request.created_by,
+            entity_type="ticket",
+            entity_id=ticket.id,
+            action="created",
+            field="priority",
+            after=decision.reason,
+        )
+        outbox_ids = _enqueue_card(session, policy, ticket, now=now)
+    return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
+
+
+def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityDecision:
+    auto = decide_priority(
+        f"{request.title}\n{request.description}",
+        policy.priority_rules,
+        tier=tier,
+        affected_users=request.affected_users,
+        category=request.category,
+    )
+    if request.priority is None or request.priority == auto.priority:
+        return auto
+    return PriorityDecision(request.priority, (f"set by <@{request.created_by}> (auto: {auto.reason})",))
+
+
+def _enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[int]:
+    assert ticket.id is not None
+    if not policy.triage_channel:
+        return []
+    message = outbox.enqueue(
+        session,
+        key=f"ticket:{ticket.id}:card",
+        method="chat.postMessage",
+        args={"channel": policy.triage_channel, "unfurl_links": False, **blocks.ticket_card(ticket)},
+        purpose="ticket_card",
+        ticket_id=ticket.id,
+        now=now,
+    )
+    return [message.id] if message is not None and message.id is not None else []
+
+
+def get_ticket(engine: Engine, number: int) -> Ticket | None:
+    with read_scope(engine) as session:
+        return tickets.by_number(session, number)
+
+
+def _card_posted(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> list[int]:
+    """Remember where the card is (later changes update it in place); attach the full text when cut."""
+    ticket = tickets.by_id(session, message.ticket_id) if message.ticket_id is not None else None
+    if ticket is None or ticket.id is None:
+        return []
+    channel, ts = str(response["channel"]), str(response["ts"])
+    tickets.set_card(session, ticket.id, channel, ts)
+    if not blocks.description_is_cut(ticket):
+        return []
+    full_text = outbox.enqueue(
+        session,
+        key=f"ticket:{ticket.id}:full-text",
+        method=FILES_UPLOAD_V2,
+        args={
+            "channel": channel,
+            "thread_ts": ts,
+            "content": ticket.description,
+            "filename": f"{ticket.ref}.txt",
+            "title": f"{ticket.ref} full text",
+            "initial_comment": f"Full text of {ticket.ref} ({len(ticket.description):,} characters).",
+        },
+        purpose="ticket_full_text",
+        ticket_id=ticket.id,
+        now=now,
+    )
+    return [full_text.id] if full_text is not None and full_text.id is not None else []
+
+
+AFTER_SENT: dict[str, AfterSent] = {"ticket_card": _card_posted}

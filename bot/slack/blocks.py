@@ -1,0 +1,181 @@
+"""Block Kit renderers: pure functions from records to message payloads.
+
+All user text passes through `escape_mrkdwn` (or goes into plain_text) and `truncate`, so cards
+never ping anyone and never break Block Kit's limits (blockkit-limits.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.text import escape_mrkdwn, truncate
+from store.models import Ticket
+
+__all__ = [
+    "HEADER_MAX",
+    "SECTION_MAX",
+    "TEXT_MAX",
+    "Message",
+    "created_confirmation",
+    "description_is_cut",
+    "error_message",
+    "help_message",
+    "slack_date",
+    "ticket_card",
+    "ticket_detail",
+]
+
+Block = dict[str, Any]
+Message = dict[str, Any]  # {"text": ..., "blocks": [...]}
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+TEXT_MAX = 4000  # chat.update rejects longer top-level text (msg_too_long)
+PRIORITY_EMOJI = {
+    "P0": ":red_circle:",
+    "P1": ":large_orange_circle:",
+    "P2": ":large_yellow_circle:",
+    "P3": ":white_circle:",
+}
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": _mrkdwn(truncate(text, SECTION_MAX))}
+
+
+def _context(*texts: str) -> Block:
+    return {"type": "context", "elements": [_mrkdwn(truncate(text, SECTION_MAX)) for text in texts[:10]]}
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_MAX), "emoji": True}}
+
+
+def _fields(pairs: list[tuple[str, str]]) -> Block:
+    return {"type": "section", "fields": [_mrkdwn(truncate(f"*{k}*\n{v}", FIELD_MAX)) for k, v in pairs[:10]]}
+
+
+def slack_date(at: datetime | None) -> str:
+    """A time every reader sees in their own time zone (Slack's date token), with a UTC fallback."""
+    if at is None:
+        return "—"
+    epoch = int(at.timestamp())
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _user(user_id: str | None, *, empty: str = "Unassigned") -> str:
+    return f"<@{user_id}>" if user_id else empty
+
+
+def _customer(ticket: Ticket) -> str:
+    if not ticket.customer:
+        return "—"
+    tier = f" ({ticket.customer_tier})" if ticket.customer_tier else ""
+    return escape_mrkdwn(ticket.customer + tier)
+
+
+def _fallback_text(ticket: Ticket) -> str:
+    return truncate(f"{ticket.ref} [{ticket.priority}] {escape_mrkdwn(ticket.title)}", TEXT_MAX)
+
+
+def description_is_cut(ticket: Ticket) -> bool:
+    """Whether the card shows only part of the description (the full text then goes in its thread)."""
+    return truncate(escape_mrkdwn(ticket.description), SECTION_MAX) != escape_mrkdwn(ticket.description)
+
+
+def _description_blocks(ticket: Ticket) -> list[Block]:
+    section = _section(escape_mrkdwn(ticket.description))
+    if not description_is_cut(ticket):
+        return [section]
+    note = f"_Cut to fit: the full text ({len(ticket.description):,} characters) is attached in the thread._"
+    return [section, _context(note)]
+
+
+def ticket_card(ticket: Ticket) -> Message:
+    """The one card a ticket has in the triage channel."""
+    emoji = PRIORITY_EMOJI.get(ticket.priority, "")
+    blocks: list[Block] = [
+        _header(f"{ticket.ref} · {ticket.title}"),
+        _fields(
+            [
+                ("Priority", f"{emoji} {ticket.priority}"),
+                ("Status", ticket.status),
+                ("Owner", _user(ticket.owner_id)),
+                ("Requester", _user(ticket.requester_id, empty="—")),
+                ("Customer", _customer(ticket)),
+                ("Category", escape_mrkdwn(ticket.category or "—")),
+                ("First response due", slack_date(ticket.first_response_due)),
+                ("Resolution due", slack_date(ticket.resolution_due)),
+            ]
+        ),
+        *_description_blocks(ticket),
+        _context(*_card_context(ticket)),
+    ]
+    return {"text": _fallback_text(ticket), "blocks": blocks}
+
+
+def _card_context(ticket: Ticket) -> list[str]:
+    lines = [f"Priority reason: {escape_mrkdwn(ticket.priority_reason or '—')}"]
+    source = f"<{ticket.source_permalink}|source message>" if ticket.source_permalink else ticket.source_kind
+    lines.append(f"Opened {slack_date(ticket.created_at)} by {_user(ticket.created_by, empty='—')} via {source}")
+    return lines
+
+
+def created_confirmation(ticket: Ticket, triage_channel: str | None) -> Message:
+    where = f" · card in {_channel(triage_channel)}" if triage_channel else ""
+    text = (
+        f"Created *{ticket.ref}* · {ticket.priority} ({escape_mrkdwn(ticket.priority_reason)}){where}\n"
+        f">{escape_mrkdwn(truncate(ticket.title, 500))}"
+    )
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
+
+
+def _channel(channel: str | None) -> str:
+    if channel and channel[:1] in "CG" and channel[1:].replace("_", "").isalnum():
+        return f"<#{channel}>"
+    return escape_mrkdwn(channel or "—")
+
+
+def ticket_detail(ticket: Ticket) -> Message:
+    """`/ticket show`: everything about one ticket, for the asker only."""
+    fields = [
+        ("Status", ticket.status),
+        ("Priority", f"{ticket.priority} — {escape_mrkdwn(ticket.priority_reason)}"),
+        ("Owner", _user(ticket.owner_id)),
+        ("Requester", _user(ticket.requester_id, empty="—")),
+        ("Customer", _customer(ticket)),
+        ("Created", slack_date(ticket.created_at)),
+        ("First response due", slack_date(ticket.first_response_due)),
+        ("Resolution due", slack_date(ticket.resolution_due)),
+    ]
+    blocks = [_header(f"{ticket.ref} · {ticket.title}"), _fields(fields), *_description_blocks(ticket)]
+    if ticket.card_channel and ticket.card_ts:
+        blocks.append(_context(f"Card in {_channel(ticket.card_channel)}"))
+    return {"text": _fallback_text(ticket), "blocks": blocks}
+
+
+HELP_TEXT = "\n".join(
+    [
+        "*/ticket* — support tickets",
+        "• `/ticket <text>` create a ticket. Hints: `customer:acme` `P1` `users:250` `@owner`",
+        "   e.g. `/ticket Checkout returns 500 for all EU users customer:acme users:300`",
+        "• `/ticket show T-42` everything about one ticket",
+        "• `/ticket help` this list",
+    ]
+)
+
+
+def help_message() -> Message:
+    return {"text": HELP_TEXT, "blocks": [_section(HELP_TEXT)]}
+
+
+def error_message(text: str) -> Message:
+    body = f":warning: {text}"
+    return {"text": truncate(body, TEXT_MAX), "blocks": [_section(body)]}

@@ -1,0 +1,149 @@
+"""Delivers outbox rows to Slack: claim, call, record — each its own short transaction.
+
+The Slack call happens outside any transaction so that a slow or failing Slack never holds a
+database lock; a process killed between the call and the record leaves the row claimed, and the
+lease in `store.outbox` hands it to another sender later (the one message that may repeat).
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from store import outbox
+from store.db import session_scope
+from store.models import OutboxMessage
+
+__all__ = ["AfterSent", "DeliveryReport", "OutboxSender", "is_transient"]
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 12
+_TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "timeout"}
+)
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+
+
+def is_transient(error: Exception) -> bool:
+    """Worth trying again later: rate limits, Slack-side 5xx, network trouble."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        return status == 429 or status >= 500 or error.response.get("error") in _TRANSIENT_ERRORS
+    return isinstance(error, urllib.error.URLError | socket.timeout | ConnectionError | TimeoutError)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+# What a use case records once a message of its purpose is delivered (e.g. the card's ts), in the
+# same transaction that marks the row sent: (session, the row, Slack's response, now) → the ids of
+# follow-up rows it enqueued (e.g. a reply in the thread that now exists), delivered next.
+AfterSent = Callable[[Session, OutboxMessage, dict[str, Any], datetime], list[int]]
+
+# Multi-step uploads are a client helper in slack_sdk, not one Web API method.
+FILES_UPLOAD_V2 = "files.upload_v2"
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        *,
+        worker_id: str,
+        clock: Callable[[], datetime],
+        after_sent: Mapping[str, AfterSent] | None = None,
+    ):
+        self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
+        self._after_sent = dict(after_sent or {})
+
+    def deliver(self, message_ids: Iterable[int]) -> DeliveryReport:
+        """Deliver these rows now if nobody else has (used right after a request's ack)."""
+        report = DeliveryReport()
+        queue = list(message_ids)
+        while queue:
+            with session_scope(self._engine) as session:
+                message = outbox.claim(session, queue.pop(0), worker=self._worker, now=self._clock())
+            if message is not None:
+                queue.extend(self._send(message, report))
+        return report
+
+    def deliver_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
+        """Deliver every due row (the worker's sweep); returns what happened to each."""
+        report = DeliveryReport()
+        while True:
+            with session_scope(self._engine) as session:
+                batch = outbox.claim_due(session, worker=self._worker, now=now, limit=limit)
+            if not batch:
+                return report
+            for message in batch:
+                self._send(message, report)  # follow-ups are due now: a later batch claims them
+
+    def _send(self, message: OutboxMessage, report: DeliveryReport) -> list[int]:
+        """Send one claimed row; returns the ids of follow-up rows its delivery enqueued."""
+        assert message.id is not None
+        try:
+            response = self._call(message)
+        except Exception as error:  # classified below; nothing may escape and leave the row claimed
+            self._record_failure(message, error, report)
+            return []
+        data = dict(response.data) if isinstance(response.data, dict) else {}
+        if data.get("warning"):
+            log.warning("slack_warning", method=message.method, warning=data["warning"], key=message.key)
+        with session_scope(self._engine) as session:
+            row = session.merge(message)
+            now = self._clock()
+            outbox.mark_sent(session, row, now=now, result=_result_of(data))
+            after = self._after_sent.get(row.purpose)
+            follow_ups = after(session, row, data, now) if after is not None else []
+        report.sent.append(message.id)
+        return follow_ups
+
+    def _call(self, message: OutboxMessage) -> SlackResponse:
+        if message.method == FILES_UPLOAD_V2:
+            return self._client.files_upload_v2(**message.args)
+        return self._client.api_call(message.method, json=message.args)
+
+    def _record_failure(self, message: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
+        assert message.id is not None
+        code = _error_code(error)
+        with session_scope(self._engine) as session:
+            row = session.merge(message)
+            if is_transient(error) and row.attempts < MAX_ATTEMPTS:
+                outbox.mark_retry(session, row, error=code, retry_at=self._clock() + _backoff(row.attempts))
+                report.retrying.append(message.id)
+                log.warning("outbox_retry", key=row.key, method=row.method, error=code, attempts=row.attempts)
+            else:
+                outbox.mark_dead(session, row, error=code)
+                report.dead.append(message.id)
+                log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"http_{getattr(error.response, 'status_code', '?')}")
+    return f"{type(error).__name__}: {error}"
+
+
+def _result_of(data: dict[str, Any]) -> dict[str, Any]:
+    # Keep what later steps need (where the message landed), not the whole echo of the message.
+    return {key: data[key] for key in ("channel", "ts", "warning") if key in data}

@@ -1,0 +1,14 @@
+"""Bolt listeners: thin functions that parse a request, call a service and render the answer."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.context import Deps
+from handlers import commands
+
+__all__ = ["register_all"]
+
+
+def register_all(app: App, deps: Deps) -> None:
+    commands.register(app, deps)

@@ -1,0 +1,100 @@
+"""Engine and session helpers: one place that knows how to open the database.
+
+SQLite is the embedded default and gets WAL + a busy timeout so that concurrent writers wait
+instead of failing with "database is locked"; PostgreSQL is used as-is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_db_engine",
+    "is_postgres",
+    "is_sqlite",
+    "read_scope",
+    "session_scope",
+]
+
+# Writers queue for up to this long before SQLite gives up (field case F14 asks for ≥ 5 s).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    return _backend(engine_or_url) == "sqlite"
+
+
+def is_postgres(engine_or_url: Engine | str) -> bool:
+    return _backend(engine_or_url) == "postgresql"
+
+
+def _backend(engine_or_url: Engine | str) -> str:
+    if isinstance(engine_or_url, Engine):
+        return engine_or_url.dialect.name
+    return make_url(engine_or_url).get_backend_name()
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """Open `url` with the settings Frontline relies on (WAL and busy timeout on SQLite)."""
+    if is_sqlite(url):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # A pool per thread would keep file handles open across tests; NullPool is cheap for SQLite.
+            poolclass=NullPool,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN: a transaction that reads and then writes
+        # fails at once with "database is locked" when another writer got in between (the busy
+        # timeout cannot help there). Write transactions therefore BEGIN IMMEDIATE, taking the write
+        # lock up front and queueing behind others; read-only ones (`read_scope`) stay DEFERRED so
+        # a long export never blocks writers.
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin_immediate)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+_READ_ONLY = "frontline_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work: on SQLite it does not take the write lock."""
+    with Session(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False) as session:
+        yield session

@@ -1,0 +1,56 @@
+"""Alembic, driven from code: `frontline migrate` and the "is this database migrated?" check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+__all__ = ["NotMigratedError", "current_revision", "ensure_migrated", "head_revision", "upgrade"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class NotMigratedError(RuntimeError):
+    """The database schema is not at the revision this code needs."""
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "no migrations found"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def ensure_migrated(engine: Engine) -> None:
+    """Refuse to run on a database that `frontline migrate` has not brought to head."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        raise NotMigratedError(f"database {where} is not migrated: run `frontline migrate` first")
+    raise NotMigratedError(
+        f"database {where} is at revision {current}, this version needs {head}: run `frontline migrate`"
+    )

@@ -1,0 +1,127 @@
+"""Database tables. Only `store/` imports these; services receive plain values or these rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = ["AuditEvent", "Counter", "OutboxMessage", "Ticket", "UTCDateTime"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones; we store naive UTC there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Counter(SQLModel, table=True):
+    """Gapless per-kind sequence (T-<n>, BUG-<n>, INC-<n>), bumped inside the creating transaction."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "tickets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="NEW", max_length=16, index=True)
+    priority: str = Field(default="P2", max_length=2, index=True)
+    priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    category: str | None = Field(default=None, max_length=64)
+    sentiment: str | None = Field(default=None, max_length=16)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    requester_id: str | None = Field(default=None, max_length=32, index=True)
+    owner_id: str | None = Field(default=None, max_length=32, index=True)
+    customer: str | None = Field(default=None, max_length=128)
+    customer_tier: str | None = Field(default=None, max_length=16)
+    affected_users: int | None = None
+    created_by: str = Field(max_length=32)
+    source_kind: str = Field(max_length=16)
+    source_channel: str | None = Field(default=None, max_length=32)
+    source_ts: str | None = Field(default=None, max_length=32)
+    source_permalink: str | None = Field(default=None, sa_column=Column(String(512), nullable=True))
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+    first_responded_at: datetime | None = _utc_column()
+    solved_at: datetime | None = _utc_column()
+    closed_at: datetime | None = _utc_column()
+    first_response_due: datetime | None = _utc_column(index=True)
+    resolution_due: datetime | None = _utc_column(index=True)
+    breached: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"T-{self.number}"
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only history of every change: who, when, what, before → after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc_column(nullable=False)
+    actor: str = Field(max_length=32)
+    entity_type: str = Field(max_length=16)
+    entity_id: int
+    action: str = Field(max_length=32)
+    field: str | None = Field(default=None, max_length=64)
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack Web API call that a transaction decided to make; delivered (at most once) by the sender.
+
+    `key` is unique: deciding twice to send the same thing (a retried request, two workers) collides
+    here instead of reaching Slack twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    method: str = Field(max_length=64)
+    args: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=32)
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_column(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _utc_column()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _utc_column(nullable=False)
+    sent_at: datetime | None = _utc_column()

@@ -1,0 +1,37 @@
+"""Ticket queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlmodel import Session, col, select
+
+from store.models import Ticket
+
+__all__ = ["by_id", "by_number", "iter_all", "set_card"]
+
+
+def by_number(session: Session, number: int) -> Ticket | None:
+    return session.exec(select(Ticket).where(Ticket.number == number)).first()
+
+
+def by_id(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
+def iter_all(session: Session, *, batch: int = 500) -> Iterator[Ticket]:
+    """Every ticket in number order, fetched in batches so exports of any size stay small in memory."""
+    last = 0
+    while True:
+        rows = session.exec(select(Ticket).where(Ticket.number > last).order_by(col(Ticket.number)).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].number
+
+
+def set_card(session: Session, ticket_id: int, channel: str, ts: str) -> None:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is not None:
+        ticket.card_channel, ticket.card_ts = channel, ts
+        session.add(ticket)

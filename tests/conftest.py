@@ -1,0 +1,138 @@
+"""Test databases: every run gets its own, on the backend DATABASE_URL names.
+
+- SQLite (default): a migrated template file is made once per run and copied for each test.
+- PostgreSQL (`DATABASE_URL=postgresql+psycopg://…`): a database `frontline_test_<random>` is
+  created on that server for this run, migrated once, emptied before each test and dropped at the end,
+  so parallel or repeated runs never see each other's rows.
+
+Tests marked `postgres_only` / `sqlite_only` are deselected (not skipped) on the other backend, and
+with FRONTLINE_FORBID_SKIPS=1 (set by .ci/run) any skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import FrontlineConfig, demo_config
+from store.db import create_db_engine, is_postgres
+from store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.sandbox import Sandbox
+
+BACKEND_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = bool(BACKEND_URL) and is_postgres(BACKEND_URL)
+_TABLES_TO_EMPTY = ("outbox", "audit_events", "tickets", "counters")
+
+
+def pytest_report_header() -> str:
+    return f"frontline test backend: {'postgresql' if ON_POSTGRES else 'sqlite'}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unwanted = "sqlite_only" if ON_POSTGRES else "postgres_only"
+    kept = [item for item in items if unwanted not in item.keywords]
+    deselected = [item for item in items if unwanted in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("FRONTLINE_FORBID_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"FRONTLINE_FORBID_SKIPS: {len(skipped)} test(s) skipped; a skip is a failure here")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def create_postgres_database(admin_url: str, prefix: str = "frontline_test") -> str:
+    """Create an empty database on the server `admin_url` points at; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database for this run: a SQLite template file, or the run's PostgreSQL database."""
+    if ON_POSTGRES:
+        url = create_postgres_database(BACKEND_URL)
+        engine = create_db_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        drop_postgres_database(BACKEND_URL, url)
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    """A migrated, empty database for one test."""
+    if ON_POSTGRES:
+        engine = create_db_engine(migrated_template)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(_TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_template
+    path = tmp_path / "frontline.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (for migration tests), on the run's backend."""
+    if ON_POSTGRES:
+        url = create_postgres_database(BACKEND_URL, prefix="frontline_empty")
+        yield url
+        drop_postgres_database(BACKEND_URL, url)
+        return
+    yield f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def config() -> FrontlineConfig:
+    return demo_config()
+
+
+@pytest.fixture
+def sandbox(database_url: str, config: FrontlineConfig) -> Iterator[Sandbox]:
+    from bot.sandbox import Sandbox
+
+    with Sandbox(database_url=database_url, config=config) as running:
+        yield running

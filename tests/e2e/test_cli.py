@@ -1,0 +1,205 @@
+"""The `frontline` CLI as operators run it: a real subprocess, real environment variables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import demo_config
+from bot.services.policy import Policy
+from bot.services.tickets import NewTicket, create_ticket
+from bot.slack.simulator import SlackSimulator
+from bot.slack.standin import SlackStandIn
+from store.db import create_db_engine
+
+
+def frontline(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    config = tmp_path / "frontline.yaml"
+    config.write_text("channels: {triage: C_TRIAGE}\ncustomers: {acme: {tier: enterprise, arr: 120000}}\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FRONTLINE_", "DATABASE_"))}
+    return base | {
+        "DATABASE_URL": database_url,
+        "FRONTLINE_CONFIG": str(config),
+        "SLACK_BOT_TOKEN": "xoxb-standin",
+        "SLACK_SIGNING_SECRET": "cli-test-secret",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def test_check_config_ok_and_errors(env: dict[str, str], tmp_path: Path) -> None:
+    ok = frontline("check-config", env=env)
+    assert (ok.returncode, ok.stdout) == (0, "ok\n")
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("channels: {triage: support}\nsla: {P1: {first_response: 1 hour, resolution: 8h}}\n")
+    result = frontline("check-config", env=env | {"FRONTLINE_CONFIG": str(bad)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert "channels.triage: must be a channel ID like C0123 or a name like #support-triage (got 'support')" in lines
+    assert "sla.P1.first_response: invalid duration '1 hour' (use forms like 15m, 4h, 2d)" in lines
+    assert len(lines) == 2
+
+    port = frontline("check-config", env=env | {"PORT": "abc"})
+    assert port.returncode == 2 and "Traceback" not in port.stderr
+    assert port.stderr.startswith("env PORT:")
+
+
+def test_verbs_refuse_an_unmigrated_database(env: dict[str, str], empty_database_url: str) -> None:
+    for verb in (["serve"], ["worker"], ["tick"], ["export", "tickets"], ["outbox"]):
+        result = frontline(*verb, env=env | {"DATABASE_URL": empty_database_url})
+        assert result.returncode == 2, verb
+        assert "is not migrated: run `frontline migrate` first" in result.stderr, verb
+        assert "Traceback" not in result.stderr
+
+
+def test_migrate_from_empty(env: dict[str, str], empty_database_url: str) -> None:
+    first = frontline("migrate", env=env | {"DATABASE_URL": empty_database_url})
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("database at revision ") and "(was empty)" in first.stdout
+    again = frontline("migrate", env=env | {"DATABASE_URL": empty_database_url})
+    assert again.returncode == 0 and "was" not in again.stdout
+
+
+def test_tick_parses_now(env: dict[str, str]) -> None:
+    bad = frontline("tick", "--now", "yesterday", env=env)
+    assert bad.returncode == 2 and "--now: 'yesterday' is not an ISO 8601 time" in bad.stderr
+    naive = frontline("tick", "--now", "2026-12-07T09:00:00", env=env)
+    assert naive.returncode == 2 and "has no time zone" in naive.stderr
+    with SlackStandIn() as standin:
+        good = frontline("tick", "--now", "2026-12-07T14:30:00Z", env=env | {"SLACK_API_URL": standin.api_url})
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("as of 2026-12-07T14:30:00+00:00: 0 delivered")
+
+
+def test_tick_delivers_what_was_left_undelivered(env: dict[str, str], database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    policy = Policy.from_config(demo_config())
+    from datetime import UTC, datetime
+
+    create_ticket(engine, policy, NewTicket("Printer jams", "Printer jams", "U_A", "command"), now=datetime.now(UTC))
+    engine.dispose()
+    with SlackStandIn() as standin:
+        result = frontline("tick", env=env | {"SLACK_API_URL": standin.api_url})
+        assert result.returncode == 0, result.stderr
+        assert ": 1 delivered" in result.stdout
+        assert len(standin.messages("C_TRIAGE")) == 1
+
+
+def test_export_tickets_jsonl_and_csv(env: dict[str, str], database_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    engine = create_db_engine(database_url)
+    policy = Policy.from_config(demo_config())
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    create_ticket(engine, policy, NewTicket("Site down", "Site down", "U_A", "command", customer="acme"), now=now)
+    create_ticket(engine, policy, NewTicket("How to export?", "How to export?", "U_B", "command"), now=now)
+    engine.dispose()
+
+    jsonl = frontline("export", "tickets", "--format", "jsonl", env=env)
+    assert jsonl.returncode == 0, jsonl.stderr
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["T-1", "T-2"]
+    first = records[0]
+    assert first["priority"] == "P0" and first["priority_reason"] == "P0: keyword 'down'; tier enterprise"
+    assert first["created_at"] == "2026-12-07T15:00:00Z"
+    assert first["first_response_due"] == "2026-12-07T15:15:00Z"
+    assert first["resolution_due"] == "2026-12-07T19:00:00Z"
+    assert first["breached"] is False and first["owner"] is None and first["requester"] is None
+    # P2 on business hours (America/New_York, 09:00-17:00): created 10:00 ET, 4 h → 14:00 ET = 19:00Z.
+    assert records[1]["first_response_due"] == "2026-12-07T19:00:00Z"
+
+    out = tmp_path / "tickets.csv"
+    result = frontline("export", "tickets", "--format", "csv", "-o", str(out), env=env)
+    assert result.returncode == 0 and "wrote 2 tickets" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["id"] for r in rows] == ["T-1", "T-2"] and rows[0]["status"] == "NEW"
+
+    bad = frontline("export", "tickets", "--format", "xml", env=env)
+    assert bad.returncode == 2 and "xml" in bad.stderr
+
+
+def test_manifest_is_yaml_with_every_command(env: dict[str, str]) -> None:
+    result = frontline("manifest", "--request-url", "https://support.example.com/slack/events", env=env)
+    assert result.returncode == 0
+    manifest = yaml.safe_load(result.stdout)
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/ticket", "/incident", "/playbook", "/support"}
+    assert manifest["settings"]["interactivity"]["request_url"] == "https://support.example.com/slack/events"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandIn]]:
+    """`frontline serve` as its own process, against a stand-in Slack."""
+    with SlackStandIn() as standin:
+        port = _free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+            env=env | {"PORT": str(port), "SLACK_API_URL": standin.api_url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(f"{base}/healthz", process)
+            yield base, standin
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_serve_answers_health_and_signed_commands(served: tuple[str, SlackStandIn], env: dict[str, str]) -> None:
+    base, standin = served
+    with urllib.request.urlopen(f"{base}/healthz") as response:
+        assert response.read() == b"ok\n"
+    simulator = SlackSimulator(f"{base}/slack/events", env["SLACK_SIGNING_SECRET"])
+    answer = simulator.slash_command("/ticket", "Checkout is down customer:acme", user_id="U_A", channel_id="C_HELP")
+    assert answer.status == 200 and "Created *T-1*" in answer.json()["text"]
+    forged = SlackSimulator(f"{base}/slack/events", "not-the-secret")
+    assert forged.slash_command("/ticket", "forged", user_id="U_A", channel_id="C_HELP").status == 401
+    deadline = time.monotonic() + 10
+    while not standin.messages("C_TRIAGE") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [card] = standin.messages("C_TRIAGE")
+    assert card["blocks"][0]["text"]["text"] == "T-1 · Checkout is down"

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import io
+
+from bot.demo import STORY, run_demo
+
+
+def test_demo_plays_the_story_and_prints_channels() -> None:
+    out = io.StringIO()
+    assert run_demo(out=out) == 0
+    text = out.getvalue()
+    assert text.count("Created *T-") == 0  # rendered for people, not raw mrkdwn markers
+    for ref in ("T-1", "T-2", "T-3"):
+        assert ref in text
+    assert "P0: keyword 'down'; tier enterprise; 300 users affected (> 100)" in text
+    assert "T-99 does not exist." in text
+    assert "unknown customer 'acmee'" in text
+    assert "#support-triage" in text
+    assert f"{len(STORY)}." in text

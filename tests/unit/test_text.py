@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.text import ELLIPSIS, decode_slack_text, escape_mrkdwn, truncate, utf16_len
+
+
+def test_entities_decode_to_what_was_typed_f3() -> None:
+    wire = "VPN &amp; SSO broken for &lt;contractor&gt; accounts"
+    assert decode_slack_text(wire) == "VPN & SSO broken for <contractor> accounts"
+
+
+def test_escape_is_exactly_once_f3() -> None:
+    typed = decode_slack_text("VPN &amp; SSO broken for &lt;contractor&gt; accounts")
+    assert escape_mrkdwn(typed) == "VPN &amp; SSO broken for &lt;contractor&gt; accounts"
+    assert "&amp;amp;" not in escape_mrkdwn(typed)
+
+
+def test_literal_entity_text_survives_round_trip() -> None:
+    # A person who types "&amp;" literally: Slack sends "&amp;amp;", we store "&amp;".
+    assert decode_slack_text("&amp;amp;") == "&amp;"
+
+
+def test_mentions_and_broadcasts_never_survive_as_pings() -> None:
+    wire = "<!channel> <!here> <!everyone> <@U123|bob> <@U999> <#C42|general> <!subteam^S1|@oncall>"
+    typed = decode_slack_text(wire)
+    assert typed == "@channel @here @everyone @bob @U999 #general @oncall"
+    assert "<" not in escape_mrkdwn(typed)
+
+
+def test_links_keep_the_url() -> None:
+    assert decode_slack_text("see <https://help.example.test/kb/42>") == "see https://help.example.test/kb/42"
+    assert decode_slack_text("<http://x.test|x.test>") == "x.test"
+    assert decode_slack_text("<https://a.test/d|the docs>") == "the docs (https://a.test/d)"
+
+
+def test_truncate_keeps_short_text_and_marks_cuts() -> None:
+    assert truncate("short", 10) == "short"
+    cut = truncate("a" * 20, 10)
+    assert cut == "a" * 9 + ELLIPSIS
+
+
+def test_truncate_never_splits_an_entity_f12() -> None:
+    text = "a" * 2996 + "&amp;" + "b" * 100
+    cut = truncate(text, 3000)
+    assert cut.endswith("a" + ELLIPSIS)
+    assert "&am" not in cut and len(cut) <= 3000
+
+
+def test_truncate_never_splits_an_emoji_f12() -> None:
+    text = "a" * 2998 + "🔥" + "b" * 100
+    cut = truncate(text, 3000)
+    assert "🔥" not in cut and utf16_len(cut) <= 3000 and cut.endswith(ELLIPSIS)
+    joined = "a" * 2996 + "👩‍💻" + "tail"
+    assert truncate(joined, 2999).endswith("a" + ELLIPSIS)
+
+
+@given(st.text(), st.integers(min_value=2, max_value=60))
+def test_truncate_respects_limit_in_code_points_and_utf16(text: str, limit: int) -> None:
+    cut = truncate(text, limit)
+    assert len(cut) <= limit and utf16_len(cut) <= limit
+    assert cut == text or cut.endswith(ELLIPSIS)
+
+
+@given(st.text())
+def test_escape_then_decode_is_identity(text: str) -> None:
+    assert decode_slack_text(escape_mrkdwn(text)) == text

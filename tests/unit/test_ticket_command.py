@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.core.ticket_command import (
+    TITLE_MAX,
+    CreateTicket,
+    Help,
+    OpenCreateModal,
+    ShowTicket,
+    UsageError,
+    parse_ticket_command,
+)
+
+
+def test_free_text_with_every_hint() -> None:
+    parsed = parse_ticket_command("Checkout 500s customer:Acme P1 users:250 <@U0AGENT1|bob> since deploy")
+    assert parsed == CreateTicket(
+        title="Checkout 500s since deploy",
+        description="Checkout 500s since deploy",
+        customer="acme",
+        priority="P1",
+        affected_users=250,
+        owner_id="U0AGENT1",
+    )
+
+
+def test_priority_hint_with_colon_and_lowercase() -> None:
+    parsed = parse_ticket_command("p0: login broken")
+    assert isinstance(parsed, CreateTicket)
+    assert (parsed.priority, parsed.title) == ("P0", "login broken")
+
+
+def test_words_that_look_like_hints_stay_in_the_text() -> None:
+    parsed = parse_ticket_command("P10 cluster and MP3 uploads fail")
+    assert isinstance(parsed, CreateTicket)
+    assert parsed.priority is None and parsed.title == "P10 cluster and MP3 uploads fail"
+
+
+def test_title_is_first_line_description_is_everything() -> None:
+    parsed = parse_ticket_command("Checkout 500s after deploy\nTraceback:\n  File x")
+    assert isinstance(parsed, CreateTicket)
+    assert parsed.title == "Checkout 500s after deploy"
+    assert parsed.description == "Checkout 500s after deploy\nTraceback:\n  File x"
+
+
+def test_long_first_line_is_cut_for_the_title_only() -> None:
+    parsed = parse_ticket_command("x" * 500)
+    assert isinstance(parsed, CreateTicket)
+    assert len(parsed.title) == TITLE_MAX and parsed.description == "x" * 500
+
+
+def test_entities_are_decoded() -> None:
+    parsed = parse_ticket_command("VPN &amp; SSO broken for &lt;contractor&gt; accounts")
+    assert isinstance(parsed, CreateTicket)
+    assert parsed.title == "VPN & SSO broken for <contractor> accounts"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("show T-7", ShowTicket(7)),
+        ("SHOW 7", ShowTicket(7)),
+        ("help", Help()),
+        ("", OpenCreateModal()),
+        ("   ", OpenCreateModal()),
+    ],
+)
+def test_verbs(text: str, expected: object) -> None:
+    assert parse_ticket_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("show", "usage: `/ticket show T-42`"),
+        ("show T-1 T-2", "usage: `/ticket show T-42`"),
+        ("show banana", "'banana' is not a ticket reference (use T-42 or 42). usage: `/ticket show T-42`"),
+        ("show T-0", "'T-0' is not a ticket reference (use T-42 or 42). usage: `/ticket show T-42`"),
+        ("users:many printer jam", "users:many is not a number of affected users (e.g. users:250)"),
+        ("P1 customer:acme", "the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`"),
+        ("list", "`/ticket list` is not available in this version. Try `/ticket help`."),
+    ],
+)
+def test_bad_input_gets_one_specific_message(text: str, message: str) -> None:
+    assert parse_ticket_command(text) == UsageError(message)
+
+
+def test_huge_text_is_refused() -> None:
+    parsed = parse_ticket_command("a" * 40_001)
+    assert isinstance(parsed, UsageError) and "40,001 characters" in parsed.message
