@@ -11,6 +11,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.context import Deps
+from bot.slack.client import make_web_client
 from handlers import register_all
 
 __all__ = ["BotIdentity", "build_app", "fetch_identity"]
@@ -50,7 +51,9 @@ def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = 
 
     app = App(
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
-        client=deps.client,
+        # Bolt gets a client without a token: each request's client carries the token from
+        # `authorize` (passing one here too only makes Bolt warn that it ignores it).
+        client=make_web_client(None, deps.settings.slack_api_url),
         authorize=authorize,
         # The ack function runs in the request thread (no polling for the ack); work that talks to
         # Slack runs in lazy listeners after the response has gone out.

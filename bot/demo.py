@@ -70,6 +70,7 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
             out.write(
                 f"   {users.user_name(step.user)} in {users.channel_name(step.channel)}: {step.command} {step.text}\n"
             )
+            sandbox.wait_until_delivered()  # cards land in story order
             answer = json.loads(response.body) if response.body else {}
             out.write(_indent(render_message(answer), "   ↳ (only you) ") + "\n\n")
         sandbox.wait_until_delivered()

@@ -5,9 +5,9 @@ the stand-in through `SLACK_API_URL`, exactly as they would go to Slack."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
 

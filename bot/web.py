@@ -43,9 +43,11 @@ class HttpServer:
 
     def stop(self) -> None:
         # waitress's own close() leaves keep-alive connections in its loop, so run() would not
-        # return until clients hang up; close every channel and the worker threads instead.
-        self._server.task_dispatcher.shutdown()
-        wasyncore.close_all(self._server._map)
+        # return until clients hang up. Close every channel from inside the loop's own thread
+        # (closing them from here races the loop's select()), then stop the worker threads.
+        server = self._server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        server.task_dispatcher.shutdown()
 
 
 def make_server(app: App, *, host: str, port: int, threads: int = 8) -> HttpServer:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import commands
+from handlers import commands, errors
 
 __all__ = ["register_all"]
 
 
 def register_all(app: App, deps: Deps) -> None:
+    errors.register(app)
     commands.register(app, deps)

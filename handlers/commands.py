@@ -70,7 +70,9 @@ def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> tuple[
         owner_id=parsed.owner_id,
     )
     try:
-        created = tickets.create_ticket(deps.engine, deps.policy, request, now=deps.clock())
+        created = tickets.create_ticket(
+            deps.engine, deps.policy, request, now=deps.clock(), delivered_by=deps.sender.worker_id
+        )
     except tickets.TicketInputError as error:
         return blocks.error_message(str(error)), []
     return blocks.created_confirmation(created.ticket, deps.policy.triage_channel), created.outbox_ids

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from store.models import OutboxMessage
 
 __all__ = [
     "CLAIM_LEASE",
+    "by_ids",
     "claim",
     "claim_due",
     "enqueue",
@@ -43,24 +44,32 @@ def enqueue(
     purpose: str,
     now: datetime,
     ticket_id: int | None = None,
-) -> OutboxMessage | None:
-    """Add a message unless one with `key` exists; returns the new row, or None for a duplicate."""
-    message = OutboxMessage(
-        key=key,
-        method=method,
-        args=args,
-        purpose=purpose,
-        ticket_id=ticket_id,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
-        return None
-    return message
+    claimed_by: str | None = None,
+) -> int | None:
+    """Add a message unless one with `key` exists; returns the new row's id, or None for a duplicate.
+
+    ON CONFLICT DO NOTHING (both backends) rather than catching IntegrityError: no savepoint, and a
+    concurrent duplicate waits for the other transaction instead of failing it. `claimed_by` creates
+    the row already claimed by the process that will send it right after this transaction commits
+    (saving a transaction per message); if that process dies, the lease hands it to a worker.
+    """
+    values = {
+        "key": key,
+        "method": method,
+        "args": args,
+        "purpose": purpose,
+        "ticket_id": ticket_id,
+        "status": SENDING if claimed_by else PENDING,
+        "attempts": 1 if claimed_by else 0,
+        "claimed_by": claimed_by,
+        "claimed_at": now if claimed_by else None,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    row = session.execute(statement.returning(col(OutboxMessage.id))).first()
+    return int(row[0]) if row is not None else None
 
 
 def _claimable(now: datetime) -> Any:
@@ -94,21 +103,33 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) 
     return [message for message in claimed if message is not None]
 
 
-def mark_sent(session: Session, message: OutboxMessage, *, now: datetime, result: dict[str, Any]) -> None:
-    message.status, message.sent_at, message.result, message.last_error = SENT, now, result, None
-    session.add(message)
+def mark_sent(session: Session, message_id: int, *, now: datetime, result: dict[str, Any]) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=SENT, sent_at=now, result=result, last_error=None)
+    )
 
 
-def mark_retry(session: Session, message: OutboxMessage, *, error: str, retry_at: datetime) -> None:
-    message.status, message.last_error, message.next_attempt_at = PENDING, error, retry_at
-    message.claimed_by = message.claimed_at = None
-    session.add(message)
+def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=PENDING, last_error=error, next_attempt_at=retry_at, claimed_by=None, claimed_at=None)
+    )
 
 
-def mark_dead(session: Session, message: OutboxMessage, *, error: str) -> None:
+def mark_dead(session: Session, message_id: int, *, error: str) -> None:
     """A permanent failure: kept for `frontline outbox`, never retried."""
-    message.status, message.last_error = DEAD, error
-    session.add(message)
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status=DEAD, last_error=error)
+    )
+
+
+def by_ids(session: Session, message_ids: Sequence[int]) -> list[OutboxMessage]:
+    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(message_ids))).all()
+    order = {message_id: n for n, message_id in enumerate(message_ids)}
+    return sorted(rows, key=lambda row: order[row.id or 0])
 
 
 def undelivered(session: Session) -> Sequence[OutboxMessage]:

@@ -128,9 +128,7 @@ class BusinessCalendar:
         if not self.days <= frozenset(range(7)):
             raise ValueError(f"business_hours.days must be weekday numbers 0-6 (Monday = 0), got {self.days}")
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError(
-                "business_hours start/end are local wall-clock times and must not carry a tzinfo"
-            )
+            raise ValueError("business_hours start/end are local wall-clock times and must not carry a tzinfo")
         if self.end != _MIDNIGHT and self.end <= self.start:
             raise ValueError(
                 f"business_hours end {self.end:%H:%M} must be after start {self.start:%H:%M} "
@@ -275,9 +273,7 @@ def _country_holidays(country: str, subdiv: str | None, years: Iterable[int]) ->
         with warnings.catch_warnings():
             # Some countries only have data for part of the default span; the package warns about
             # that on every build, which is noise for a span chosen to be deliberately wide.
-            warnings.filterwarnings(
-                "ignore", message="Requested Holidays are available only", category=UserWarning
-            )
+            warnings.filterwarnings("ignore", message="Requested Holidays are available only", category=UserWarning)
             table = holidays_lib.country_holidays(country, subdiv=subdiv, years=list(years))
     except NotImplementedError as exc:  # how `holidays` reports an unknown country or subdivision
         raise ValueError(f"holidays: {exc}") from exc

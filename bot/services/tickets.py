@@ -47,7 +47,11 @@ class CreatedTicket:
     outbox_ids: list[int]
 
 
-def create_ticket(engine: Engine, policy: Policy, request: NewTicket, *, now: datetime) -> CreatedTicket:
+def create_ticket(
+    engine: Engine, policy: Policy, request: NewTicket, *, now: datetime, delivered_by: str | None = None
+) -> CreatedTicket:
+    """Create the ticket and queue its card. `delivered_by` is the sender that will post the card right
+    after this commits (the request's own process); without it the worker's sweep posts it."""
     customer = policy.customer(request.customer) if request.customer else None
     if request.customer and customer is None and policy.customer_names:
         known = ", ".join(policy.customer_names)
@@ -92,7 +96,7 @@ def create_ticket(engine: Engine, policy: Policy, request: NewTicket, *, now: da
             field="priority",
             after=decision.reason,
         )
-        outbox_ids = _enqueue_card(session, policy, ticket, now=now)
+        outbox_ids = _enqueue_card(session, policy, ticket, now=now, claimed_by=delivered_by)
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 
@@ -109,11 +113,13 @@ def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityD
     return PriorityDecision(request.priority, (f"set by <@{request.created_by}> (auto: {auto.reason})",))
 
 
-def _enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[int]:
+def _enqueue_card(
+    session: Session, policy: Policy, ticket: Ticket, *, now: datetime, claimed_by: str | None
+) -> list[int]:
     assert ticket.id is not None
     if not policy.triage_channel:
         return []
-    message = outbox.enqueue(
+    message_id = outbox.enqueue(
         session,
         key=f"ticket:{ticket.id}:card",
         method="chat.postMessage",
@@ -121,8 +127,9 @@ def _enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: date
         purpose="ticket_card",
         ticket_id=ticket.id,
         now=now,
+        claimed_by=claimed_by,
     )
-    return [message.id] if message is not None and message.id is not None else []
+    return [message_id] if message_id is not None else []
 
 
 def get_ticket(engine: Engine, number: int) -> Ticket | None:
@@ -155,7 +162,7 @@ def _card_posted(session: Session, message: OutboxMessage, response: dict[str, A
         ticket_id=ticket.id,
         now=now,
     )
-    return [full_text.id] if full_text is not None and full_text.id is not None else []
+    return [full_text] if full_text is not None else []
 
 
 AFTER_SENT: dict[str, AfterSent] = {"ticket_card": _card_posted}

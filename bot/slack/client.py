@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 __all__ = ["make_web_client"]
 
 
-def make_web_client(token: str, base_url: str, *, max_retries: int = 3, timeout: int = 10) -> WebClient:
+def make_web_client(token: str | None, base_url: str, *, max_retries: int = 3, timeout: int = 10) -> WebClient:
     """A WebClient that waits out 429s (honouring Retry-After) and retries 5xx and dropped connections."""
     return WebClient(
         token=token,

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from store import outbox
-from store.db import session_scope
+from store.db import read_scope, session_scope
 from store.models import OutboxMessage
 
 __all__ = ["AfterSent", "DeliveryReport", "OutboxSender", "is_transient"]
@@ -76,16 +76,34 @@ class OutboxSender:
         self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
         self._after_sent = dict(after_sent or {})
 
+    @property
+    def worker_id(self) -> str:
+        return self._worker
+
     def deliver(self, message_ids: Iterable[int]) -> DeliveryReport:
-        """Deliver these rows now if nobody else has (used right after a request's ack)."""
+        """Deliver these rows now unless someone else has them (used right after a request's ack).
+
+        Rows enqueued with `claimed_by=sender.worker_id` are ours already; others are claimed first.
+        """
         report = DeliveryReport()
         queue = list(message_ids)
         while queue:
-            with session_scope(self._engine) as session:
-                message = outbox.claim(session, queue.pop(0), worker=self._worker, now=self._clock())
-            if message is not None:
-                queue.extend(self._send(message, report))
+            with read_scope(self._engine) as session:
+                rows = outbox.by_ids(session, queue)
+            queue = []
+            for row in rows:
+                message = row if self._holds(row) else self._claim(row)
+                if message is not None:
+                    queue.extend(self._send(message, report))
         return report
+
+    def _holds(self, row: OutboxMessage) -> bool:
+        return row.status == outbox.SENDING and row.claimed_by == self._worker
+
+    def _claim(self, row: OutboxMessage) -> OutboxMessage | None:
+        assert row.id is not None
+        with session_scope(self._engine) as session:
+            return outbox.claim(session, row.id, worker=self._worker, now=self._clock())
 
     def deliver_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
         """Deliver every due row (the worker's sweep); returns what happened to each."""
@@ -110,11 +128,10 @@ class OutboxSender:
         if data.get("warning"):
             log.warning("slack_warning", method=message.method, warning=data["warning"], key=message.key)
         with session_scope(self._engine) as session:
-            row = session.merge(message)
             now = self._clock()
-            outbox.mark_sent(session, row, now=now, result=_result_of(data))
-            after = self._after_sent.get(row.purpose)
-            follow_ups = after(session, row, data, now) if after is not None else []
+            outbox.mark_sent(session, message.id, now=now, result=_result_of(data))
+            after = self._after_sent.get(message.purpose)
+            follow_ups = after(session, message, data, now) if after is not None else []
         report.sent.append(message.id)
         return follow_ups
 
@@ -126,14 +143,15 @@ class OutboxSender:
     def _record_failure(self, message: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
         assert message.id is not None
         code = _error_code(error)
+        row = message
         with session_scope(self._engine) as session:
-            row = session.merge(message)
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:
-                outbox.mark_retry(session, row, error=code, retry_at=self._clock() + _backoff(row.attempts))
+                retry_at = self._clock() + _backoff(row.attempts)
+                outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)
                 report.retrying.append(message.id)
                 log.warning("outbox_retry", key=row.key, method=row.method, error=code, attempts=row.attempts)
             else:
-                outbox.mark_dead(session, row, error=code)
+                outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
                 log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
 

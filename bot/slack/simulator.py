@@ -61,9 +61,17 @@ class SlackResponse:
 class SlackSimulator:
     """Plays Slack's side of the Events API and interactivity against one `/slack/events` URL."""
 
-    def __init__(self, events_url: str, signing_secret: str, *, team_id: str = TEAM_ID,
-                 team_domain: str = TEAM_DOMAIN, api_app_id: str = APP_ID, response_url_base: str | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        *,
+        team_id: str = TEAM_ID,
+        team_domain: str = TEAM_DOMAIN,
+        api_app_id: str = APP_ID,
+        response_url_base: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         parts = urlsplit(events_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"events_url must be an http(s) URL, not {events_url!r}")
@@ -95,14 +103,23 @@ class SlackSimulator:
     def __enter__(self) -> SlackSimulator:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # what Slack sends
 
-    def slash_command(self, command: str, text: str, *, user_id: str, channel_id: str,
-                      channel_name: str | None = None, user_name: str | None = None) -> SlackResponse:
+    def slash_command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        channel_name: str | None = None,
+        user_name: str | None = None,
+    ) -> SlackResponse:
         """A slash command invocation, form-encoded in Slack's field order."""
         fields = {
             "token": VERIFICATION_TOKEN,
@@ -121,8 +138,15 @@ class SlackSimulator:
         }
         return self._signed_post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, event_time: int | None = None,
-              retry_num: int | None = None, retry_reason: str | None = None) -> SlackResponse:
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        event_time: int | None = None,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> SlackResponse:
         """An Events API `event_callback`; retry_num adds Slack's X-Slack-Retry-Num / -Reason headers."""
         inner = dict(event)
         inner.setdefault("event_ts", f"{time.time():.6f}")
@@ -136,8 +160,15 @@ class SlackSimulator:
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(self._counter):08d}{secrets.token_hex(2).upper()}",
             "event_time": event_time if event_time is not None else int(time.time()),
-            "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": BOT_USER_ID,
-                                "is_bot": True, "is_enterprise_install": False}],
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
             "event_context": f"4-{secrets.token_urlsafe(24)}",
         }
@@ -146,9 +177,17 @@ class SlackSimulator:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason or "http_timeout"}
         return self._signed_post(json.dumps(envelope).encode(), "application/json", headers=headers)
 
-    def block_action(self, *, user_id: str, actions: list[dict[str, Any]], channel_id: str | None = None,
-                     message: dict[str, Any] | None = None, view: dict[str, Any] | None = None,
-                     container: dict[str, Any] | None = None, trigger_id: str | None = None) -> SlackResponse:
+    def block_action(
+        self,
+        *,
+        user_id: str,
+        actions: list[dict[str, Any]],
+        channel_id: str | None = None,
+        message: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+        container: dict[str, Any] | None = None,
+        trigger_id: str | None = None,
+    ) -> SlackResponse:
         """A `block_actions` payload from a message (give channel_id + message) or a view (give view)."""
         container = container or _default_container(channel_id, message, view)
         payload: JSON = {
@@ -171,7 +210,8 @@ class SlackSimulator:
                 payload["message"] = message
             payload["state"] = {"values": {}}
             payload["response_url"] = self._response_url(
-                "actions", channel=channel_id, user=user_id, message_ts=container.get("message_ts"))
+                "actions", channel=channel_id, user=user_id, message_ts=container.get("message_ts")
+            )
         blocks = (message or view or {}).get("blocks") or []
         payload["actions"] = [_complete_action(action, blocks) for action in actions]
         return self._interactive(payload)
@@ -180,8 +220,10 @@ class SlackSimulator:
         """A `view_submission`; the view must carry id, callback_id, private_metadata and state.values."""
         missing = [key for key in ("id", "callback_id", "private_metadata", "state") if key not in view]
         if missing or not isinstance(view.get("state"), dict) or "values" not in view["state"]:
-            raise ValueError(f"view_submission needs a view with id, callback_id, private_metadata and "
-                             f"state.values (missing: {missing or ['state.values']})")
+            raise ValueError(
+                f"view_submission needs a view with id, callback_id, private_metadata and "
+                f"state.values (missing: {missing or ['state.values']})"
+            )
         payload: JSON = {
             "type": "view_submission",
             "team": self._team(),
@@ -196,8 +238,9 @@ class SlackSimulator:
         }
         return self._interactive(payload)
 
-    def message_shortcut(self, *, callback_id: str, user_id: str, channel_id: str,
-                         message: dict[str, Any]) -> SlackResponse:
+    def message_shortcut(
+        self, *, callback_id: str, user_id: str, channel_id: str, message: dict[str, Any]
+    ) -> SlackResponse:
         """A message shortcut, which Slack sends as `type: message_action`."""
         payload: JSON = {
             "type": "message_action",
@@ -236,8 +279,15 @@ class SlackSimulator:
         body = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return self._signed_post(json.dumps(body).encode(), "application/json")
 
-    def send_raw(self, body: bytes, content_type: str, *, timestamp: int | None = None,
-                 signature: str | None = None, headers: dict[str, str] | None = None) -> SlackResponse:
+    def send_raw(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SlackResponse:
         """Any body; signed correctly unless `signature` (or a stale `timestamp`) says otherwise."""
         return self._signed_post(body, content_type, timestamp=timestamp, signature=signature, headers=headers)
 
@@ -262,17 +312,25 @@ class SlackSimulator:
 
     def _full_view(self, view: dict[str, Any]) -> JSON:
         defaults: JSON = {
-            "team_id": self.team_id, "type": "modal", "blocks": [],
+            "team_id": self.team_id,
+            "type": "modal",
+            "blocks": [],
             "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "title": {"type": "plain_text", "text": "Frontline"}, "clear_on_close": False,
-            "notify_on_close": False, "close": None, "submit": {"type": "plain_text", "text": "Submit"},
-            "previous_view_id": None, "root_view_id": view["id"], "app_id": self.api_app_id, "external_id": "",
-            "app_installed_team_id": self.team_id, "bot_id": None,
+            "title": {"type": "plain_text", "text": "Frontline"},
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": {"type": "plain_text", "text": "Submit"},
+            "previous_view_id": None,
+            "root_view_id": view["id"],
+            "app_id": self.api_app_id,
+            "external_id": "",
+            "app_installed_team_id": self.team_id,
+            "bot_id": None,
         }
         return defaults | view
 
-    def _response_url(self, kind: str, *, channel: str | None, user: str | None,
-                      message_ts: str | None = None) -> str:
+    def _response_url(self, kind: str, *, channel: str | None, user: str | None, message_ts: str | None = None) -> str:
         serial = next(self._counter)
         secret = secrets.token_hex(12)
         if self.response_url_base is None:
@@ -288,8 +346,15 @@ class SlackSimulator:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self._signed_post(body, "application/x-www-form-urlencoded")
 
-    def _signed_post(self, body: bytes, content_type: str, *, timestamp: int | None = None,
-                     signature: str | None = None, headers: dict[str, str] | None = None) -> SlackResponse:
+    def _signed_post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SlackResponse:
         stamp = int(time.time()) if timestamp is None else timestamp
         all_headers = {
             "Content-Type": content_type,
@@ -365,8 +430,12 @@ def _channel_name(channel_id: str) -> str:
 def _default_container(channel_id: str | None, message: JSON | None, view: JSON | None) -> JSON:
     if view is not None:
         return {"type": "view", "view_id": view.get("id")}
-    return {"type": "message", "message_ts": (message or {}).get("ts"), "channel_id": channel_id,
-            "is_ephemeral": message is None}
+    return {
+        "type": "message",
+        "message_ts": (message or {}).get("ts"),
+        "channel_id": channel_id,
+        "is_ephemeral": message is None,
+    }
 
 
 def _complete_action(action: JSON, blocks: list[Any]) -> JSON:

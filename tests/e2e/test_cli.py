@@ -203,3 +203,40 @@ def test_serve_answers_health_and_signed_commands(served: tuple[str, SlackStandI
         time.sleep(0.05)
     [card] = standin.messages("C_TRIAGE")
     assert card["blocks"][0]["text"]["text"] == "T-1 · Checkout is down"
+
+
+def test_worker_delivers_undelivered_messages_and_stops_on_sigterm(env: dict[str, str], database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    engine = create_db_engine(database_url)
+    policy = Policy.from_config(demo_config())
+    create_ticket(engine, policy, NewTicket("Printer jams", "Printer jams", "U_A", "command"), now=datetime.now(UTC))
+    engine.dispose()
+    with SlackStandIn() as standin:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker", "--sweep-seconds", "1"],
+            env=env | {"SLACK_API_URL": standin.api_url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not standin.messages("C_TRIAGE") and time.monotonic() < deadline:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                time.sleep(0.1)
+            assert len(standin.messages("C_TRIAGE")) == 1
+            time.sleep(1.5)  # a few more sweeps: nothing is sent twice
+            assert len(standin.calls_to("chat.postMessage")) == 1
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+
+
+def test_serve_names_missing_credentials(env: dict[str, str]) -> None:
+    no_token = frontline("serve", env={k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN"})
+    assert no_token.returncode == 2
+    assert no_token.stderr.strip() == "env SLACK_BOT_TOKEN: required (see README, 'Slack app set-up')"
+    socket_mode = frontline("serve", "--socket", env=env)
+    assert socket_mode.returncode == 2
+    assert socket_mode.stderr.strip() == "env SLACK_APP_TOKEN: required (see README, 'Slack app set-up')"

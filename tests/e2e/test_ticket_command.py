@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import urllib.parse
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.sandbox import Sandbox
@@ -77,10 +79,10 @@ def test_bad_input_answers_and_writes_nothing(sandbox: Sandbox) -> None:
         "users:lots printer": "users:lots is not a number of affected users",
         "Printer jam customer:acmee": "unknown customer 'acmee' (known: acme, globex, smallco)",
     }
-    for text, expected in cases.items():
-        response = _ticket_command(sandbox, text)
+    for command_text, expected in cases.items():
+        response = _ticket_command(sandbox, command_text)
         assert response.status == 200
-        assert expected in response.json()["text"], text
+        assert expected in response.json()["text"], command_text
     assert _tickets(sandbox) == []
     with Session(sandbox.deps.engine) as session:
         assert session.exec(select(OutboxMessage)).all() == []
@@ -114,3 +116,30 @@ def test_stale_timestamp_is_401_and_writes_nothing(sandbox: Sandbox) -> None:
     )
     assert response.status == 401
     assert _tickets(sandbox) == []
+
+
+def test_an_unexpected_failure_answers_with_a_reference_and_writes_nothing(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sandbox.deps.engine.begin() as connection:
+        connection.execute(text("DROP TABLE counters"))  # every ticket insert now fails
+    response = _ticket_command(sandbox, "Printer jams")
+    assert response.status == 200
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith(":warning: Something went wrong on our side and nothing was changed.")
+    reference = answer["text"].split("reference `")[1].split("`")[0]
+    assert reference in capsys.readouterr().out  # the log line carries the same reference
+    assert _tickets(sandbox) == []
+
+
+def test_command_from_a_private_channel_the_bot_is_not_in_f13(sandbox: Sandbox) -> None:
+    sandbox.standin.add_channel("G_PRIVATE", "privategroup", is_private=True, bot_member=False)
+    response = sandbox.simulator.slash_command(
+        "/ticket", "Printer on 3rd floor jams", user_id="U_REQUESTER", channel_id="G_PRIVATE"
+    )
+    assert response.status == 200 and "Created *T-1*" in response.json()["text"]
+    sandbox.wait_until_delivered()
+    assert [t.source_channel for t in _tickets(sandbox)] == ["G_PRIVATE"]
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 1
+    assert [c.response.get("error") for c in sandbox.standin.calls if not c.response.get("ok", True)] == []

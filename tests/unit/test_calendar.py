@@ -378,9 +378,7 @@ FAST = settings(max_examples=120, deadline=None, database=None)
 
 @FAST
 @given(calendars, instants, durations)
-def test_add_and_working_time_between_are_inverses(
-    cal: BusinessCalendar, raw: datetime, d: timedelta
-) -> None:
+def test_add_and_working_time_between_are_inverses(cal: BusinessCalendar, raw: datetime, d: timedelta) -> None:
     start = cal.next_working_instant(raw)
     assert cal.is_working(start)
     due = cal.add(start, d)

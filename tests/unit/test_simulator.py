@@ -47,9 +47,12 @@ class Capture:
         return parsed
 
 
-def serve(reply: Callable[[bytes, dict[str, str]], tuple[int, bytes]],
-          on_request: Callable[[Captured], None] | None = None, *,
-          drop_silently: bool = False) -> tuple[ThreadingHTTPServer, str]:
+def serve(
+    reply: Callable[[bytes, dict[str, str]], tuple[int, bytes]],
+    on_request: Callable[[Captured], None] | None = None,
+    *,
+    drop_silently: bool = False,
+) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -108,26 +111,32 @@ def test_every_kind_of_request_is_signed_as_slack_signs(simulator: SlackSimulato
     message = {"ts": "1796655600.000100", "text": "card"}
     simulator.slash_command("/ticket", "help", user_id="U_AGENT1", channel_id="C_TRIAGE")
     simulator.event({"type": "app_mention", "user": "U_AGENT1", "text": "<@U_FRONTLINE> hi", "channel": "C_HELP"})
-    simulator.block_action(user_id="U_AGENT1", channel_id="C_TRIAGE", message=message,
-                           actions=[{"action_id": "assign", "value": "T-1"}])
-    simulator.view_submission(user_id="U_AGENT1", view={"id": "V1", "callback_id": "c", "private_metadata": "",
-                                                        "state": {"values": {}}})
+    simulator.block_action(
+        user_id="U_AGENT1", channel_id="C_TRIAGE", message=message, actions=[{"action_id": "assign", "value": "T-1"}]
+    )
+    simulator.view_submission(
+        user_id="U_AGENT1", view={"id": "V1", "callback_id": "c", "private_metadata": "", "state": {"values": {}}}
+    )
     simulator.message_shortcut(callback_id="to_ticket", user_id="U_AGENT1", channel_id="C_HELP", message=message)
     simulator.global_shortcut(callback_id="new_ticket", user_id="U_AGENT1")
     simulator.url_verification("challenge-1")
     assert len(capture.requests) == 7
     assert all(verified(request) for request in capture.requests)
     assert all(r.headers["x-slack-signature"].startswith("v0=") for r in capture.requests)
-    assert {r.headers["content-type"] for r in capture.requests} == {"application/json",
-                                                                     "application/x-www-form-urlencoded"}
+    assert {r.headers["content-type"] for r in capture.requests} == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
 
 
 def test_signature_matches_the_documented_recipe() -> None:
     # Slack's published example: secret, timestamp and body from the "Verifying requests" guide.
-    body = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-            b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert sign("8f742231b10e8888abcd99yyyzzz85a5", 1531420618, body) == expected
 
@@ -198,12 +207,28 @@ def test_reconnects_when_the_server_drops_a_kept_alive_connection() -> None:
 def test_slash_command_fields(simulator: SlackSimulator, capture: Capture) -> None:
     simulator.slash_command("/ticket", "Printer jams customer:acme", user_id="U_REQUESTER", channel_id="C_HELP")
     first = capture.form()
-    assert list(first) == ["token", "team_id", "team_domain", "channel_id", "channel_name", "user_id", "user_name",
-                           "command", "text", "api_app_id", "is_enterprise_install", "response_url", "trigger_id"]
+    assert list(first) == [
+        "token",
+        "team_id",
+        "team_domain",
+        "channel_id",
+        "channel_name",
+        "user_id",
+        "user_name",
+        "command",
+        "text",
+        "api_app_id",
+        "is_enterprise_install",
+        "response_url",
+        "trigger_id",
+    ]
     assert (first["command"], first["text"]) == ("/ticket", "Printer jams customer:acme")
     assert (first["channel_name"], first["user_name"]) == ("help", "jordan.kim")
-    assert (first["team_id"], first["api_app_id"], first["is_enterprise_install"]) == ("T_FRONTLINE", "A_FRONTLINE",
-                                                                                      "false")
+    assert (first["team_id"], first["api_app_id"], first["is_enterprise_install"]) == (
+        "T_FRONTLINE",
+        "A_FRONTLINE",
+        "false",
+    )
     assert first["response_url"].startswith("http://127.0.0.1:9/response_url/commands-")
     assert "channel=C_HELP" in first["response_url"] and "user=U_REQUESTER" in first["response_url"]
     simulator.slash_command("/ticket", "list", user_id="U_AGENT1", channel_id="G_PRIVATE", channel_name="privategroup")
@@ -214,17 +239,32 @@ def test_slash_command_fields(simulator: SlackSimulator, capture: Capture) -> No
 
 
 def test_block_action_payload(simulator: SlackSimulator, capture: Capture) -> None:
-    message = {"ts": "1796655600.000100", "text": "T-1", "blocks": [
-        {"type": "actions", "block_id": "ticket_actions", "elements": [
-            {"type": "button", "action_id": "assign", "text": {"type": "plain_text", "text": "Assign"}}]}]}
-    simulator.block_action(user_id="U_AGENT1", channel_id="C_TRIAGE", message=message,
-                           actions=[{"action_id": "assign", "value": "T-1"}])
+    message = {
+        "ts": "1796655600.000100",
+        "text": "T-1",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "ticket_actions",
+                "elements": [
+                    {"type": "button", "action_id": "assign", "text": {"type": "plain_text", "text": "Assign"}}
+                ],
+            }
+        ],
+    }
+    simulator.block_action(
+        user_id="U_AGENT1", channel_id="C_TRIAGE", message=message, actions=[{"action_id": "assign", "value": "T-1"}]
+    )
     payload = capture.payload()
     assert payload["type"] == "block_actions"
     assert payload["user"]["id"] == "U_AGENT1" and payload["user"]["username"] == "alex.rivera"
     assert payload["trigger_id"]
-    assert payload["container"] == {"type": "message", "message_ts": "1796655600.000100", "channel_id": "C_TRIAGE",
-                                    "is_ephemeral": False}
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": "1796655600.000100",
+        "channel_id": "C_TRIAGE",
+        "is_ephemeral": False,
+    }
     assert payload["channel"] == {"id": "C_TRIAGE", "name": "support-triage"}
     assert payload["message"] == message
     [action] = payload["actions"]
@@ -235,8 +275,11 @@ def test_block_action_payload(simulator: SlackSimulator, capture: Capture) -> No
 
 def test_block_action_from_a_view(simulator: SlackSimulator, capture: Capture) -> None:
     view = {"id": "V123", "type": "modal", "blocks": [], "state": {"values": {}}}
-    simulator.block_action(user_id="U_AGENT2", view=view, actions=[{"action_id": "pick", "type": "static_select",
-                                                                    "selected_option": {"value": "P1"}}])
+    simulator.block_action(
+        user_id="U_AGENT2",
+        view=view,
+        actions=[{"action_id": "pick", "type": "static_select", "selected_option": {"value": "P1"}}],
+    )
     payload = capture.payload()
     assert payload["container"] == {"type": "view", "view_id": "V123"}
     assert payload["view"] == view
@@ -245,9 +288,15 @@ def test_block_action_from_a_view(simulator: SlackSimulator, capture: Capture) -
 
 def test_view_submission_payload(simulator: SlackSimulator, capture: Capture) -> None:
     values = {"subject": {"subject_input": {"type": "plain_text_input", "value": "Printer"}}}
-    simulator.view_submission(user_id="U_AGENT1", view={"id": "V9", "callback_id": "new_ticket",
-                                                        "private_metadata": '{"channel": "C_HELP"}',
-                                                        "state": {"values": values}})
+    simulator.view_submission(
+        user_id="U_AGENT1",
+        view={
+            "id": "V9",
+            "callback_id": "new_ticket",
+            "private_metadata": '{"channel": "C_HELP"}',
+            "state": {"values": values},
+        },
+    )
     payload = capture.payload()
     assert payload["type"] == "view_submission"
     assert payload["view"]["callback_id"] == "new_ticket"
@@ -263,7 +312,10 @@ def test_shortcut_payloads(simulator: SlackSimulator, capture: Capture) -> None:
     simulator.message_shortcut(callback_id="to_ticket", user_id="U_AGENT1", channel_id="C_HELP", message=message)
     shortcut = capture.payload()
     assert (shortcut["type"], shortcut["callback_id"], shortcut["message_ts"]) == (
-        "message_action", "to_ticket", "1796655600.000200")
+        "message_action",
+        "to_ticket",
+        "1796655600.000200",
+    )
     assert shortcut["channel"]["id"] == "C_HELP" and shortcut["message"] == message and shortcut["response_url"]
     simulator.global_shortcut(callback_id="new_ticket", user_id="U_LEAD")
     global_payload = capture.payload()
@@ -283,8 +335,11 @@ def test_event_envelope_and_retry_headers(simulator: SlackSimulator, capture: Ca
     headers = capture.last().headers
     assert (headers["x-slack-retry-num"], headers["x-slack-retry-reason"]) == ("1", "http_timeout")
     simulator.url_verification("abc")
-    assert json.loads(capture.last().body) == {"token": json.loads(capture.requests[0].body)["token"],
-                                               "challenge": "abc", "type": "url_verification"}
+    assert json.loads(capture.last().body) == {
+        "token": json.loads(capture.requests[0].body)["token"],
+        "challenge": "abc",
+        "type": "url_verification",
+    }
 
 
 # --- against a real Bolt app and the stand-in ----------------------------------------------------------------
@@ -322,15 +377,32 @@ def test_bolt_app_accepts_the_requests_and_responds_through_the_standin() -> Non
         try:
             sim = SlackSimulator(url, SECRET, response_url_base=standin.response_url_base)
             assert sim.slash_command("/ticket", "Printer jams", user_id="U_AGENT1", channel_id="C_HELP").status == 200
-            assert sim.block_action(user_id="U_LEAD", channel_id="C_HELP", message={"ts": "1.2", "blocks": []},
-                                    actions=[{"action_id": "assign", "value": "T-1"}]).status == 200
+            assert (
+                sim.block_action(
+                    user_id="U_LEAD",
+                    channel_id="C_HELP",
+                    message={"ts": "1.2", "blocks": []},
+                    actions=[{"action_id": "assign", "value": "T-1"}],
+                ).status
+                == 200
+            )
             state = {"values": {"s": {"i": {"type": "plain_text_input", "value": "Printer"}}}}
-            assert sim.view_submission(user_id="U_AGENT1", view={"id": "V1", "callback_id": "new_ticket",
-                                                                 "private_metadata": "", "state": state}).status == 200
-            assert sim.event({"type": "app_mention", "user": "U_AGENT1", "text": "hi", "channel": "C_HELP",
-                              "ts": "1.3"}).status == 200
-            forged = SlackSimulator(url, "wrong-secret").slash_command("/ticket", "x", user_id="U_A",
-                                                                       channel_id="C_HELP")
+            assert (
+                sim.view_submission(
+                    user_id="U_AGENT1",
+                    view={"id": "V1", "callback_id": "new_ticket", "private_metadata": "", "state": state},
+                ).status
+                == 200
+            )
+            assert (
+                sim.event(
+                    {"type": "app_mention", "user": "U_AGENT1", "text": "hi", "channel": "C_HELP", "ts": "1.3"}
+                ).status
+                == 200
+            )
+            forged = SlackSimulator(url, "wrong-secret").slash_command(
+                "/ticket", "x", user_id="U_A", channel_id="C_HELP"
+            )
             assert forged.status == 401
             deadline = time.monotonic() + 3
             while (len(seen) < 3 or not standin.ephemerals("C_HELP")) and time.monotonic() < deadline:

@@ -47,8 +47,9 @@ def section(text: str) -> dict[str, Any]:
 
 
 def post_json(url: str, payload: dict[str, Any]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read().decode()
@@ -100,8 +101,9 @@ def test_ephemeral_permalink_and_delete(standin: SlackStandIn, client: WebClient
 
     assert client.chat_delete(channel="C_HELP", ts=posted["ts"])["ts"] == posted["ts"]
     assert standin.messages("C_HELP") == []
-    assert api_error(client.chat_getPermalink, channel="C_HELP", message_ts=posted["ts"])["error"] == \
-        "message_not_found"
+    assert (
+        api_error(client.chat_getPermalink, channel="C_HELP", message_ts=posted["ts"])["error"] == "message_not_found"
+    )
 
 
 def test_timestamps_strictly_increase_under_concurrent_clients(standin: SlackStandIn) -> None:
@@ -186,23 +188,52 @@ BAD_BLOCKS: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
     "256-char block_id": ([{**section("a"), "block_id": "b" * 256}], "[json-pointer:/blocks/0/block_id]"),
     "151-char option value": (
-        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s",
-                                           "options": [option("o", "v" * 151)]}]}],
+        [
+            {
+                "type": "actions",
+                "elements": [{"type": "static_select", "action_id": "s", "options": [option("o", "v" * 151)]}],
+            }
+        ],
         "must be less than 151 characters [json-pointer:/blocks/0/elements/0/options/0/value]",
     ),
     "76-char option text": (
-        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s",
-                                           "options": [option("o" * 76, "v")]}]}],
+        [
+            {
+                "type": "actions",
+                "elements": [{"type": "static_select", "action_id": "s", "options": [option("o" * 76, "v")]}],
+            }
+        ],
         "[json-pointer:/blocks/0/elements/0/options/0/text/text]",
     ),
     "101 options": (
-        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s",
-                                           "options": [option(f"o{i}", f"v{i}") for i in range(101)]}]}],
+        [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": "s",
+                        "options": [option(f"o{i}", f"v{i}") for i in range(101)],
+                    }
+                ],
+            }
+        ],
         "no more than 100 items allowed [json-pointer:/blocks/0/elements/0/options]",
     ),
     "initial option not among options": (
-        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s", "options": [option("a", "a")],
-                                           "initial_option": option("b", "b")}]}],
+        [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": "s",
+                        "options": [option("a", "a")],
+                        "initial_option": option("b", "b"),
+                    }
+                ],
+            }
+        ],
         "[json-pointer:/blocks/0/elements/0/initial_option]",
     ),
     "unknown block type": ([{"type": "sectoin", "text": {"type": "mrkdwn", "text": "x"}}], "[json-pointer:/blocks/0]"),
@@ -231,8 +262,11 @@ def test_limits_at_the_boundary_are_accepted(client: WebClient) -> None:
 
 
 def test_blocks_that_are_not_an_array_answer_invalid_blocks_format(client: WebClient) -> None:
-    body = api_error(client.api_call, "chat.postMessage",
-                     params={"channel": "C_TRIAGE", "text": "x", "blocks": '{"type": "section"}'})
+    body = api_error(
+        client.api_call,
+        "chat.postMessage",
+        params={"channel": "C_TRIAGE", "text": "x", "blocks": '{"type": "section"}'},
+    )
     assert body["error"] == "invalid_blocks_format"
     body = api_error(client.api_call, "chat.postMessage", params={"channel": "C_TRIAGE", "blocks": "not json"})
     assert body["error"] == "invalid_blocks_format"
@@ -267,8 +301,9 @@ def test_message_without_content_is_no_text(client: WebClient) -> None:
 
 
 def test_markdown_text_conflicts_with_text(client: WebClient) -> None:
-    body = api_error(client.api_call, "chat.postMessage",
-                     json={"channel": "C_HELP", "text": "a", "markdown_text": "**b**"})
+    body = api_error(
+        client.api_call, "chat.postMessage", json={"channel": "C_HELP", "text": "a", "markdown_text": "**b**"}
+    )
     assert body["error"] == "markdown_text_conflict"
 
 
@@ -355,8 +390,9 @@ def test_invite_members_and_list(standin: SlackStandIn, client: WebClient) -> No
     client.conversations_invite(channel=channel["id"], users="U_AGENT1,U_ENG")
     members = client.conversations_members(channel=channel["id"])["members"]
     assert members == ["U_FRONTLINE", "U_AGENT1", "U_ENG"]
-    assert api_error(client.conversations_invite, channel=channel["id"], users="U_AGENT1")["error"] == \
-        "already_in_channel"
+    assert (
+        api_error(client.conversations_invite, channel=channel["id"], users="U_AGENT1")["error"] == "already_in_channel"
+    )
     assert api_error(client.conversations_invite, channel=channel["id"], users="U_GHOST")["error"] == "user_not_found"
     listed = client.conversations_list(types="private_channel")["channels"]
     assert [c["name"] for c in listed] == ["war-room"]
@@ -411,8 +447,9 @@ def test_views_open_update_publish(standin: SlackStandIn, client: WebClient) -> 
     assert api_error(client.views_open, trigger_id="1.2.a", view=modal())["error"] == "exchanged_trigger_id"
     updated = client.views_update(view_id=view["id"], hash=view["hash"], view=modal("Step 2"))["view"]
     assert updated["id"] == view["id"] and updated["hash"] != view["hash"]
-    assert api_error(client.views_update, view_id=view["id"], hash=view["hash"], view=modal())["error"] == \
-        "hash_conflict"
+    assert (
+        api_error(client.views_update, view_id=view["id"], hash=view["hash"], view=modal())["error"] == "hash_conflict"
+    )
     assert api_error(client.views_update, view_id="V_NOPE", view=modal())["error"] == "not_found"
     home = client.views_publish(user_id="U_AGENT1", view={"type": "home", "blocks": [section("queue")]})["view"]
     assert home["type"] == "home"
@@ -423,10 +460,20 @@ def test_views_open_update_publish(standin: SlackStandIn, client: WebClient) -> 
     ("view", "expected"),
     [
         (modal("t" * 25), "must be less than 25 characters [json-pointer:/view/title/text]"),
-        ({"type": "modal", "title": {"type": "plain_text", "text": "x"},
-          "blocks": [{"type": "input", "label": {"type": "plain_text", "text": "Subject"},
-                      "element": {"type": "plain_text_input", "action_id": "subject"}}]},
-         "must provide a submit property when using input blocks [json-pointer:/view]"),
+        (
+            {
+                "type": "modal",
+                "title": {"type": "plain_text", "text": "x"},
+                "blocks": [
+                    {
+                        "type": "input",
+                        "label": {"type": "plain_text", "text": "Subject"},
+                        "element": {"type": "plain_text_input", "action_id": "subject"},
+                    }
+                ],
+            },
+            "must provide a submit property when using input blocks [json-pointer:/view]",
+        ),
         (modal(blocks=[section("x")] * 101), "no more than 100 items allowed [json-pointer:/view/blocks]"),
         (modal(private_metadata="m" * 3001), "[json-pointer:/view/private_metadata]"),
         (modal(callback_id="c" * 256), "[json-pointer:/view/callback_id]"),
@@ -443,16 +490,25 @@ def test_view_limits_answer_invalid_arguments(client: WebClient, view: dict[str,
 
 def test_files_upload_v2_end_to_end(standin: SlackStandIn, client: WebClient) -> None:
     parent = client.chat_postMessage(channel="C_L3", text="escalation")["ts"]
-    result = client.files_upload_v2(channel="C_L3", thread_ts=parent, content="line 1\nline 2",
-                                    filename="transcript.txt", title="Transcript", initial_comment="full log")
+    result = client.files_upload_v2(
+        channel="C_L3",
+        thread_ts=parent,
+        content="line 1\nline 2",
+        filename="transcript.txt",
+        title="Transcript",
+        initial_comment="full log",
+    )
     file_id = result["file"]["id"]
     assert result["file"]["title"] == "Transcript"
     assert standin.file_content(file_id) == b"line 1\nline 2"
     [reply] = standin.messages("C_L3")[0]["replies"]
     assert reply["text"] == "full log"
     assert [f["id"] for f in reply["files"]] == [file_id]
-    assert [c.method for c in standin.calls[-3:]] == ["files.getUploadURLExternal", "upload",
-                                                      "files.completeUploadExternal"]
+    assert [c.method for c in standin.calls[-3:]] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
     with urllib.request.urlopen(result["file"]["url_private"], timeout=5) as download:
         assert download.read() == b"line 1\nline 2"
 
@@ -482,8 +538,11 @@ def test_injected_429_is_retried_by_slack_sdk(standin: SlackStandIn, client: Web
 
 def test_failure_rate_answers_429_with_retry_after_and_changes_nothing() -> None:
     with SlackStandIn(failure_rate=1.0, failure_kinds=("429",), retry_after=7, seed=3) as standin:
-        request = urllib.request.Request(f"{standin.api_url}chat.postMessage", data=b"channel=C_HELP&text=x",
-                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        request = urllib.request.Request(
+            f"{standin.api_url}chat.postMessage",
+            data=b"channel=C_HELP&text=x",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(request, timeout=5)
         assert raised.value.code == 429
@@ -548,9 +607,14 @@ def test_response_url_replaces_and_deletes_the_original(standin: SlackStandIn, c
 def test_transcript_renders_blocks_threads_and_ephemerals(standin: SlackStandIn, client: WebClient) -> None:
     card: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "T-7 · Checkout 500s"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Requester* <@U_REQUESTER> &amp; team"},
-         "fields": [{"type": "mrkdwn", "text": "*Priority*\n:red_circle: P1"},
-                    {"type": "mrkdwn", "text": "*Owner*\nnobody"}]},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Requester* <@U_REQUESTER> &amp; team"},
+            "fields": [
+                {"type": "mrkdwn", "text": "*Priority*\n:red_circle: P1"},
+                {"type": "mrkdwn", "text": "*Owner*\nnobody"},
+            ],
+        },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "Opened <!date^1796655600^{date}|Dec 1>"}]},
         {"type": "actions", "elements": [button("Assign to me", "assign"), button("Escalate", "escalate")]},
     ]
@@ -559,9 +623,15 @@ def test_transcript_renders_blocks_threads_and_ephemerals(standin: SlackStandIn,
     client.chat_postEphemeral(channel="C_TRIAGE", user="U_AGENT1", text="You took *T-7*")
     text = standin.transcript()
     assert text.splitlines()[0] == "#support-triage (C_TRIAGE)"
-    for line in ("== T-7 · Checkout 500s ==", "Requester @Jordan Kim & team", "Priority 🔴 P1 | Owner nobody",
-                 "Opened Dec 1", "[Assign to me] [Escalate]", "      ↳ Frontline: Looking now",
-                 "  (only visible to Alex Rivera) Frontline: You took T-7"):
+    for line in (
+        "== T-7 · Checkout 500s ==",
+        "Requester @Jordan Kim & team",
+        "Priority 🔴 P1 | Owner nobody",
+        "Opened Dec 1",
+        "[Assign to me] [Escalate]",
+        "      ↳ Frontline: Looking now",
+        "  (only visible to Alex Rivera) Frontline: You took T-7",
+    ):
         assert line in text, text
     assert "#help" not in text  # channels without activity are left out
     assert render_message({"text": "plain *bold*"}) == "plain bold"

@@ -56,17 +56,13 @@ def test_format_local_other_year_shows_year() -> None:
 
 
 def test_format_local_without_now_shows_year() -> None:
-    assert format_local(datetime(2026, 12, 7, 14, 30, tzinfo=UTC), "America/New_York") == (
-        "Mon 7 Dec 2026 09:30 EST"
-    )
+    assert format_local(datetime(2026, 12, 7, 14, 30, tzinfo=UTC), "America/New_York") == ("Mon 7 Dec 2026 09:30 EST")
 
 
 def test_format_local_compares_years_in_local_time() -> None:
     # 03:00Z on 1 Jan 2027 is still New Year's Eve 2026 in New York, as is `now`.
     now = datetime(2026, 12, 31, 20, 0, tzinfo=UTC)
-    assert format_local(datetime(2027, 1, 1, 3, 0, tzinfo=UTC), "America/New_York", now=now) == (
-        "Thu 31 Dec 22:00 EST"
-    )
+    assert format_local(datetime(2027, 1, 1, 3, 0, tzinfo=UTC), "America/New_York", now=now) == ("Thu 31 Dec 22:00 EST")
 
 
 @pytest.mark.parametrize(

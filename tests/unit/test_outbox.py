@@ -1,0 +1,142 @@
+"""The outbox on the run's backend: dedupe by key, claims that never overlap, leases, failures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.slack.client import make_web_client
+from bot.slack.delivery import OutboxSender
+from bot.slack.standin import SlackStandIn
+from store import outbox
+from store.db import read_scope, session_scope
+from store.models import OutboxMessage
+
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+
+
+def _enqueue(engine: Engine, key: str, channel: str = "C_TRIAGE", **extra: object) -> int | None:
+    with session_scope(engine) as session:
+        return outbox.enqueue(
+            session,
+            key=key,
+            method="chat.postMessage",
+            args={"channel": channel, "text": key},
+            purpose="test",
+            now=NOW,
+            **extra,  # type: ignore[arg-type]
+        )
+
+
+def _rows(engine: Engine) -> list[OutboxMessage]:
+    with read_scope(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[arg-type]
+
+
+def test_same_key_is_enqueued_once(engine: Engine) -> None:
+    first = _enqueue(engine, "nudge:T-1:first_response:0.5")
+    again = _enqueue(engine, "nudge:T-1:first_response:0.5")
+    assert first is not None and again is None
+    assert [row.key for row in _rows(engine)] == ["nudge:T-1:first_response:0.5"]
+
+
+def test_a_row_is_claimed_by_one_worker_only(engine: Engine) -> None:
+    message_id = _enqueue(engine, "k")
+    assert message_id is not None
+    with session_scope(engine) as session:
+        won = outbox.claim(session, message_id, worker="a", now=NOW)
+    with session_scope(engine) as session:
+        lost = outbox.claim(session, message_id, worker="b", now=NOW)
+    assert won is not None and won.claimed_by == "a" and won.attempts == 1
+    assert lost is None
+
+
+def test_a_claim_left_by_a_dead_process_is_reclaimed_after_the_lease(engine: Engine) -> None:
+    message_id = _enqueue(engine, "k", claimed_by="dead-process")
+    assert message_id is not None
+    with session_scope(engine) as session:
+        assert outbox.claim(session, message_id, worker="b", now=NOW + outbox.CLAIM_LEASE / 2) is None
+    with session_scope(engine) as session:
+        late = outbox.claim(session, message_id, worker="b", now=NOW + outbox.CLAIM_LEASE + timedelta(seconds=1))
+    assert late is not None and late.claimed_by == "b" and late.attempts == 2
+
+
+def test_concurrent_batch_claims_never_overlap(engine: Engine) -> None:
+    for n in range(60):
+        _enqueue(engine, f"k{n}")
+    claimed: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+    barrier = threading.Barrier(3)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        while True:
+            with session_scope(engine) as session:
+                batch = outbox.claim_due(session, worker=name, now=NOW, limit=7)
+            if not batch:
+                return
+            claimed[name].extend(message.id or 0 for message in batch)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [message_id for ids in claimed.values() for message_id in ids]
+    assert sorted(everything) == sorted({*everything}) and len(everything) == 60
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn(retry_after=0) as running:
+        yield running
+
+
+def _sender(engine: Engine, standin: SlackStandIn, worker: str = "w1") -> OutboxSender:
+    client = make_web_client(standin.bot_token, standin.api_url)
+    return OutboxSender(engine, client, worker_id=worker, clock=lambda: NOW)
+
+
+def test_two_senders_deliver_each_message_exactly_once(engine: Engine, standin: SlackStandIn) -> None:
+    for n in range(40):
+        _enqueue(engine, f"message {n}")
+    senders = [_sender(engine, standin, "w1"), _sender(engine, standin, "w2")]
+    threads = [threading.Thread(target=sender.deliver_due, args=(NOW,)) for sender in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    texts = sorted(message["text"] for message in standin.messages("C_TRIAGE"))
+    assert texts == sorted(f"message {n}" for n in range(40))
+    assert {row.status for row in _rows(engine)} == {"sent"}
+
+
+def test_rate_limits_and_server_errors_are_retried_by_the_client(engine: Engine, standin: SlackStandIn) -> None:
+    standin.fail_next("chat.postMessage", "ratelimited", status=429)
+    _enqueue(engine, "after a 429")
+    report = _sender(engine, standin).deliver_due(NOW)
+    assert len(report.sent) == 1
+    assert [call.status for call in standin.calls_to("chat.postMessage")] == [429, 200]
+
+
+def test_transient_failure_waits_and_permanent_failure_is_dead(engine: Engine, standin: SlackStandIn) -> None:
+    standin.fail_next("chat.postMessage", "internal_error")
+    transient = _enqueue(engine, "will retry")
+    permanent = _enqueue(engine, "never", channel="C_DOES_NOT_EXIST")
+    report = _sender(engine, standin).deliver_due(NOW)
+    assert (report.retrying, report.dead) == ([transient], [permanent])
+    rows = {row.id: row for row in _rows(engine)}
+    assert rows[transient].status == "pending" and rows[transient].next_attempt_at > NOW
+    assert rows[transient].last_error == "internal_error"
+    assert rows[permanent].status == "dead" and rows[permanent].last_error == "channel_not_found"
+    # Nothing is retried before its time, and a dead row never again.
+    assert _sender(engine, standin).deliver_due(NOW).sent == []
+    later = _sender(engine, standin).deliver_due(NOW + timedelta(minutes=1))
+    assert later.sent == [transient] and later.dead == []
+    assert len(standin.calls_to("chat.postMessage")) == 3
+    with read_scope(engine) as session:
+        assert [row.id for row in outbox.undelivered(session)] == [permanent]
