@@ -4,7 +4,6 @@ turns a configuration problem into one line per problem and exit code 2, never a
 from __future__ import annotations
 
 import sys
-import threading
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -95,14 +94,14 @@ def serve(
     """Serve Slack traffic: HTTP on POST /slack/events (GET /healthz), or Socket Mode."""
     from bot.app import build_app, fetch_identity
     from bot.web import make_server
-    from bot.worker import run_worker
+    from bot.worker import start_background_worker
 
     settings, config = _load()
     _require_slack_credentials(settings, socket_mode=socket)
     deps = _deps(settings, config)
     bolt_app = build_app(deps, fetch_identity(deps.client))
     if with_worker:
-        threading.Thread(target=run_worker, args=(deps,), kwargs={"install_signals": False}, daemon=True).start()
+        start_background_worker(deps)
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -115,7 +114,7 @@ def serve(
 
 @app.command()
 def worker(
-    sweep_seconds: Annotated[int, typer.Option(min=1, max=60, help="Seconds between sweeps.")] = 30,
+    sweep_seconds: Annotated[float, typer.Option(min=1, max=60, help="Seconds between sweeps.")] = 30,
 ) -> None:
     """Run the scheduler: outbox delivery and every time-based job, until SIGTERM."""
     from bot.worker import run_worker

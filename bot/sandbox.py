@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.slack.simulator import SlackSimulator
 from bot.slack.standin import SlackStandIn
 from bot.web import EVENTS_PATH, HttpServer, make_server
+from bot.worker import start_background_worker
 from store.db import read_scope
 from store.models import OutboxMessage
 
@@ -41,9 +42,11 @@ class Sandbox:
         failure_rate: float = 0.0,
         clock: Callable[[], datetime] = utc_now,
         threads: int = 8,
+        with_worker: bool = True,
     ) -> None:
         self.standin = SlackStandIn(failure_rate=failure_rate, retry_after=0)
         self._database_url, self._config, self._clock, self._threads = database_url, config, clock, threads
+        self._with_worker = with_worker
         self._server: HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -58,6 +61,8 @@ class Sandbox:
         self.deps: Deps = build_deps(self.settings, self._config, clock=self._clock)
         self._executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="sandbox-lazy")
         app = build_app(self.deps, fetch_identity(self.deps.client), executor=self._executor)
+        # The worker's jobs run here too, as with `serve --with-worker`.
+        self._worker = start_background_worker(self.deps) if self._with_worker else None
         self._server = make_server(app, host="127.0.0.1", port=0, threads=self._threads)
         self._thread = threading.Thread(target=self._server.run, name="frontline-http", daemon=True)
         self._thread.start()
@@ -75,6 +80,8 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._executor.shutdown(wait=True)  # lazy listeners finish before Slack goes away
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
         self.standin.stop()
         self.deps.engine.dispose()
 
@@ -84,7 +91,7 @@ class Sandbox:
             return int(session.exec(statement).one())
 
     def wait_until_delivered(self, timeout: float = 10.0) -> None:
-        """Wait for the lazy listeners to finish sending what requests decided to send."""
+        """Wait for the worker to send everything that requests decided to send."""
         deadline = time.monotonic() + timeout
         while self.undelivered():
             if time.monotonic() > deadline:

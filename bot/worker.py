@@ -1,7 +1,10 @@
-"""Time-based work: one function does everything that is due as of `now`.
+"""Time-based work and outbox delivery: the worker process (SPEC §1, `frontline worker`).
 
-`frontline worker` runs it on an APScheduler interval; `frontline tick --now …` runs it once.
-Every piece of due work is claimed through the database, so several workers never do it twice.
+One function, `run_due_work(deps, now)`, does everything that is due as of `now`; the worker runs
+it on an APScheduler interval and `frontline tick --now …` runs it once. Outbox delivery also runs
+on a short interval of its own so that a card appears within a fraction of a second of the request
+that decided it. Every piece of work is claimed through the database, so several workers (or
+`serve --with-worker` processes) never do it twice.
 """
 
 from __future__ import annotations
@@ -12,15 +15,29 @@ from datetime import datetime
 from types import FrameType
 
 import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
+from store import outbox
+from store.db import read_scope
 
-__all__ = ["SWEEP_SECONDS", "DueWorkReport", "run_due_work", "run_worker"]
+__all__ = [
+    "DELIVERY_SECONDS",
+    "SWEEP_SECONDS",
+    "DueWorkReport",
+    "build_scheduler",
+    "deliver_outbox",
+    "run_due_work",
+    "run_worker",
+    "start_background_worker",
+]
 
 log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 30
+DELIVERY_SECONDS = 0.2
 
 
 @dataclass
@@ -46,29 +63,51 @@ def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     return report
 
 
-def run_worker(deps: Deps, *, sweep_seconds: int = SWEEP_SECONDS, install_signals: bool = True) -> None:
-    """Block, running `run_due_work` every `sweep_seconds` until SIGTERM/SIGINT.
+def deliver_outbox(deps: Deps) -> None:
+    """Deliver what is due now; a cheap read first, so an idle poll never takes SQLite's write lock."""
+    now = deps.clock()
+    with read_scope(deps.engine) as session:
+        if not outbox.has_due(session, now):
+            return
+    report = deps.sender.deliver_due(now)
+    if report.retrying or report.dead:
+        log.warning("delivery", sent=len(report.sent), retrying=len(report.retrying), dead=len(report.dead))
 
-    `install_signals` is False when the worker runs in a thread beside the web server
-    (`serve --with-worker`): only the main thread may install signal handlers.
-    """
-    scheduler = BlockingScheduler(timezone="UTC")
 
+def build_scheduler(
+    deps: Deps,
+    scheduler: BaseScheduler,
+    *,
+    sweep_seconds: float = SWEEP_SECONDS,
+    delivery_seconds: float = DELIVERY_SECONDS,
+) -> BaseScheduler:
     def sweep() -> None:
         report = run_due_work(deps, deps.clock())
         log.info("sweep", delivered=report.delivered, retrying=report.retrying, dead=report.dead)
 
-    # One sweep at a time in this process (max_instances=1); missed runs collapse into one.
-    scheduler.add_job(
-        sweep, "interval", seconds=sweep_seconds, id="sweep", max_instances=1, coalesce=True, next_run_time=deps.clock()
-    )
+    # One run of each job at a time in this process (max_instances=1); missed runs collapse into one.
+    common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}
+    scheduler.add_job(sweep, "interval", seconds=sweep_seconds, id="sweep", **common)
+    scheduler.add_job(deliver_outbox, "interval", args=(deps,), seconds=delivery_seconds, id="deliver", **common)
+    return scheduler
+
+
+def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
+    """Block, running the worker's jobs until SIGTERM or Ctrl-C."""
+    scheduler = build_scheduler(deps, BlockingScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         scheduler.shutdown(wait=False)
 
-    if install_signals:
-        signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         scheduler.start()
     except KeyboardInterrupt:
         scheduler.shutdown(wait=False)
+
+
+def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> BaseScheduler:
+    """The worker's jobs on background threads (`serve --with-worker`, the demo, the tests)."""
+    scheduler = build_scheduler(deps, BackgroundScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
+    scheduler.start()
+    return scheduler

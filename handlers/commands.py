@@ -1,10 +1,11 @@
-"""Slash commands. The ack function answers within Slack's 3 s; the lazy function then talks to Slack."""
+"""Slash commands. Each answers within Slack's 3 s with the ack itself; whatever else Slack must be
+told (the ticket's card) is queued in the outbox by the service and posted by the worker."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 
 from bot.context import Deps
 from bot.core.ticket_command import (
@@ -21,42 +22,32 @@ from bot.slack import blocks
 
 __all__ = ["register"]
 
-_OUTBOX_IDS = "frontline_outbox_ids"  # context key: rows the ack function enqueued for the lazy one
-
 
 def register(app: App, deps: Deps) -> None:
-    def ticket_ack(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    @app.command("/ticket")
+    def ticket_command(ack: Ack, command: dict[str, Any]) -> None:
         parsed = parse_ticket_command(command.get("text") or "")
-        message, outbox_ids = _answer(deps, parsed, command)
-        context[_OUTBOX_IDS] = outbox_ids
-        ack(response_type="ephemeral", **message)
-
-    def deliver_after_ack(context: BoltContext) -> None:
-        outbox_ids = context.get(_OUTBOX_IDS) or []
-        if outbox_ids:
-            deps.sender.deliver(outbox_ids)
-
-    app.command("/ticket")(ack=ticket_ack, lazy=[deliver_after_ack])
+        ack(response_type="ephemeral", **_answer(deps, parsed, command))
 
 
-def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> tuple[blocks.Message, list[int]]:
+def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> blocks.Message:
     match parsed:
         case CreateTicket():
             return _create(deps, parsed, command)
         case ShowTicket(number=number):
             ticket = tickets.get_ticket(deps.engine, number)
             if ticket is None:
-                return blocks.error_message(f"T-{number} does not exist."), []
-            return blocks.ticket_detail(ticket), []
+                return blocks.error_message(f"T-{number} does not exist.")
+            return blocks.ticket_detail(ticket)
         case Help():
-            return blocks.help_message(), []
+            return blocks.help_message()
         case OpenCreateModal():
-            return blocks.error_message("Describe the request after the command: `/ticket <text>`."), []
+            return blocks.error_message("Describe the request after the command: `/ticket <text>`.")
         case UsageError(message=text):
-            return blocks.error_message(text), []
+            return blocks.error_message(text)
 
 
-def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> tuple[blocks.Message, list[int]]:
+def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> blocks.Message:
     request = tickets.NewTicket(
         title=parsed.title,
         description=parsed.description,
@@ -70,9 +61,7 @@ def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> tuple[
         owner_id=parsed.owner_id,
     )
     try:
-        created = tickets.create_ticket(
-            deps.engine, deps.policy, request, now=deps.clock(), delivered_by=deps.sender.worker_id
-        )
+        created = tickets.create_ticket(deps.engine, deps.policy, request, now=deps.clock())
     except tickets.TicketInputError as error:
-        return blocks.error_message(str(error)), []
-    return blocks.created_confirmation(created.ticket, deps.policy.triage_channel), created.outbox_ids
+        return blocks.error_message(str(error))
+    return blocks.created_confirmation(created.ticket, deps.policy.triage_channel)

@@ -20,10 +20,10 @@ from store.models import OutboxMessage
 
 __all__ = [
     "CLAIM_LEASE",
-    "by_ids",
     "claim",
     "claim_due",
     "enqueue",
+    "has_due",
     "mark_dead",
     "mark_retry",
     "mark_sent",
@@ -44,14 +44,11 @@ def enqueue(
     purpose: str,
     now: datetime,
     ticket_id: int | None = None,
-    claimed_by: str | None = None,
 ) -> int | None:
     """Add a message unless one with `key` exists; returns the new row's id, or None for a duplicate.
 
     ON CONFLICT DO NOTHING (both backends) rather than catching IntegrityError: no savepoint, and a
-    concurrent duplicate waits for the other transaction instead of failing it. `claimed_by` creates
-    the row already claimed by the process that will send it right after this transaction commits
-    (saving a transaction per message); if that process dies, the lease hands it to a worker.
+    concurrent duplicate waits for the other transaction instead of failing it.
     """
     values = {
         "key": key,
@@ -59,10 +56,8 @@ def enqueue(
         "args": args,
         "purpose": purpose,
         "ticket_id": ticket_id,
-        "status": SENDING if claimed_by else PENDING,
-        "attempts": 1 if claimed_by else 0,
-        "claimed_by": claimed_by,
-        "claimed_at": now if claimed_by else None,
+        "status": PENDING,
+        "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
@@ -126,10 +121,8 @@ def mark_dead(session: Session, message_id: int, *, error: str) -> None:
     )
 
 
-def by_ids(session: Session, message_ids: Sequence[int]) -> list[OutboxMessage]:
-    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(message_ids))).all()
-    order = {message_id: n for n, message_id in enumerate(message_ids)}
-    return sorted(rows, key=lambda row: order[row.id or 0])
+def has_due(session: Session, now: datetime) -> bool:
+    return session.exec(select(OutboxMessage.id).where(_claimable(now)).limit(1)).first() is not None
 
 
 def undelivered(session: Session) -> Sequence[OutboxMessage]:

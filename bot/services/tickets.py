@@ -47,11 +47,8 @@ class CreatedTicket:
     outbox_ids: list[int]
 
 
-def create_ticket(
-    engine: Engine, policy: Policy, request: NewTicket, *, now: datetime, delivered_by: str | None = None
-) -> CreatedTicket:
-    """Create the ticket and queue its card. `delivered_by` is the sender that will post the card right
-    after this commits (the request's own process); without it the worker's sweep posts it."""
+def create_ticket(engine: Engine, policy: Policy, request: NewTicket, *, now: datetime) -> CreatedTicket:
+    """Create the ticket and queue its card (the worker posts it)."""
     customer = policy.customer(request.customer) if request.customer else None
     if request.customer and customer is None and policy.customer_names:
         known = ", ".join(policy.customer_names)
@@ -96,7 +93,7 @@ def create_ticket(
             field="priority",
             after=decision.reason,
         )
-        outbox_ids = _enqueue_card(session, policy, ticket, now=now, claimed_by=delivered_by)
+        outbox_ids = _enqueue_card(session, policy, ticket, now=now)
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 
@@ -113,9 +110,7 @@ def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityD
     return PriorityDecision(request.priority, (f"set by <@{request.created_by}> (auto: {auto.reason})",))
 
 
-def _enqueue_card(
-    session: Session, policy: Policy, ticket: Ticket, *, now: datetime, claimed_by: str | None
-) -> list[int]:
+def _enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[int]:
     assert ticket.id is not None
     if not policy.triage_channel:
         return []
@@ -127,7 +122,6 @@ def _enqueue_card(
         purpose="ticket_card",
         ticket_id=ticket.id,
         now=now,
-        claimed_by=claimed_by,
     )
     return [message_id] if message_id is not None else []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import urllib.error
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from store import outbox
-from store.db import read_scope, session_scope
+from store.db import session_scope
 from store.models import OutboxMessage
 
 __all__ = ["AfterSent", "DeliveryReport", "OutboxSender", "is_transient"]
@@ -80,31 +80,6 @@ class OutboxSender:
     def worker_id(self) -> str:
         return self._worker
 
-    def deliver(self, message_ids: Iterable[int]) -> DeliveryReport:
-        """Deliver these rows now unless someone else has them (used right after a request's ack).
-
-        Rows enqueued with `claimed_by=sender.worker_id` are ours already; others are claimed first.
-        """
-        report = DeliveryReport()
-        queue = list(message_ids)
-        while queue:
-            with read_scope(self._engine) as session:
-                rows = outbox.by_ids(session, queue)
-            queue = []
-            for row in rows:
-                message = row if self._holds(row) else self._claim(row)
-                if message is not None:
-                    queue.extend(self._send(message, report))
-        return report
-
-    def _holds(self, row: OutboxMessage) -> bool:
-        return row.status == outbox.SENDING and row.claimed_by == self._worker
-
-    def _claim(self, row: OutboxMessage) -> OutboxMessage | None:
-        assert row.id is not None
-        with session_scope(self._engine) as session:
-            return outbox.claim(session, row.id, worker=self._worker, now=self._clock())
-
     def deliver_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
         """Deliver every due row (the worker's sweep); returns what happened to each."""
         report = DeliveryReport()
@@ -114,7 +89,7 @@ class OutboxSender:
             if not batch:
                 return report
             for message in batch:
-                self._send(message, report)  # follow-ups are due now: a later batch claims them
+                self._send(message, report)  # follow-ups are due now: the next batch claims them
 
     def _send(self, message: OutboxMessage, report: DeliveryReport) -> list[int]:
         """Send one claimed row; returns the ids of follow-up rows its delivery enqueued."""

@@ -156,11 +156,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandIn]]:
-    """`frontline serve` as its own process, against a stand-in Slack."""
+    """`frontline serve --with-worker` (the single-box set-up) as its own process, against a stand-in."""
     with SlackStandIn() as standin:
         port = _free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--with-worker"],
             env=env | {"PORT": str(port), "SLACK_API_URL": standin.api_url},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

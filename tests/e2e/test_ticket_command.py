@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from bot.config import FrontlineConfig
 from bot.sandbox import Sandbox
+from store.db import create_db_engine
+from store.migrate import upgrade
 from store.models import AuditEvent, OutboxMessage, Ticket
 
 
@@ -118,11 +122,22 @@ def test_stale_timestamp_is_401_and_writes_nothing(sandbox: Sandbox) -> None:
     assert _tickets(sandbox) == []
 
 
+@pytest.fixture
+def broken_sandbox(empty_database_url: str, config: FrontlineConfig) -> Iterator[Sandbox]:
+    """A sandbox on its own database whose counters table is gone: every ticket insert fails."""
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE counters"))
+    engine.dispose()
+    with Sandbox(database_url=empty_database_url, config=config) as running:
+        yield running
+
+
 def test_an_unexpected_failure_answers_with_a_reference_and_writes_nothing(
-    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    broken_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with sandbox.deps.engine.begin() as connection:
-        connection.execute(text("DROP TABLE counters"))  # every ticket insert now fails
+    sandbox = broken_sandbox
     response = _ticket_command(sandbox, "Printer jams")
     assert response.status == 200
     answer = response.json()
