@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import commands, errors
+from handlers import commands, errors, events
 
 __all__ = ["register_all"]
 
@@ -13,3 +13,4 @@ __all__ = ["register_all"]
 def register_all(app: App, deps: Deps) -> None:
     errors.register(app)
     commands.register(app, deps)
+    events.register(app, deps)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AuditEvent", "Counter", "OutboxMessage", "Ticket", "UTCDateTime"]
+__all__ = ["AuditEvent", "Comment", "Counter", "OutboxMessage", "SlackEvent", "Ticket", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,6 +46,9 @@ class Counter(SQLModel, table=True):
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
+    # One message becomes at most one ticket, however many ways it is turned into one (an intake
+    # post, a retried event, a reaction and the shortcut on the same message).
+    __table_args__ = (Index("ux_tickets_source", "source_channel", "source_ts", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True)
@@ -67,6 +70,10 @@ class Ticket(SQLModel, table=True):
     source_channel: str | None = Field(default=None, max_length=32)
     source_ts: str | None = Field(default=None, max_length=32)
     source_permalink: str | None = Field(default=None, sa_column=Column(String(512), nullable=True))
+    source_deleted_at: datetime | None = _utc_column()
+    attachments: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
+    )
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _utc_column(nullable=False)
@@ -125,3 +132,26 @@ class OutboxMessage(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _utc_column(nullable=False)
     sent_at: datetime | None = _utc_column()
+
+
+class SlackEvent(SQLModel, table=True):
+    """Events already acted on, by Slack's `event_id`: a retried delivery changes nothing."""
+
+    __tablename__ = "slack_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _utc_column(nullable=False)
+
+
+class Comment(SQLModel, table=True):
+    """A reply in a ticket's source thread: from an agent (a response) or the requester."""
+
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    author: str = Field(max_length=32)
+    role: str = Field(max_length=16)  # agent | requester | other
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    slack_ts: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    created_at: datetime = _utc_column(nullable=False)

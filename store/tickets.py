@@ -8,11 +8,16 @@ from sqlmodel import Session, col, select
 
 from store.models import Ticket
 
-__all__ = ["by_id", "by_number", "iter_all", "set_card"]
+__all__ = ["by_id", "by_number", "by_source", "iter_all", "set_card"]
 
 
 def by_number(session: Session, number: int) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.number == number)).first()
+
+
+def by_source(session: Session, channel: str, ts: str) -> Ticket | None:
+    """The ticket made from the message `ts` in `channel`, if any."""
+    return session.exec(select(Ticket).where(Ticket.source_channel == channel, Ticket.source_ts == ts)).first()
 
 
 def by_id(session: Session, ticket_id: int) -> Ticket | None:

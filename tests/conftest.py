@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+import store.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.config import FrontlineConfig, demo_config
 from store.db import create_db_engine, is_postgres
 from store.migrate import upgrade
@@ -31,7 +33,8 @@ if TYPE_CHECKING:
 
 BACKEND_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = bool(BACKEND_URL) and is_postgres(BACKEND_URL)
-_TABLES_TO_EMPTY = ("outbox", "audit_events", "tickets", "counters")
+# Every table but Alembic's own, so a new table can never leak rows from one test into the next.
+_TABLES_TO_EMPTY = tuple(table.name for table in SQLModel.metadata.sorted_tables)
 
 
 def pytest_report_header() -> str:

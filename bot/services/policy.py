@@ -50,6 +50,15 @@ class Policy:
     def customer(self, name: str) -> Customer | None:
         return self.config.customer(name)
 
+    def is_agent(self, user_id: str) -> bool:
+        """Anyone who works tickets: agents, L2, L3, leads and admins."""
+        roles = self.config.roles
+        return any(user_id in members for members in (roles.agents, roles.l2, roles.l3, roles.leads, roles.admins))
+
+    @property
+    def intake_channels(self) -> frozenset[str]:
+        return frozenset(self.config.channels.intake)
+
     def sla_target(self, priority: str) -> SlaTarget:
         target = getattr(self.config.sla, priority)
         calendar: Calendar = AlwaysOpen() if target.calendar == "24x7" else self.business_calendar

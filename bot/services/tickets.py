@@ -18,7 +18,15 @@ from store import audit, counters, outbox, tickets
 from store.db import read_scope, session_scope
 from store.models import OutboxMessage, Ticket
 
-__all__ = ["AFTER_SENT", "CreatedTicket", "NewTicket", "TicketInputError", "create_ticket", "get_ticket"]
+__all__ = [
+    "AFTER_SENT",
+    "CreatedTicket",
+    "NewTicket",
+    "TicketInputError",
+    "create_ticket",
+    "get_ticket",
+    "insert_ticket",
+]
 
 
 class TicketInputError(ValueError):
@@ -39,6 +47,7 @@ class NewTicket:
     affected_users: int | None = None
     owner_id: str | None = None
     category: str | None = None
+    attachments: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,51 +58,57 @@ class CreatedTicket:
 
 def create_ticket(engine: Engine, policy: Policy, request: NewTicket, *, now: datetime) -> CreatedTicket:
     """Create the ticket and queue its card (the worker posts it)."""
+    with session_scope(engine) as session:
+        return insert_ticket(session, policy, request, now=now)
+
+
+def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: datetime) -> CreatedTicket:
+    """`create_ticket` inside a transaction the caller owns (e.g. with the event that caused it)."""
     customer = policy.customer(request.customer) if request.customer else None
     if request.customer and customer is None and policy.customer_names:
         known = ", ".join(policy.customer_names)
         raise TicketInputError(f"unknown customer '{request.customer}' (known: {known})")
     tier = customer.tier if customer else None
     decision = _priority(policy, request, tier)
-    with session_scope(engine) as session:
-        number = counters.next_value(session, "ticket")
-        target = policy.sla_target(decision.priority)
-        ticket = Ticket(
-            number=number,
-            title=request.title,
-            description=request.description,
-            status=Status.OPEN if request.owner_id else Status.NEW,
-            priority=decision.priority,
-            priority_reason=decision.reason,
-            category=request.category,
-            requester_id=request.requester_id,
-            owner_id=request.owner_id,
-            customer=customer.name if customer else request.customer,
-            customer_tier=tier,
-            affected_users=request.affected_users,
-            created_by=request.created_by,
-            source_kind=request.source_kind,
-            source_channel=request.source_channel,
-            source_ts=request.source_ts,
-            created_at=now,
-            updated_at=now,
-            first_response_due=target.calendar.add(now, target.first_response),
-            resolution_due=target.calendar.add(now, target.resolution),
-        )
-        session.add(ticket)
-        session.flush()
-        assert ticket.id is not None
-        audit.record(
-            session,
-            at=now,
-            actor=request.created_by,
-            entity_type="ticket",
-            entity_id=ticket.id,
-            action="created",
-            field="priority",
-            after=decision.reason,
-        )
-        outbox_ids = _enqueue_card(session, policy, ticket, now=now)
+    number = counters.next_value(session, "ticket")
+    target = policy.sla_target(decision.priority)
+    ticket = Ticket(
+        number=number,
+        title=request.title,
+        description=request.description,
+        status=Status.OPEN if request.owner_id else Status.NEW,
+        priority=decision.priority,
+        priority_reason=decision.reason,
+        category=request.category,
+        requester_id=request.requester_id,
+        owner_id=request.owner_id,
+        customer=customer.name if customer else request.customer,
+        customer_tier=tier,
+        affected_users=request.affected_users,
+        created_by=request.created_by,
+        source_kind=request.source_kind,
+        source_channel=request.source_channel,
+        source_ts=request.source_ts,
+        attachments=list(request.attachments),
+        created_at=now,
+        updated_at=now,
+        first_response_due=target.calendar.add(now, target.first_response),
+        resolution_due=target.calendar.add(now, target.resolution),
+    )
+    session.add(ticket)
+    session.flush()
+    assert ticket.id is not None
+    audit.record(
+        session,
+        at=now,
+        actor=request.created_by,
+        entity_type="ticket",
+        entity_id=ticket.id,
+        action="created",
+        field="priority",
+        after=decision.reason,
+    )
+    outbox_ids = _enqueue_card(session, policy, ticket, now=now)
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 

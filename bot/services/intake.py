@@ -1,0 +1,164 @@
+"""Slack messages → tickets, comments and annotations. One transaction per event, recorded by
+`event_id` in the same transaction, so a retried event changes nothing (SPEC §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.core.intake import Ignore, MessageDecision, OpenTicket, SourceDeleted, SourceEdited, ThreadReply
+from bot.core.lifecycle import Status
+from bot.core.text import escape_mrkdwn, truncate
+from bot.core.ticket_command import TITLE_MAX
+from bot.services.policy import Policy
+from bot.services.tickets import NewTicket, insert_ticket
+from store import audit, events, outbox, tickets
+from store.db import session_scope
+from store.models import Comment, Ticket
+
+__all__ = ["IntakeResult", "handle_message"]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # created | duplicate | comment | edited | deleted | ignored
+    ticket_ref: str | None = None
+
+
+def handle_message(
+    engine: Engine, policy: Policy, decision: MessageDecision, *, event_id: str | None, now: datetime
+) -> IntakeResult:
+    if isinstance(decision, Ignore):
+        return IntakeResult("ignored")
+    try:
+        with session_scope(engine) as session:
+            if event_id and not events.first_delivery(session, event_id, now=now):
+                return IntakeResult("duplicate")
+            return _apply(session, policy, decision, now)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race for its ticket or comment.
+        return IntakeResult("duplicate")
+
+
+def _apply(session: Session, policy: Policy, decision: MessageDecision, now: datetime) -> IntakeResult:
+    match decision:
+        case OpenTicket():
+            return _open(session, policy, decision, now)
+        case ThreadReply():
+            return _reply(session, policy, decision, now)
+        case SourceEdited():
+            return _edited(session, decision, now)
+        case SourceDeleted():
+            return _deleted(session, decision, now)
+    return IntakeResult("ignored")
+
+
+def _title(text: str, files: tuple[dict[str, str], ...]) -> str:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first_line:
+        first_line = "File: " + ", ".join(f["name"] for f in files)
+    return truncate(first_line, TITLE_MAX)
+
+
+def _open(session: Session, policy: Policy, message: OpenTicket, now: datetime) -> IntakeResult:
+    existing = tickets.by_source(session, message.channel, message.ts)
+    if existing is not None:
+        return IntakeResult("duplicate", existing.ref)
+    request = NewTicket(
+        title=_title(message.text, message.files),
+        description=message.text,
+        created_by=message.user,
+        requester_id=message.user,
+        source_kind=message.via,
+        source_channel=message.channel,
+        source_ts=message.ts,
+        attachments=message.files,
+    )
+    created = insert_ticket(session, policy, request, now=now)
+    ticket = created.ticket
+    assert ticket.id is not None
+    outbox.enqueue(
+        session,
+        key=f"ticket:{ticket.id}:intake-ack",
+        method="chat.postMessage",
+        args={
+            "channel": message.channel,
+            "thread_ts": message.ts,
+            "text": f"Ticket {ticket.ref} opened ({ticket.priority}): {escape_mrkdwn(ticket.title)}",
+            "unfurl_links": False,
+        },
+        purpose="intake_ack",
+        ticket_id=ticket.id,
+        now=now,
+    )
+    return IntakeResult("created", ticket.ref)
+
+
+def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) -> IntakeResult:
+    ticket = tickets.by_source(session, reply.channel, reply.thread_ts)
+    if ticket is None or ticket.id is None:
+        return IntakeResult("ignored")
+    role = "requester" if reply.user == ticket.requester_id else "agent" if policy.is_agent(reply.user) else "other"
+    session.add(
+        Comment(ticket_id=ticket.id, author=reply.user, role=role, text=reply.text, slack_ts=reply.ts, created_at=now)
+    )
+    if role == "agent" and ticket.first_responded_at is None:
+        _change(session, ticket, actor=reply.user, field="first_responded_at", before=None, after=now, now=now)
+        ticket.first_responded_at = now
+    if role == "requester" and ticket.status == Status.PENDING:
+        _change(session, ticket, actor=reply.user, field="status", before=ticket.status, after=Status.OPEN, now=now)
+        ticket.status = Status.OPEN
+    ticket.updated_at = now
+    session.add(ticket)
+    return IntakeResult("comment", ticket.ref)
+
+
+def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult:
+    ticket = tickets.by_source(session, edit.channel, edit.ts)
+    if ticket is None or edit.text == ticket.description:
+        return IntakeResult("ignored")
+    # The ticket keeps what was asked; an edit at the source updates it and is kept in the audit log.
+    _change(
+        session,
+        ticket,
+        actor=ticket.requester_id or "slack",
+        field="description",
+        before=ticket.description,
+        after=edit.text,
+        now=now,
+    )
+    ticket.description, ticket.updated_at = edit.text, now
+    session.add(ticket)
+    return IntakeResult("edited", ticket.ref)
+
+
+def _deleted(session: Session, deletion: SourceDeleted, now: datetime) -> IntakeResult:
+    ticket = tickets.by_source(session, deletion.channel, deletion.ts)
+    if ticket is None or ticket.source_deleted_at is not None:
+        return IntakeResult("ignored")
+    # Deleting the message never deletes the ticket (field case F1): it is annotated instead.
+    _change(session, ticket, actor="slack", field="source_deleted_at", before=None, after=now, now=now)
+    ticket.source_deleted_at, ticket.updated_at = now, now
+    session.add(ticket)
+    return IntakeResult("deleted", ticket.ref)
+
+
+def _change(
+    session: Session, ticket: Ticket, *, actor: str, field: str, before: object, after: object, now: datetime
+) -> None:
+    assert ticket.id is not None
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        entity_type="ticket",
+        entity_id=ticket.id,
+        action="changed",
+        field=field,
+        before=None if before is None else str(before),
+        after=None if after is None else str(after),
+    )

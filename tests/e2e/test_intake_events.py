@@ -1,0 +1,137 @@
+"""Slack message events over signed HTTP → tickets (field cases F1, F2, F3 and event retries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.sandbox import Sandbox
+from store.models import AuditEvent, Comment, Ticket
+
+SOURCE_TS = "1796655600.000100"
+
+
+def _tickets(sandbox: Sandbox) -> list[Ticket]:
+    with Session(sandbox.deps.engine) as session:
+        return list(session.exec(select(Ticket).order_by(col(Ticket.number))).all())
+
+
+def _send(sandbox: Sandbox, event: dict[str, Any], event_id: str, **retry: int | str) -> None:
+    response = sandbox.simulator.event(event, event_id=event_id, **retry)  # type: ignore[arg-type]
+    assert response.status == 200, response.body
+    assert response.elapsed < 3.0
+
+
+def _open_t1(sandbox: Sandbox) -> None:
+    _send(
+        sandbox,
+        {"type": "message", "channel": "C_HELP", "user": "U_REQUESTER", "text": "VPN drops every 10 minutes",
+         "ts": SOURCE_TS},
+        "Ev_T1",
+    )  # fmt: skip
+
+
+def test_f1_edits_deletes_joins_files_and_replies(sandbox: Sandbox) -> None:
+    _open_t1(sandbox)
+    f1_events = [
+        {"type": "message", "subtype": "message_changed", "channel": "C_HELP", "hidden": True,
+         "ts": "1796655660.000200",
+         "message": {"type": "message", "user": "U_REQUESTER", "text": "VPN drops every 5 minutes", "ts": SOURCE_TS,
+                     "edited": {"user": "U_REQUESTER", "ts": "1796655660.000000"}},
+         "previous_message": {"text": "VPN drops every 10 minutes", "ts": SOURCE_TS}},
+        {"type": "message", "subtype": "message_deleted", "channel": "C_HELP", "hidden": True,
+         "deleted_ts": SOURCE_TS, "ts": "1796655720.000300"},
+        {"type": "message", "subtype": "channel_join", "channel": "C_HELP", "user": "U_B",
+         "text": "<@U_B> has joined the channel", "ts": "1796655780.000400"},
+        {"type": "message", "subtype": "file_share", "channel": "C_HELP", "user": "U_A",
+         "text": "screenshot of the error", "files": [{"id": "F_1", "name": "error.png"}], "ts": "1796655840.000500"},
+        {"type": "message", "channel": "C_HELP", "user": "U_REQUESTER", "text": "still broken",
+         "ts": "1796655900.000600", "thread_ts": SOURCE_TS},
+    ]  # fmt: skip
+    for n, event in enumerate(f1_events):
+        _send(sandbox, event, f"Ev_F1_{n}")
+
+    t1, t2 = _tickets(sandbox)
+    assert (t1.ref, t1.description, t1.title) == ("T-1", "VPN drops every 5 minutes", "VPN drops every 10 minutes")
+    assert t1.source_deleted_at is not None
+    assert (t2.ref, t2.title, t2.requester_id) == ("T-2", "screenshot of the error", "U_A")
+    assert t2.attachments == [{"id": "F_1", "name": "error.png"}]
+    with Session(sandbox.deps.engine) as session:
+        [comment] = session.exec(select(Comment)).all()
+        changes = session.exec(select(AuditEvent).where(AuditEvent.action == "changed")).all()
+    assert (comment.ticket_id, comment.role, comment.text) == (t1.id, "requester", "still broken")
+    assert [(c.field, c.before) for c in changes] == [
+        ("description", "VPN drops every 10 minutes"),
+        ("source_deleted_at", None),
+    ]
+    sandbox.wait_until_delivered()
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 2
+
+
+def test_f2_our_own_acknowledgement_never_opens_a_ticket(sandbox: Sandbox) -> None:
+    _send(
+        sandbox,
+        {"type": "message", "channel": "C_HELP", "user": "U_REQUESTER",
+         "text": "printer on fire, see <https://help.example.test/kb/42>", "ts": "1796655900.000100"},
+        "Ev_F2",
+    )  # fmt: skip
+    sandbox.wait_until_delivered()
+    acks = [call for call in sandbox.standin.calls_to("chat.postMessage") if call.args.get("channel") == "C_HELP"]
+    assert len(acks) == 1
+    ack_text = acks[0].args["text"]
+    assert ack_text.startswith("Ticket T-1 opened")
+    current = {"type": "message", "channel": "C_HELP", "user": "U_FRONTLINE", "bot_id": "B_FRONTLINE",
+               "app_id": "A_FRONTLINE", "text": ack_text, "ts": "1796655960.000700"}  # fmt: skip
+    legacy = {"type": "message", "subtype": "bot_message", "channel": "C_HELP", "bot_id": "B_FRONTLINE",
+              "text": ack_text, "ts": "1796655960.000800"}  # fmt: skip
+    _send(sandbox, current, "Ev_F2_own_1")
+    _send(sandbox, legacy, "Ev_F2_own_2")
+    sandbox.wait_until_delivered()
+    assert [t.ref for t in _tickets(sandbox)] == ["T-1"]
+    assert len([c for c in sandbox.standin.calls_to("chat.postMessage") if c.args.get("channel") == "C_HELP"]) == 1
+
+
+def test_f3_entities_are_stored_as_typed_and_escaped_once_on_the_way_out(sandbox: Sandbox) -> None:
+    _send(
+        sandbox,
+        {"type": "message", "channel": "C_HELP", "user": "U_REQUESTER",
+         "text": "VPN &amp; SSO broken for &lt;contractor&gt; accounts", "ts": "1796656000.000100"},
+        "Ev_F3",
+    )  # fmt: skip
+    [ticket] = _tickets(sandbox)
+    assert ticket.title == ticket.description == "VPN & SSO broken for <contractor> accounts"
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    assert card["blocks"][0]["text"]["text"] == "T-1 · VPN & SSO broken for <contractor> accounts"  # plain_text
+    description = card["blocks"][2]["text"]["text"]
+    assert description == "VPN &amp; SSO broken for &lt;contractor&gt; accounts"
+    assert "&amp;amp;" not in str(card) and "&amp;lt;" not in str(card)
+    with Session(sandbox.deps.engine) as session:
+        found = session.exec(select(Ticket).where(col(Ticket.title).contains("&"))).all()
+    assert [t.ref for t in found] == ["T-1"]
+
+
+def test_a_retried_event_creates_nothing_more(sandbox: Sandbox) -> None:
+    event = {"type": "message", "channel": "C_HELP", "user": "U_REQUESTER", "text": "SSO is broken",
+             "ts": "1796656100.000100"}  # fmt: skip
+    _send(sandbox, event, "Ev_RETRY")
+    _send(sandbox, event, "Ev_RETRY", retry_num=1, retry_reason="http_timeout")
+    _send(sandbox, event, "Ev_RETRY", retry_num=2, retry_reason="http_error")
+    # A different event id for the same message (a second delivery path) is still one ticket.
+    _send(sandbox, event, "Ev_OTHER")
+    assert [t.ref for t in _tickets(sandbox)] == ["T-1"]
+    sandbox.wait_until_delivered()
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 1
+
+
+def test_agent_reply_is_the_first_response_and_messages_elsewhere_are_ignored(sandbox: Sandbox) -> None:
+    _open_t1(sandbox)
+    reply = {"type": "message", "channel": "C_HELP", "user": "U_AGENT1", "text": "Looking now",
+             "ts": "1796655700.000100", "thread_ts": SOURCE_TS}  # fmt: skip
+    _send(sandbox, reply, "Ev_AGENT")
+    _send(sandbox, {"type": "message", "channel": "C_RANDOM", "user": "U_A", "text": "lunch?", "ts": "1.5"}, "Ev_X")
+    [ticket] = _tickets(sandbox)
+    assert ticket.first_responded_at is not None
+    with Session(sandbox.deps.engine) as session:
+        assert [c.role for c in session.exec(select(Comment)).all()] == ["agent"]
