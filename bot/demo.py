@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import demo_config
+from bot.core.text import decode_slack_text
 from bot.sandbox import Sandbox
 from bot.slack.standin import render_message
 from store.db import create_db_engine
@@ -24,9 +25,12 @@ __all__ = ["STORY", "Step", "run_demo"]
 class Step:
     user: str
     channel: str
-    command: str
+    command: str  # a slash command, or MESSAGE for a plain message (REPLY: in the last message's thread)
     text: str
     caption: str
+
+
+MESSAGE, REPLY = "message", "reply"
 
 
 STORY: tuple[Step, ...] = (
@@ -49,6 +53,20 @@ STORY: tuple[Step, ...] = (
     Step("U_AGENT1", "C_TRIAGE", "/ticket", "show T-1", "An agent looks at the outage ticket."),
     Step("U_AGENT1", "C_TRIAGE", "/ticket", "show T-99", "Bad input gets a clear answer and changes nothing."),
     Step("U_REQUESTER", "C_HELP", "/ticket", "Printer jams customer:acmee", "A typo in a customer name."),
+    Step(
+        "U_REQUESTER",
+        "C_HELP",
+        MESSAGE,
+        "The EU checkout page shows error 500 since 9am &amp; orders fail",
+        "A customer simply posts in the intake channel: it becomes a ticket, acknowledged in its thread.",
+    ),
+    Step(
+        "U_AGENT1",
+        "C_HELP",
+        REPLY,
+        "Looking into it now, sorry about this.",
+        "An agent answers in the thread: the ticket's first response is recorded.",
+    ),
 )
 
 
@@ -62,14 +80,23 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     with Sandbox(database_url=url, config=demo_config()) as sandbox:
         users = sandbox.standin
         out.write("Frontline demo: a stand-in Slack workspace on loopback, real signed requests.\n\n")
+        last_message_ts: str | None = None
         for number, step in enumerate(STORY, 1):
+            out.write(f"{number}. {step.caption}\n")
+            who, where = users.user_name(step.user), users.channel_name(step.channel)
+            if step.command in {MESSAGE, REPLY}:
+                thread = last_message_ts if step.command == REPLY else None
+                event = users.post_as_user(step.channel, step.user, step.text, thread_ts=thread)
+                last_message_ts = last_message_ts if thread else event["ts"]
+                sandbox.simulator.event(event)
+                typed = decode_slack_text(step.text)
+                out.write(f"   {who} in {where}{' (in the thread)' if thread else ''}: {typed}\n\n")
+                sandbox.wait_until_delivered()
+                continue
             response = sandbox.simulator.slash_command(
                 step.command, step.text, user_id=step.user, channel_id=step.channel
             )
-            out.write(f"{number}. {step.caption}\n")
-            out.write(
-                f"   {users.user_name(step.user)} in {users.channel_name(step.channel)}: {step.command} {step.text}\n"
-            )
+            out.write(f"   {who} in {where}: {step.command} {step.text}\n")
             sandbox.wait_until_delivered()  # cards land in story order
             answer = json.loads(response.body) if response.body else {}
             out.write(_indent(render_message(answer), "   ↳ (only you) ") + "\n\n")

@@ -16,4 +16,7 @@ def test_demo_plays_the_story_and_prints_channels() -> None:
     assert "T-99 does not exist." in text
     assert "unknown customer 'acmee'" in text
     assert "#support-triage" in text
+    # The intake part: a plain message became T-4, acknowledged in its thread, and an agent replied.
+    assert "↳ Frontline: Ticket T-4 opened (P1): The EU checkout page shows error 500 since 9am & orders fail" in text
+    assert "&amp;" not in text
     assert f"{len(STORY)}." in text

@@ -241,6 +241,18 @@ class SlackStandIn:
                 return f"DM with {user.real_name if user else found.im_user}"
             return f"#{found.name}"
 
+    def post_as_user(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> dict[str, Any]:
+        """A person posts `text` (Slack's wire format); returns the `message` event Slack would send."""
+        with self._lock:
+            found = self._ws.channel_by_ref(channel)
+            ts = self._ws.next_ts()
+            message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
+            self._ws.store_message(found, message, thread_ts=thread_ts or "")
+            event = {**message, "channel": found.id, "channel_type": "im" if found.id.startswith("D") else "channel"}
+            if thread_ts:
+                event["thread_ts"] = thread_ts
+            return event
+
     def transcript(self) -> str:
         """Every channel with activity as readable text: messages, indented thread replies, ephemerals."""
         with self._lock:
