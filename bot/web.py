@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,21 +34,28 @@ class HttpServer:
 
     def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int) -> None:
         self._server: Any = create_server(wsgi, host=host, port=port, threads=threads, ident="frontline")
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
         return int(self._server.effective_port)
 
     def run(self) -> None:
-        self._server.run()
+        # waitress's own run() loops until its socket map is empty, and its close() leaves keep-alive
+        # connections in the map; so run the same loop one poll at a time and stop on request.
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=0.2, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
+        except (SystemExit, KeyboardInterrupt):
+            pass
+        finally:
+            server.task_dispatcher.shutdown()
+            wasyncore.close_all(server._map)
 
     def stop(self) -> None:
-        # waitress's own close() leaves keep-alive connections in its loop, so run() would not
-        # return until clients hang up. Close every channel from inside the loop's own thread
-        # (closing them from here races the loop's select()), then stop the worker threads.
-        server = self._server
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        server.task_dispatcher.shutdown()
+        """Ask `run()` to return; it does within one poll interval (0.2 s)."""
+        self._stopping.set()
 
 
 def make_server(app: App, *, host: str, port: int, threads: int = 8) -> HttpServer:
