@@ -147,6 +147,7 @@ def tick(
 
     at = _parse_now(now)
     settings, config = _load()
+    _require_slack_credentials(settings)
     report = run_due_work(_deps(settings, config), at)
     typer.echo(report.summary())
 

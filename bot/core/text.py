@@ -46,8 +46,11 @@ def _without_scheme(url: str) -> str:
 
 
 def decode_slack_text(text: str) -> str:
-    """Slack's wire format → the text as the person typed it (mentions as @name, links as URLs)."""
-    return _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text))
+    """Slack's wire format → the text as the person typed it (mentions as @name, links as URLs).
+
+    NUL characters are dropped: no reader can see them and PostgreSQL cannot store them.
+    """
+    return _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text)).replace("\x00", "")
 
 
 def escape_mrkdwn(text: str) -> str:

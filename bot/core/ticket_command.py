@@ -9,6 +9,7 @@ from bot.core.refs import BadReferenceError, parse_ticket_ref
 from bot.core.text import decode_slack_text
 
 __all__ = [
+    "MAX_AFFECTED_USERS",
     "TITLE_MAX",
     "CreateTicket",
     "Help",
@@ -21,30 +22,6 @@ __all__ = [
 
 TITLE_MAX = 200  # characters kept as the title; the full text is always the description
 TEXT_MAX = 40_000  # Slack's own ceiling for message text; anything longer is not a real command
-
-# Every verb the spec names. Verbs without a parser here yet are answered as unavailable, so that
-# "/ticket list" never files a ticket titled "list".
-VERBS = [
-    "show",
-    "list",
-    "take",
-    "assign",
-    "status",
-    "pending",
-    "solve",
-    "close",
-    "reopen",
-    "priority",
-    "tag",
-    "note",
-    "link",
-    "escalate",
-    "reply",
-    "history",
-    "bug",
-    "help",
-]
-_AVAILABLE = {"show", "help"}
 
 
 @dataclass(frozen=True)
@@ -79,10 +56,24 @@ class UsageError:
 
 TicketCommand = CreateTicket | ShowTicket | Help | OpenCreateModal | UsageError
 
-_HINT_CUSTOMER = re.compile(r"(?<!\S)customer:(\S+)", re.IGNORECASE)
-_HINT_USERS = re.compile(r"(?<!\S)users:(\S+)", re.IGNORECASE)
-_HINT_PRIORITY = re.compile(r"(?<!\S)\[?(P[0-3])\]?[:,]?(?=\s|$)", re.IGNORECASE)
-_HINT_OWNER = re.compile(r"(?<!\S)<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")
+MAX_AFFECTED_USERS = 100_000_000
+
+# Verbs the spec names that this version does not have yet: "/ticket close T-4" must not file a
+# ticket titled "close T-4" (while "Close button is broken" is a request like any other).
+_LATER_VERBS = frozenset(
+    ["list", "take", "assign", "status", "pending", "solve", "close", "reopen", "priority", "tag", "note", "link", "escalate", "reply", "history", "bug"]
+)
+
+# Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
+# mention (`@owner`) counts only at the start or end of the text, so "page P3 of the invoice" and
+# "ask <@U1> about it" stay part of the description.
+_PRIORITY = r"\[?[Pp][0-3]\]?:?"
+_OWNER = r"<@[UW][A-Z0-9_]+(?:\|[^>]*)?>"
+_KEYED = r"(?:customer|users):\S+"
+_EDGE_HINT = rf"(?:{_PRIORITY}|{_OWNER}|{_KEYED})"
+_LEADING = re.compile(rf"^\s*((?:{_EDGE_HINT}\s+)+)")
+_TRAILING = re.compile(rf"((?:\s+{_EDGE_HINT})+)\s*$")
+_KEYED_ANYWHERE = re.compile(r"(?<!\S)(customer|users):(\S+)", re.IGNORECASE)
 
 
 def parse_ticket_command(text: str) -> TicketCommand:
@@ -91,66 +82,95 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return OpenCreateModal()
     if len(stripped) > TEXT_MAX:
         return UsageError(f"that text is {len(stripped):,} characters; /ticket takes at most {TEXT_MAX:,}")
-    verb, _, rest = stripped.partition(" ")
-    verb = verb.lower()
-    if verb in VERBS:
-        return _parse_verb(verb, rest.strip())
+    words = stripped.split()
+    verb = words[0].lower()
+    # A verb only when the text has that verb's shape; "Show more button is broken" or "help me,
+    # the printer jams" are requests, not commands.
+    if verb == "help" and len(words) == 1:
+        return Help()
+    if verb == "show" and len(words) == 2:
+        try:
+            return ShowTicket(parse_ticket_ref(words[1]))
+        except BadReferenceError as error:
+            return UsageError(f"{error}. usage: `/ticket show T-42`")
+    if verb == "show" and len(words) == 1:
+        return UsageError("usage: `/ticket show T-42`")
+    if verb in _LATER_VERBS and (len(words) == 1 or _is_ref(words[1])):
+        return UsageError(f"`/ticket {verb}` is not available in this version. Try `/ticket help`.")
     return _parse_create(stripped)
 
 
-def _parse_verb(verb: str, rest: str) -> TicketCommand:
-    if verb not in _AVAILABLE:
-        return UsageError(f"`/ticket {verb}` is not available in this version. Try `/ticket help`.")
-    if verb == "help":
-        return Help()
-    # show
-    if not rest or len(rest.split()) != 1:
-        return UsageError("usage: `/ticket show T-42`")
+def _is_ref(word: str) -> bool:
     try:
-        return ShowTicket(parse_ticket_ref(rest))
-    except BadReferenceError as error:
-        return UsageError(f"{error}. usage: `/ticket show T-42`")
+        parse_ticket_ref(word)
+    except BadReferenceError:
+        return False
+    return True
+
+
+@dataclass
+class _Hints:
+    customer: str | None = None
+    users: str | None = None
+    priority: str | None = None
+    owner: str | None = None
+
+    def take(self, token: str) -> None:
+        keyed = _KEYED_ANYWHERE.fullmatch(token)
+        if keyed:
+            self.keyed(keyed.group(1), keyed.group(2))
+        elif re.fullmatch(_PRIORITY, token):
+            self.priority = self.priority or token.strip("[]:").upper()
+        elif owner := re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", token):
+            self.owner = self.owner or owner.group(1)
+
+    def keyed(self, key: str, value: str) -> None:
+        value = value.rstrip(",.;")
+        if key.lower() == "customer":
+            self.customer = self.customer or value
+        else:
+            self.users = self.users or value
+
+
+def _split_hints(text: str) -> tuple[str, _Hints]:
+    hints = _Hints()
+    for pattern in (_LEADING, _TRAILING):
+        match = pattern.search(text)
+        if match:
+            for token in match.group(1).split():
+                hints.take(token)
+            text = text[: match.start(1)] + text[match.end(1) :] if match.group(1).split() else text
+    for match in _KEYED_ANYWHERE.finditer(text):
+        hints.keyed(match.group(1), match.group(2))
+    return _KEYED_ANYWHERE.sub("", text), hints
 
 
 def _parse_create(text: str) -> TicketCommand:
-    customer = _take(_HINT_CUSTOMER, text)
-    users_text = _take(_HINT_USERS, text)
-    priority = _take(_HINT_PRIORITY, text)
-    owner = _take(_HINT_OWNER, text)
+    if re.fullmatch(rf"\s*(?:{_EDGE_HINT}\s*)+", text):
+        return UsageError("the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`")
+    remaining, hints = _split_hints(text)
     affected_users: int | None = None
-    if users_text is not None:
-        if not users_text.isdigit():
-            return UsageError(f"users:{users_text} is not a number of affected users (e.g. users:250)")
-        affected_users = int(users_text)
-    remaining = text
-    for pattern in (_HINT_CUSTOMER, _HINT_USERS, _HINT_PRIORITY, _HINT_OWNER):
-        remaining = _remove_first(pattern, remaining)
-    description = decode_slack_text(remaining).strip()
+    if hints.users is not None:
+        if not re.fullmatch(r"[0-9]{1,9}", hints.users) or int(hints.users) > MAX_AFFECTED_USERS:
+            most = f"{MAX_AFFECTED_USERS:,}"
+            return UsageError(f"users:{hints.users} is not a number of affected users (e.g. users:250, at most {most})")
+        affected_users = int(hints.users)
+    description = _tidy(decode_slack_text(remaining))
     if not description:
         return UsageError("the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`")
     return CreateTicket(
         title=_title(description),
         description=description,
-        customer=customer.lower() if customer else None,
-        priority=priority.upper() if priority else None,
+        customer=hints.customer.lower() if hints.customer else None,
+        priority=hints.priority,
         affected_users=affected_users,
-        owner_id=owner,
+        owner_id=hints.owner,
     )
 
 
-def _take(pattern: re.Pattern[str], text: str) -> str | None:
-    match = pattern.search(text)
-    return match.group(1) if match else None
-
-
-def _remove_first(pattern: re.Pattern[str], text: str) -> str:
-    """Drop the first hint and one space after it; every other character (pasted logs, their
-    indentation) is kept exactly as typed."""
-    match = pattern.search(text)
-    if not match:
-        return text
-    end = match.end() + 1 if text[match.end() : match.end() + 1] in {" ", "\t"} else match.end()
-    return text[: match.start()] + text[end:]
+def _tidy(text: str) -> str:
+    """Drop the gaps that removing hints leaves on a line; pasted indentation elsewhere is kept."""
+    return re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text).strip()
 
 
 def _title(description: str) -> str:

@@ -33,6 +33,9 @@ MAX_ATTEMPTS = 12
 _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "timeout"}
 )
+# A bad or revoked token is the operator's to fix, not the message's fault: keep retrying (with
+# backoff) so that fixing SLACK_BOT_TOKEN delivers everything that was decided meanwhile.
+_CREDENTIAL_ERRORS = frozenset({"not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive"})
 
 
 @dataclass
@@ -46,7 +49,8 @@ def is_transient(error: Exception) -> bool:
     """Worth trying again later: rate limits, Slack-side 5xx, network trouble."""
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 200)
-        return status == 429 or status >= 500 or error.response.get("error") in _TRANSIENT_ERRORS
+        code = error.response.get("error")
+        return status == 429 or status >= 500 or code in _TRANSIENT_ERRORS or code in _CREDENTIAL_ERRORS
     return isinstance(error, urllib.error.URLError | socket.timeout | ConnectionError | TimeoutError)
 
 
@@ -121,7 +125,7 @@ class OutboxSender:
         row = message
         with session_scope(self._engine) as session:
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:
-                retry_at = self._clock() + _backoff(row.attempts)
+                retry_at = self._clock() + max(_backoff(row.attempts), _retry_after(error))
                 outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)
                 report.retrying.append(message.id)
                 log.warning("outbox_retry", key=row.key, method=row.method, error=code, attempts=row.attempts)
@@ -129,6 +133,17 @@ class OutboxSender:
                 outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
                 log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
+
+
+def _retry_after(error: Exception) -> timedelta:
+    """Slack's Retry-After on a 429 that was too long to sleep through in the sending thread."""
+    if isinstance(error, SlackApiError):
+        value = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None and str(value).isdigit():
+            return timedelta(seconds=int(value))
+    return timedelta(0)
 
 
 def _error_code(error: Exception) -> str:

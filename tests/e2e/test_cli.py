@@ -144,7 +144,7 @@ def test_manifest_is_yaml_with_every_command(env: dict[str, str]) -> None:
     assert result.returncode == 0
     manifest = yaml.safe_load(result.stdout)
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/ticket", "/incident", "/playbook", "/support"}
+    assert commands == {"/ticket"}
     assert manifest["settings"]["interactivity"]["request_url"] == "https://support.example.com/slack/events"
 
 

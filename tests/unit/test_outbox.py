@@ -141,3 +141,28 @@ def test_transient_failure_waits_and_permanent_failure_is_dead(engine: Engine, s
     assert len(standin.calls_to("chat.postMessage")) == 3
     with read_scope(engine) as session:
         assert [row.id for row in outbox.undelivered(session)] == [permanent]
+
+
+def test_a_long_retry_after_is_not_slept_through_and_the_claim_is_released(engine: Engine) -> None:
+    # Sleeping 310 s in the sender would outlive the 5-minute claim lease and let a second worker
+    # send the same message; instead the row waits in the outbox until Retry-After has passed.
+    with SlackStandIn(retry_after=310) as standin:
+        standin.fail_next("chat.postMessage", "ratelimited", status=429)
+        message_id = _enqueue(engine, "rate limited for long")
+        report = _sender(engine, standin).deliver_due(NOW)
+        assert report.retrying == [message_id]
+        [row] = _rows(engine)
+        assert (row.status, row.claimed_by, row.last_error) == ("pending", None, "ratelimited")
+        assert row.next_attempt_at >= NOW + timedelta(seconds=310)
+        assert len(standin.calls_to("chat.postMessage")) == 1
+        assert _sender(engine, standin).deliver_due(NOW + timedelta(seconds=300)).sent == []
+        assert _sender(engine, standin).deliver_due(NOW + timedelta(seconds=311)).sent == [message_id]
+
+
+def test_a_bad_token_keeps_messages_for_when_it_is_fixed(engine: Engine, standin: SlackStandIn) -> None:
+    message_id = _enqueue(engine, "waits for a good token")
+    client = make_web_client("xoxb-wrong", standin.api_url)
+    bad = OutboxSender(engine, client, worker_id="w", clock=lambda: NOW).deliver_due(NOW)
+    assert bad.retrying == [message_id] and bad.dead == []
+    later = _sender(engine, standin).deliver_due(NOW + timedelta(minutes=1))
+    assert later.sent == [message_id]

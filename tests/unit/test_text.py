@@ -63,6 +63,10 @@ def test_truncate_respects_limit_in_code_points_and_utf16(text: str, limit: int)
     assert cut == text or cut.endswith(ELLIPSIS)
 
 
-@given(st.text())
+@given(st.text(alphabet=st.characters(blacklist_characters="\x00")))
 def test_escape_then_decode_is_identity(text: str) -> None:
     assert decode_slack_text(escape_mrkdwn(text)) == text
+
+
+def test_nul_characters_are_dropped() -> None:
+    assert decode_slack_text("print\x00er jams") == "printer jams"
