@@ -61,7 +61,24 @@ MAX_AFFECTED_USERS = 100_000_000
 # Verbs the spec names that this version does not have yet: "/ticket close T-4" must not file a
 # ticket titled "close T-4" (while "Close button is broken" is a request like any other).
 _LATER_VERBS = frozenset(
-    ["list", "take", "assign", "status", "pending", "solve", "close", "reopen", "priority", "tag", "note", "link", "escalate", "reply", "history", "bug"]
+    [
+        "list",
+        "take",
+        "assign",
+        "status",
+        "pending",
+        "solve",
+        "close",
+        "reopen",
+        "priority",
+        "tag",
+        "note",
+        "link",
+        "escalate",
+        "reply",
+        "history",
+        "bug",
+    ]
 )
 
 # Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
