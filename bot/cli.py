@@ -3,7 +3,9 @@ turns a configuration problem into one line per problem and exit code 2, never a
 
 from __future__ import annotations
 
+import errno
 import sys
+import urllib.error
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +18,12 @@ from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from store.migrate import NotMigratedError
 
-app = typer.Typer(help="Frontline: support operations in Slack.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Frontline: support operations in Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 export_app = typer.Typer(help="Export records for reporting and migration.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -86,7 +93,7 @@ def migrate() -> None:
 @app.command()
 def serve(
     socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (needs SLACK_APP_TOKEN).")] = False,
-    port: Annotated[int | None, typer.Option(help="HTTP port (default $PORT or 3000).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="HTTP port (default $PORT or 3000).")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     threads: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker threads.")] = 8,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the scheduler here.")] = False,
@@ -135,6 +142,8 @@ def _parse_now(text: str | None) -> datetime:
         _fail([f"--now: '{text}' is not an ISO 8601 time (e.g. 2026-12-07T14:30:00Z)"])
     if parsed.tzinfo is None:
         _fail([f"--now: '{text}' has no time zone; add Z or an offset such as -05:00"])
+    if not 1970 <= parsed.year <= 9000:
+        _fail([f"--now: '{text}' is outside the years 1970 to 9000"])
     return parsed
 
 
@@ -206,7 +215,12 @@ def manifest(
     """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
     from bot.manifest import manifest_yaml
 
-    typer.echo(manifest_yaml(app_name=name, request_url=request_url, socket_mode=socket), nl=False)
+    if not request_url.startswith("https://") and not socket:
+        _fail([f"--request-url: Slack needs a public https URL (got {request_url!r})"])
+    try:
+        typer.echo(manifest_yaml(app_name=name, request_url=request_url, socket_mode=socket), nl=False)
+    except ValueError as error:
+        _fail([f"--name: {error}"])
 
 
 @app.command()
@@ -220,5 +234,33 @@ def demo(
     raise typer.Exit(run_demo(keep=keep))
 
 
+def _explain(error: BaseException) -> str | None:
+    """One line for the failures an operator causes or can fix; None for real bugs (traceback)."""
+    from slack_sdk.errors import SlackApiError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError):
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        return f"database error: {reason} (check DATABASE_URL and that the server is running)"
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error") or f"HTTP {error.response.status_code}"
+        return f"Slack answered {code!r}: check SLACK_BOT_TOKEN and SLACK_API_URL"
+    if isinstance(error, urllib.error.URLError):
+        return f"cannot reach Slack: {error.reason} (check SLACK_API_URL)"
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return "the port is already in use (choose another with --port or PORT)"
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return None
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:  # an operator's problem gets one line; anything else stays a traceback
+        message = _explain(error)
+        if message is None:
+            raise
+        typer.echo(f"frontline: {message}", err=True)
+        sys.exit(1)

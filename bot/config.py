@@ -758,6 +758,8 @@ def _read_yaml(path: Path) -> object:
         raise ConfigError([f"{path}: invalid YAML{where}: {exc.problem or exc.context}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: invalid YAML: {str(exc).splitlines()[0]}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: invalid YAML: nested too deeply"]) from None
 
 
 def _kind(value: object) -> str:

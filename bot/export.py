@@ -15,29 +15,37 @@ from store import tickets
 from store.db import read_scope
 from store.models import Ticket
 
-__all__ = ["TICKET_FIELDS", "ticket_record", "ticket_records", "write_tickets"]
+__all__ = ["TICKET_FIELDS", "csv_cell", "ticket_record", "ticket_records", "write_tickets"]
 
 TICKET_FIELDS = (
     "id",
+    "number",
     "title",
+    "description",
     "status",
     "priority",
     "priority_reason",
     "owner",
     "requester",
+    "created_by",
     "customer",
     "customer_tier",
+    "affected_users",
     "category",
     "tags",
+    "attachments",
     "created_at",
+    "updated_at",
     "first_responded_at",
     "solved_at",
     "closed_at",
     "first_response_due",
     "resolution_due",
     "breached",
+    "source_kind",
     "source_channel",
     "source_ts",
+    "source_deleted_at",
 )
 
 
@@ -48,25 +56,33 @@ def _time(value: datetime | None) -> str | None:
 def ticket_record(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.ref,
+        "number": ticket.number,
         "title": ticket.title,
+        "description": ticket.description,
         "status": ticket.status,
         "priority": ticket.priority,
         "priority_reason": ticket.priority_reason,
         "owner": ticket.owner_id,
         "requester": ticket.requester_id,
+        "created_by": ticket.created_by,
         "customer": ticket.customer,
         "customer_tier": ticket.customer_tier,
+        "affected_users": ticket.affected_users,
         "category": ticket.category,
         "tags": list(ticket.tags),
+        "attachments": [attachment.get("name", "") for attachment in ticket.attachments],
         "created_at": _time(ticket.created_at),
+        "updated_at": _time(ticket.updated_at),
         "first_responded_at": _time(ticket.first_responded_at),
         "solved_at": _time(ticket.solved_at),
         "closed_at": _time(ticket.closed_at),
         "first_response_due": _time(ticket.first_response_due),
         "resolution_due": _time(ticket.resolution_due),
         "breached": ticket.breached,
+        "source_kind": ticket.source_kind,
         "source_channel": ticket.source_channel,
         "source_ts": ticket.source_ts,
+        "source_deleted_at": _time(ticket.source_deleted_at),
     }
 
 
@@ -74,6 +90,23 @@ def ticket_records(engine: Engine) -> Iterator[dict[str, Any]]:
     with read_scope(engine) as session:
         for ticket in tickets.iter_all(session):
             yield ticket_record(ticket)
+
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): customer text such as
+# '=HYPERLINK(...)' must arrive as text, so it gets a leading apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A record value as CSV text: lists joined by spaces, booleans as true/false (as in JSONL)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        value = " ".join(str(item) for item in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def write_tickets(engine: Engine, out: TextIO, fmt: str) -> int:
@@ -87,6 +120,6 @@ def write_tickets(engine: Engine, out: TextIO, fmt: str) -> int:
     writer = csv.DictWriter(out, fieldnames=TICKET_FIELDS)
     writer.writeheader()
     for record in ticket_records(engine):
-        writer.writerow({**record, "tags": " ".join(record["tags"])})
+        writer.writerow({key: csv_cell(value) for key, value in record.items()})
         count += 1
     return count

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 
 from pydantic import SecretStr
@@ -52,11 +53,16 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         self.standin.start()
+        # Every field given, so nothing in the caller's environment (a bad PORT, say) leaks in.
         self.settings = Settings(
             slack_bot_token=SecretStr(self.standin.bot_token),
             slack_signing_secret=SecretStr(SIGNING_SECRET),
+            slack_app_token=SecretStr(""),
             slack_api_url=self.standin.api_url,
             database_url=self._database_url,
+            frontline_config=Path("frontline.yaml"),
+            port=3000,
+            log_level="INFO",
         )
         self.deps: Deps = build_deps(self.settings, self._config, clock=self._clock)
         self._executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="sandbox-lazy")

@@ -39,10 +39,17 @@ def _api_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+_POSTGRES_ALIASES = ("postgres://", "postgresql://")  # what Heroku, Dokku and libpq users write
+
+
 def _database_url(url: str) -> str:
-    if "://" not in url:
+    if url.startswith(_POSTGRES_ALIASES):
+        # The driver Frontline ships with is psycopg 3; name it so SQLAlchemy does not look for psycopg2.
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
+        shown = url.rsplit("@", maxsplit=1)[-1] if "@" in url else url  # never echo a password
         raise ValueError(
-            f"must be a database URL like sqlite:///./frontline.db or postgresql+psycopg://… (got {url!r})"
+            f"must be sqlite:///path/to/frontline.db or postgresql+psycopg://user:pass@host/db (got {shown!r})"
         )
     return url
 

@@ -6,10 +6,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import structlog
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import create_server
+
+log = structlog.get_logger(__name__)
 
 __all__ = ["EVENTS_PATH", "HttpServer", "make_server", "make_wsgi_app"]
 
@@ -22,11 +25,28 @@ def make_wsgi_app(app: App) -> WsgiApp:
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
-            return [b"ok\n"]
-        return slack(environ, start_response)
+            return _plain(start_response, "200 OK", "ok")
+        if environ.get("PATH_INFO") == EVENTS_PATH and not _timestamp_is_valid(environ):
+            # Bolt would answer 401 only after parsing the body; a timestamp that is not even a
+            # number is refused here, before any of the body is read.
+            return _plain(start_response, "401 Unauthorized", "invalid request timestamp")
+        try:
+            return slack(environ, start_response)
+        except Exception as error:  # a body Bolt cannot parse: the client's fault, logged in one line
+            log.warning("bad_request", path=environ.get("PATH_INFO"), error=f"{type(error).__name__}: {error}")
+            return _plain(start_response, "400 Bad Request", "malformed request")
 
     return wsgi
+
+
+def _timestamp_is_valid(environ: dict[str, Any]) -> bool:
+    value = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
+def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+    return [text.encode() + b"\n"]
 
 
 class HttpServer:

@@ -59,6 +59,7 @@ def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> blocks
         priority=parsed.priority,
         affected_users=parsed.affected_users,
         owner_id=parsed.owner_id,
+        request_key=f"command:{command['trigger_id']}" if command.get("trigger_id") else None,
     )
     try:
         created = tickets.create_ticket(deps.engine, deps.policy, request, now=deps.clock())

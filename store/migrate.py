@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 __all__ = ["NotMigratedError", "current_revision", "ensure_migrated", "head_revision", "upgrade"]
 
@@ -36,9 +36,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# Any constant works; it only has to be the same in every process that migrates.
+_MIGRATION_LOCK = 7_061_636_105
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision`. Several processes may call this at once (a `release` step and a
+    container's entrypoint, say): on PostgreSQL they queue on an advisory lock and the later ones
+    find nothing to do; on SQLite the write lock does the same."""
     config = _alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["MAX_DURATION_MINUTES", "format_duration", "parse_duration"]
 
 # Units largest first, each at most once: "1d4h30m". Fixed order keeps one spelling per value
 # and makes "30m1h" (almost always a slip) an error instead of a guess.
 _DURATION = re.compile(r"(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?")
 _UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
 _HINT = "use forms like 15m, 4h, 2d"
+
+
+MAX_DURATION_MINUTES = 365 * 24 * 60
 
 
 def parse_duration(text: str) -> timedelta:
@@ -30,10 +33,11 @@ def parse_duration(text: str) -> timedelta:
     if not cleaned or match is None:
         raise ValueError(f"invalid duration {text!r} ({_HINT})")
     minutes = sum(int(count) * _UNIT_MINUTES[unit] for unit, count in match.groupdict().items() if count)
-    try:
-        return timedelta(minutes=minutes)
-    except OverflowError:
-        raise ValueError(f"duration {text!r} is too long") from None
+    if minutes > MAX_DURATION_MINUTES:
+        # Nothing in support runs on a clock longer than a year; a longer value is a typo, and
+        # business-hours arithmetic over centuries would stall every request.
+        raise ValueError(f"duration {text!r} is too long (at most 365d)")
+    return timedelta(minutes=minutes)
 
 
 def format_duration(duration: timedelta) -> str:

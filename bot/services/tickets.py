@@ -14,13 +14,14 @@ from bot.core.priority import PriorityDecision, decide_priority
 from bot.services.policy import Policy
 from bot.slack import blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent
-from store import audit, counters, outbox, tickets
+from store import audit, counters, events, outbox, tickets
 from store.db import read_scope, session_scope
 from store.models import OutboxMessage, Ticket
 
 __all__ = [
     "AFTER_SENT",
     "CreatedTicket",
+    "DuplicateRequestError",
     "NewTicket",
     "TicketInputError",
     "create_ticket",
@@ -31,6 +32,10 @@ __all__ = [
 
 class TicketInputError(ValueError):
     """The request cannot become a ticket as given; the message says what to change."""
+
+
+class DuplicateRequestError(TicketInputError):
+    """The same Slack request arrived again (a replay or a client retry): nothing more is created."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class NewTicket:
     owner_id: str | None = None
     category: str | None = None
     attachments: tuple[dict[str, str], ...] = ()
+    request_key: str | None = None  # the Slack request that asked (a replay of it creates nothing)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         raise TicketInputError(f"unknown customer '{request.customer}' (known: {known})")
     tier = customer.tier if customer else None
     decision = _priority(policy, request, tier)
+    if request.request_key and not events.first_delivery(session, request.request_key[:64], now=now):
+        raise DuplicateRequestError("this request was already handled (it arrived twice); nothing new was created")
     number = counters.next_value(session, "ticket")
     target = policy.sla_target(decision.priority)
     ticket = Ticket(

@@ -134,6 +134,8 @@ def test_export_tickets_jsonl_and_csv(env: dict[str, str], database_url: str, tm
     assert result.returncode == 0 and "wrote 2 tickets" in result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [r["id"] for r in rows] == ["T-1", "T-2"] and rows[0]["status"] == "NEW"
+    assert rows[0]["description"] == "Site down" and rows[0]["breached"] == "false"
+    assert first["description"] == "Site down" and first["number"] == 1
 
     bad = frontline("export", "tickets", "--format", "xml", env=env)
     assert bad.returncode == 2 and "xml" in bad.stderr
@@ -240,3 +242,28 @@ def test_serve_names_missing_credentials(env: dict[str, str]) -> None:
     socket_mode = frontline("serve", "--socket", env=env)
     assert socket_mode.returncode == 2
     assert socket_mode.stderr.strip() == "env SLACK_APP_TOKEN: required (see README, 'Slack app set-up')"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "expected"),
+    [
+        (["serve"], {"SLACK_API_URL": "http://127.0.0.1:9/api/"}, "frontline: cannot reach Slack:"),
+        (["export", "tickets", "-o", "/nonexistent-dir/t.jsonl"], {}, "frontline: No such file or directory"),
+        (["manifest", "--name", ""], {}, "--name: app name must be 1 to 35 characters (got 0)"),
+        (["manifest", "--request-url", "not a url"], {}, "--request-url: Slack needs a public https URL"),
+        (["tick", "--now", "0001-01-01T00:00:00Z"], {}, "--now: '0001-01-01T00:00:00Z' is outside the years"),
+    ],
+)
+def test_operator_mistakes_get_one_line_not_a_traceback(
+    env: dict[str, str], args: list[str], extra_env: dict[str, str], expected: str
+) -> None:
+    result = frontline(*args, env=env | extra_env)
+    assert result.returncode in {1, 2}
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+def test_database_unreachable_is_one_line(env: dict[str, str]) -> None:
+    result = frontline("migrate", env=env | {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("frontline: database error:")

@@ -158,3 +158,35 @@ def test_command_from_a_private_channel_the_bot_is_not_in_f13(sandbox: Sandbox) 
     assert [t.source_channel for t in _tickets(sandbox)] == ["G_PRIVATE"]
     assert len(sandbox.standin.messages("C_TRIAGE")) == 1
     assert [c.response.get("error") for c in sandbox.standin.calls if not c.response.get("ok", True)] == []
+
+
+def test_malformed_bodies_get_400_and_bad_timestamps_401(sandbox: Sandbox) -> None:
+    bad_bodies = [
+        (b"\xff\xfe not utf-8", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot", "application/x-www-form-urlencoded"),
+        (b"{bad", "application/json"),
+    ]
+    for body, content_type in bad_bodies:
+        response = sandbox.simulator.send_raw(body, content_type)
+        assert response.status == 400, (body, response.status)
+    for timestamp in ("abc", "1796017300.5", ""):
+        response = sandbox.simulator.send_raw(
+            _signed_body("printer jams"),
+            "application/x-www-form-urlencoded",
+            headers={"X-Slack-Request-Timestamp": timestamp},
+        )
+        assert response.status == 401, timestamp
+    assert _tickets(sandbox) == []
+
+
+def test_a_replayed_command_creates_nothing_more(sandbox: Sandbox) -> None:
+    fields = {
+        "command": "/ticket", "text": "printer jams", "user_id": "U_REQUESTER", "channel_id": "C_HELP",
+        "team_id": "T_FRONTLINE", "response_url": "http://127.0.0.1:9/none", "trigger_id": "1337.42.replayed",
+    }  # fmt: skip
+    body = urllib.parse.urlencode(fields).encode()
+    first = sandbox.simulator.send_raw(body, "application/x-www-form-urlencoded")
+    again = sandbox.simulator.send_raw(body, "application/x-www-form-urlencoded", headers={"X-Slack-Retry-Num": "1"})
+    assert "Created *T-1*" in first.json()["text"]
+    assert again.status == 200 and "already handled" in again.json()["text"]
+    assert [t.ref for t in _tickets(sandbox)] == ["T-1"]

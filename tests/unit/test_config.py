@@ -21,7 +21,7 @@ from bot.config import (
     demo_config,
     load_config,
 )
-from bot.core.durations import format_duration, parse_duration
+from bot.core.durations import MAX_DURATION_MINUTES, format_duration, parse_duration
 from bot.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -607,9 +607,11 @@ def test_parse_duration_accepts_or_explains(text: str) -> None:
         assert parsed >= timedelta(0)
 
 
-def test_parse_duration_too_long() -> None:
-    with pytest.raises(ValueError, match="is too long"):
-        parse_duration("99999999999d")
+@pytest.mark.parametrize("text", ["99999999999d", "366d", "999999d", "8761h"])
+def test_parse_duration_too_long(text: str) -> None:
+    with pytest.raises(ValueError, match=r"is too long \(at most 365d\)"):
+        parse_duration(text)
+    assert parse_duration("365d") == timedelta(days=365)
 
 
 @pytest.mark.parametrize(
@@ -628,14 +630,14 @@ def test_format_duration(duration: timedelta, expected: str) -> None:
     assert format_duration(duration) == expected
 
 
-@given(st.integers(min_value=0, max_value=10**9 // 2).map(lambda minutes: timedelta(minutes=minutes)))
+@given(st.integers(min_value=0, max_value=MAX_DURATION_MINUTES).map(lambda minutes: timedelta(minutes=minutes)))
 def test_format_then_parse_round_trips(duration: timedelta) -> None:
     assert parse_duration(format_duration(duration)) == duration
 
 
 @given(
     st.tuples(
-        st.integers(0, 10_000) | st.none(), st.integers(0, 10_000) | st.none(), st.integers(0, 10_000) | st.none()
+        st.integers(0, 300) | st.none(), st.integers(0, 1_000) | st.none(), st.integers(0, 10_000) | st.none()
     ).filter(lambda parts: parts != (None, None, None))
 )
 def test_any_valid_spelling_parses_to_its_sum(parts: tuple[int | None, int | None, int | None]) -> None:
@@ -700,6 +702,12 @@ def test_settings_empty_variable_means_unset(clean_env: pytest.MonkeyPatch) -> N
             "slack.com/api",
             "env SLACK_API_URL: must be an http(s) URL like https://slack.com/api/ (got 'slack.com/api')",
         ),
+        (
+            "DATABASE_URL",
+            "mysql://root:secret@db/frontline",
+            "env DATABASE_URL: must be sqlite:///path/to/frontline.db or "
+            "postgresql+psycopg://user:pass@host/db (got 'db/frontline')",
+        ),
     ],
 )
 def test_settings_errors_are_one_line(clean_env: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
@@ -722,3 +730,9 @@ def test_settings_several_errors(clean_env: pytest.MonkeyPatch) -> None:
 
 def test_settings_keyword_construction_normalises_too(clean_env: pytest.MonkeyPatch) -> None:
     assert Settings(slack_api_url="http://localhost:1/api").slack_api_url == "http://localhost:1/api/"
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db:5432/frontline", "postgresql://u:p@db:5432/frontline"])
+def test_heroku_style_postgres_urls_use_the_shipped_driver(clean_env: pytest.MonkeyPatch, url: str) -> None:
+    clean_env.setenv("DATABASE_URL", url)
+    assert load_settings().database_url == "postgresql+psycopg://u:p@db:5432/frontline"

