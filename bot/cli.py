@@ -60,13 +60,15 @@ def _require_slack_credentials(settings: Settings, *, socket_mode: bool = False)
         _fail([f"env {name}: required (see README, 'Slack app set-up')" for name in missing])
 
 
-def _deps(settings: Settings, config: FrontlineConfig):  # type: ignore[no-untyped-def]
+def _deps(settings: Settings, config: FrontlineConfig, *, talks_to_slack: bool = True):  # type: ignore[no-untyped-def]
     from bot.runtime import build_deps
 
     try:
-        return build_deps(settings, config)
+        return build_deps(settings, config, talks_to_slack=talks_to_slack)
     except NotMigratedError as error:
         _fail([str(error)])
+    except ConfigError as error:
+        _fail(error.problems)
 
 
 @app.command("check-config")
@@ -168,7 +170,7 @@ def outbox() -> None:
     from store.db import read_scope
 
     settings, config = _load()
-    deps = _deps(settings, config)
+    deps = _deps(settings, config, talks_to_slack=False)
     with read_scope(deps.engine) as session:
         rows = outbox_store.undelivered(session)
         if not rows:
@@ -195,7 +197,7 @@ def export_tickets(
     from bot.export import write_tickets
 
     settings, config = _load()
-    deps = _deps(settings, config)
+    deps = _deps(settings, config, talks_to_slack=False)
     if output is None:
         write_tickets(deps.engine, sys.stdout, fmt.value)
         return

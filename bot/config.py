@@ -659,6 +659,9 @@ def load_customers_csv(path_text: str, base_dir: Path) -> dict[str, Customer]:
 
 def _read_customer_rows(reader: csv.DictReader[str], shown: str) -> tuple[dict[str, Customer], list[str]]:
     header = [column.strip().lower() for column in reader.fieldnames or []]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        return {}, [f"{shown} line 1: column {', '.join(repeated)} appears more than once"]
     missing = [column for column in _CSV_REQUIRED if column not in header]
     unknown = [column for column in header if column not in _CSV_COLUMNS]
     if missing or unknown:
@@ -676,6 +679,10 @@ def _read_customer_rows(reader: csv.DictReader[str], shown: str) -> tuple[dict[s
         cells = {column: (text or "").strip() for column, text in row.items()}
         if not any(cells.values()):
             continue  # blank line
+        if any("\n" in text or "\r" in text for text in cells.values()):
+            # A quote left open swallows the following lines into one cell (and their customers).
+            problems.append(f"{where}: a quoted cell runs over several lines (is a closing quote missing?)")
+            continue
         name = cells["name"]
         if name and _fold(name) in first_line:
             problems.append(f"{where}: duplicate customer {name!r} (first on line {first_line[_fold(name)]})")

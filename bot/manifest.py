@@ -58,6 +58,8 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("groups:history", "read message.groups events in private intake channels"),
     ("im:history", "read message.im events: DMs to the bot"),
     ("files:write", "attach the full text of a long ticket in its card's thread"),
+    ("channels:read", "turn channel names in frontline.yaml (#support-triage) into IDs at start-up"),
+    ("groups:read", "the same for private channels the bot was invited to"),
 )
 
 

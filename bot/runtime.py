@@ -12,6 +12,7 @@ from bot.context import Deps, utc_now
 from bot.services import tickets
 from bot.services.policy import Policy
 from bot.settings import Settings
+from bot.slack.channels import resolve_channel_names
 from bot.slack.client import make_web_client
 from bot.slack.delivery import OutboxSender
 from store.db import create_db_engine
@@ -25,12 +26,17 @@ def build_deps(
     config: FrontlineConfig,
     *,
     require_migrated: bool = True,
+    talks_to_slack: bool = True,
     clock: Callable[[], datetime] = utc_now,
 ) -> Deps:
+    """Everything a process needs. `talks_to_slack` resolves channel names in the config to IDs
+    (a Slack call, and ConfigError for a name the bot cannot see); offline verbs skip it."""
     engine = create_db_engine(settings.database_url)
     if require_migrated:
         ensure_migrated(engine)
     client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    if talks_to_slack:
+        config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     sender = OutboxSender(engine, client, worker_id=worker_id, clock=clock, after_sent=tickets.AFTER_SENT)
     return Deps(

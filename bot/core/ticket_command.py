@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.core.refs import BadReferenceError, parse_ticket_ref
@@ -173,7 +174,7 @@ def _parse_create(text: str) -> TicketCommand:
             return UsageError(f"users:{hints.users} is not a number of affected users (e.g. users:250, at most {most})")
         affected_users = int(hints.users)
     description = _tidy(decode_slack_text(remaining))
-    if not description:
+    if not _visible(description):
         return UsageError("the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`")
     return CreateTicket(
         title=_title(description),
@@ -183,6 +184,11 @@ def _parse_create(text: str) -> TicketCommand:
         affected_users=affected_users,
         owner_id=hints.owner,
     )
+
+
+def _visible(text: str) -> bool:
+    """Whether a reader would see anything: zero-width and other format characters do not count."""
+    return any(not char.isspace() and unicodedata.category(char) not in {"Cf", "Cc", "Zs"} for char in text)
 
 
 def _tidy(text: str) -> str:

@@ -6,6 +6,7 @@ never ping anyone and never break Block Kit's limits (blockkit-limits.md).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,15 @@ def slack_date(at: datetime | None) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+_OUR_MENTION = re.compile(r"&lt;@([UW][A-Z0-9_]+)&gt;")
+
+
+def _reason(text: str) -> str:
+    """A reason Frontline wrote ("set by <@U1> (auto: …)"): escaped, except the user mentions
+    we put there ourselves, which should render as names. Only IDs of our own shape are restored."""
+    return _OUR_MENTION.sub(r"<@\1>", escape_mrkdwn(text))
+
+
 def _user(user_id: str | None, *, empty: str = "Unassigned") -> str:
     return f"<@{user_id}>" if user_id else empty
 
@@ -122,16 +132,20 @@ def ticket_card(ticket: Ticket) -> Message:
 
 
 def _card_context(ticket: Ticket) -> list[str]:
-    lines = [f"Priority reason: {escape_mrkdwn(ticket.priority_reason or '—')}"]
+    lines = [f"Priority reason: {_reason(ticket.priority_reason or '—')}"]
     source = f"<{ticket.source_permalink}|source message>" if ticket.source_permalink else ticket.source_kind
     lines.append(f"Opened {slack_date(ticket.created_at)} by {_user(ticket.created_by, empty='—')} via {source}")
     return lines
 
 
 def created_confirmation(ticket: Ticket, triage_channel: str | None) -> Message:
-    where = f" · card in {_channel(triage_channel)}" if triage_channel else ""
+    where = (
+        f" · card in {_channel(triage_channel)}"
+        if triage_channel
+        else " · no card posted: `channels.triage` is not set in frontline.yaml"
+    )
     text = (
-        f"Created *{ticket.ref}* · {ticket.priority} ({escape_mrkdwn(ticket.priority_reason)}){where}\n"
+        f"Created *{ticket.ref}* · {ticket.priority} ({_reason(ticket.priority_reason)}){where}\n"
         f">{escape_mrkdwn(truncate(ticket.title, 500))}"
     )
     return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
@@ -147,7 +161,7 @@ def ticket_detail(ticket: Ticket) -> Message:
     """`/ticket show`: everything about one ticket, for the asker only."""
     fields = [
         ("Status", ticket.status),
-        ("Priority", f"{ticket.priority} — {escape_mrkdwn(ticket.priority_reason)}"),
+        ("Priority", f"{ticket.priority} — {_reason(ticket.priority_reason)}"),
         ("Owner", _user(ticket.owner_id)),
         ("Requester", _user(ticket.requester_id, empty="—")),
         ("Customer", _customer(ticket)),

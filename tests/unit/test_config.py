@@ -736,3 +736,25 @@ def test_settings_keyword_construction_normalises_too(clean_env: pytest.MonkeyPa
 def test_heroku_style_postgres_urls_use_the_shipped_driver(clean_env: pytest.MonkeyPatch, url: str) -> None:
     clean_env.setenv("DATABASE_URL", url)
     assert load_settings().database_url == "postgresql+psycopg://u:p@db:5432/frontline"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            'name,tier,arr\n"unterminated,free,0\nglobex,enterprise,5\n',
+            "customers: customers.csv line 3: a quoted cell runs over several lines (is a closing quote missing?)",
+        ),
+        (
+            "name,name,tier,arr\nacme,acme,pro,1\n",
+            "customers: customers.csv line 1: column name appears more than once",
+        ),
+    ],
+)
+def test_customers_csv_quoting_and_header_mistakes_are_reported(tmp_path: Path, content: str, expected: str) -> None:
+    (tmp_path / "customers.csv").write_text(content)
+    config = tmp_path / "frontline.yaml"
+    config.write_text("customers: customers.csv\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert caught.value.problems == [expected]

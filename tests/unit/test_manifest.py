@@ -67,7 +67,10 @@ def test_events_scopes_and_interactivity_for_http() -> None:
     assert set(settings["event_subscriptions"]["bot_events"]) == {"message.channels", "message.groups", "message.im"}
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes))
-    expected = "chat:write chat:write.public commands channels:history groups:history im:history files:write"
+    expected = (
+        "chat:write chat:write.public commands channels:history groups:history im:history files:write "
+        "channels:read groups:read"
+    )
     assert set(scopes) == set(expected.split())
     assert "users:read.email" not in scopes  # no feature reads e-mail addresses
     assert manifest["_metadata"] == {"major_version": 1, "minor_version": 1}

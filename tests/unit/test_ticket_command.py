@@ -113,3 +113,9 @@ def test_bad_input_gets_one_specific_message(text: str, message: str) -> None:
 def test_huge_text_is_refused() -> None:
     parsed = parse_ticket_command("a" * 40_001)
     assert isinstance(parsed, UsageError) and "40,001 characters" in parsed.message
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200d \u2060", "P1 \u200b"])
+def test_invisible_text_is_not_a_description(text: str) -> None:
+    parsed = parse_ticket_command(text)
+    assert isinstance(parsed, UsageError)
