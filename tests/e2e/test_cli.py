@@ -267,3 +267,13 @@ def test_database_unreachable_is_one_line(env: dict[str, str]) -> None:
     result = frontline("migrate", env=env | {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("frontline: database error:")
+
+
+def test_logs_are_json_lines_including_library_logs(env: dict[str, str], empty_database_url: str) -> None:
+    result = frontline("migrate", env=env | {"DATABASE_URL": empty_database_url, "LOG_LEVEL": "INFO"})
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, "alembic logs its steps at INFO"
+    records = [json.loads(line) for line in lines]
+    assert {record["logger"] for record in records} >= {"alembic.runtime.migration"}
+    assert all("event" in record and "level" in record and "timestamp" in record for record in records)
