@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import tickets
+from bot.services import cards
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -38,7 +38,9 @@ def build_deps(
     if talks_to_slack:
         config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    sender = OutboxSender(engine, client, worker_id=worker_id, clock=clock, after_sent=tickets.AFTER_SENT)
+    sender = OutboxSender(
+        engine, client, worker_id=worker_id, clock=clock, after_sent=cards.AFTER_SENT, prepare=cards.PREPARE
+    )
     return Deps(
         settings=settings,
         config=config,

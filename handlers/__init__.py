@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import commands, errors, events
+from handlers import actions, commands, errors, events
 
 __all__ = ["register_all"]
 
@@ -14,3 +14,4 @@ def register_all(app: App, deps: Deps) -> None:
     errors.register(app)
     commands.register(app, deps)
     events.register(app, deps)
+    actions.register(app, deps)

@@ -8,7 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.context import Deps
+from bot.core.lifecycle import IllegalTransitionError
+from bot.core.permissions import PermissionDeniedError
 from bot.core.ticket_command import (
+    ChangeTicket,
     CreateTicket,
     Help,
     OpenCreateModal,
@@ -17,10 +20,10 @@ from bot.core.ticket_command import (
     UsageError,
     parse_ticket_command,
 )
-from bot.services import tickets
+from bot.services import tickets, working
 from bot.slack import blocks
 
-__all__ = ["register"]
+__all__ = ["change", "register"]
 
 
 def register(app: App, deps: Deps) -> None:
@@ -43,8 +46,21 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return blocks.help_message()
         case OpenCreateModal():
             return blocks.error_message("Describe the request after the command: `/ticket <text>`.")
+        case ChangeTicket():
+            request = working.ChangeRequest(parsed.number, command["user_id"], parsed.action, parsed.value)
+            return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)
+
+
+def change(deps: Deps, request: working.ChangeRequest) -> tuple[blocks.Message, bool]:
+    """Apply a change for a command or a card button: the answer for the person who asked, and
+    whether anything changed."""
+    try:
+        outcome = working.apply_change(deps.engine, deps.policy, request, now=deps.clock())
+    except (working.TicketNotFoundError, PermissionDeniedError, IllegalTransitionError) as error:
+        return blocks.error_message(str(error)), False
+    return blocks.info_message(outcome.message), outcome.changed
 
 
 def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> blocks.Message:

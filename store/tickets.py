@@ -11,8 +11,13 @@ from store.models import Ticket
 __all__ = ["by_id", "by_number", "by_source", "iter_all", "set_card"]
 
 
-def by_number(session: Session, number: int) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.number == number)).first()
+def by_number(session: Session, number: int, *, for_update: bool = False) -> Ticket | None:
+    """`for_update` locks the row until commit (PostgreSQL), so two changes to one ticket queue
+    instead of overwriting each other; SQLite's single writer gives the same."""
+    statement = select(Ticket).where(Ticket.number == number)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return session.exec(statement).first()
 
 
 def by_source(session: Session, channel: str, ts: str) -> Ticket | None:

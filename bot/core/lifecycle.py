@@ -6,9 +6,12 @@ from SOLVED (CLOSED only within the configured reopen window, which the caller c
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-__all__ = ["IllegalTransitionError", "Status", "check_transition", "legal_targets"]
+from bot.core.durations import format_duration
+
+__all__ = ["IllegalTransitionError", "Status", "check_reopen", "check_transition", "legal_targets"]
 
 
 class Status(StrEnum):
@@ -46,3 +49,15 @@ def check_transition(current: Status, target: Status) -> None:
     if target not in _TRANSITIONS[current]:
         legal = ", ".join(legal_targets(current))
         raise IllegalTransitionError(f"cannot go from {current} to {target}; from {current} it can go to {legal}")
+
+
+def check_reopen(closed_at: datetime | None, *, now: datetime, window: timedelta) -> None:
+    """A CLOSED ticket reopens only within the configured window (0 means never)."""
+    if closed_at is None:
+        return
+    if window <= timedelta(0):
+        raise IllegalTransitionError("closed tickets cannot be reopened here (lifecycle.reopen_window is 0m)")
+    if now - closed_at > window:
+        raise IllegalTransitionError(
+            f"it was closed more than {format_duration(window)} ago (lifecycle.reopen_window); open a new ticket"
+        )

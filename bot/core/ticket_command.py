@@ -12,6 +12,7 @@ from bot.core.text import decode_slack_text
 __all__ = [
     "MAX_AFFECTED_USERS",
     "TITLE_MAX",
+    "ChangeTicket",
     "CreateTicket",
     "Help",
     "OpenCreateModal",
@@ -55,32 +56,38 @@ class UsageError:
     message: str
 
 
-TicketCommand = CreateTicket | ShowTicket | Help | OpenCreateModal | UsageError
+@dataclass(frozen=True)
+class ChangeTicket:
+    """take | assign | status | priority | tag | note, with its value (a user id, status, …)."""
+
+    number: int
+    action: str
+    value: str | None = None
+
+
+TicketCommand = CreateTicket | ShowTicket | ChangeTicket | Help | OpenCreateModal | UsageError
+
+STATUS_WORDS = {"open": "OPEN", "pending": "PENDING", "solved": "SOLVED", "closed": "CLOSED"}
+# Verbs that change a ticket, each with its usage; the shortcuts (pending, solve, …) are status changes.
+_CHANGE_USAGE = {
+    "take": "/ticket take T-42",
+    "assign": "/ticket assign T-42 @person",
+    "status": "/ticket status T-42 open|pending|solved|closed",
+    "pending": "/ticket pending T-42",
+    "solve": "/ticket solve T-42",
+    "close": "/ticket close T-42",
+    "reopen": "/ticket reopen T-42",
+    "priority": "/ticket priority T-42 P0|P1|P2|P3",
+    "tag": "/ticket tag T-42 billing vip",
+    "note": "/ticket note T-42 <text only agents see>",
+}
+_STATUS_SHORTCUTS = {"pending": "PENDING", "solve": "SOLVED", "close": "CLOSED", "reopen": "OPEN"}
 
 MAX_AFFECTED_USERS = 100_000_000
 
-# Verbs the spec names that this version does not have yet: "/ticket close T-4" must not file a
-# ticket titled "close T-4" (while "Close button is broken" is a request like any other).
-_LATER_VERBS = frozenset(
-    [
-        "list",
-        "take",
-        "assign",
-        "status",
-        "pending",
-        "solve",
-        "close",
-        "reopen",
-        "priority",
-        "tag",
-        "note",
-        "link",
-        "escalate",
-        "reply",
-        "history",
-        "bug",
-    ]
-)
+# Verbs the spec names that this version does not have yet: "/ticket history T-4" must not file a
+# ticket titled "history T-4" (while "History page is empty" is a request like any other).
+_LATER_VERBS = frozenset(["list", "link", "escalate", "reply", "history", "bug"])
 
 # Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
 # mention (`@owner`) counts only at the start or end of the text, so "page P3 of the invoice" and
@@ -113,9 +120,46 @@ def parse_ticket_command(text: str) -> TicketCommand:
             return UsageError(f"{error}. usage: `/ticket show T-42`")
     if verb == "show" and len(words) == 1:
         return UsageError("usage: `/ticket show T-42`")
+    if verb in _CHANGE_USAGE and (len(words) == 1 or _is_ref(words[1])):
+        return _parse_change(verb, words[1:], stripped)
     if verb in _LATER_VERBS and (len(words) == 1 or _is_ref(words[1])):
         return UsageError(f"`/ticket {verb}` is not available in this version. Try `/ticket help`.")
     return _parse_create(stripped)
+
+
+def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
+    usage = f"usage: `{_CHANGE_USAGE[verb]}`"
+    if not args:
+        return UsageError(usage)
+    number = parse_ticket_ref(args[0])
+    rest = args[1:]
+    if verb in _STATUS_SHORTCUTS or verb == "take":
+        if rest:
+            return UsageError(usage)
+        return (
+            ChangeTicket(number, "take") if verb == "take" else ChangeTicket(number, "status", _STATUS_SHORTCUTS[verb])
+        )
+    if verb == "status":
+        if len(rest) != 1 or rest[0].lower() not in STATUS_WORDS:
+            return UsageError(usage)
+        return ChangeTicket(number, "status", STATUS_WORDS[rest[0].lower()])
+    if verb == "assign":
+        owner = re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", rest[0]) if len(rest) == 1 else None
+        return ChangeTicket(number, "assign", owner.group(1)) if owner else UsageError(usage)
+    if verb == "priority":
+        if len(rest) != 1 or not re.fullmatch(r"[Pp][0-3]", rest[0]):
+            return UsageError(usage)
+        return ChangeTicket(number, "priority", rest[0].upper())
+    if verb == "tag":
+        tags = [tag.lower().lstrip("#") for tag in rest]
+        bad = [tag for tag in tags if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", tag)]
+        if not tags or bad:
+            shown = f" ({', '.join(bad)} is not a tag: letters, digits, - and _, up to 32)" if bad else ""
+            return UsageError(usage + shown)
+        return ChangeTicket(number, "tag", " ".join(dict.fromkeys(tags)))
+    # note: everything after the reference, as typed (line breaks kept)
+    note = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
+    return ChangeTicket(number, "note", note) if _visible(note) else UsageError(usage)
 
 
 def _is_ref(word: str) -> bool:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.config import Customer, FrontlineConfig
 from bot.core.calendar import AlwaysOpen, BusinessCalendar, Calendar
+from bot.core.permissions import Role
 from bot.core.priority import PriorityRules
 
 __all__ = ["Policy", "SlaTarget"]
@@ -50,10 +51,30 @@ class Policy:
     def customer(self, name: str) -> Customer | None:
         return self.config.customer(name)
 
+    def roles_of(self, user_id: str) -> set[Role]:
+        roles = self.config.roles
+        members = {
+            Role.AGENT: roles.agents, Role.L2: roles.l2, Role.L3: roles.l3, Role.LEAD: roles.leads,
+            Role.ADMIN: roles.admins,
+        }  # fmt: skip
+        return {role for role, users in members.items() if user_id in users}
+
     def is_agent(self, user_id: str) -> bool:
         """Anyone who works tickets: agents, L2, L3, leads and admins."""
+        return bool(self.roles_of(user_id))
+
+    @property
+    def workers(self) -> list[str]:
         roles = self.config.roles
-        return any(user_id in members for members in (roles.agents, roles.l2, roles.l3, roles.leads, roles.admins))
+        return list(dict.fromkeys([*roles.agents, *roles.l2, *roles.l3, *roles.leads, *roles.admins]))
+
+    @property
+    def supervisors(self) -> list[str]:
+        return list(dict.fromkeys([*self.config.roles.leads, *self.config.roles.admins]))
+
+    @property
+    def reopen_window(self) -> timedelta:
+        return self.config.lifecycle.reopen_window
 
     @property
     def intake_channels(self) -> frozenset[str]:

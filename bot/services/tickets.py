@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.lifecycle import Status
 from bot.core.priority import PriorityDecision, decide_priority
+from bot.services import cards
 from bot.services.policy import Policy
-from bot.slack import blocks
-from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent
-from store import audit, counters, events, outbox, tickets
+from store import audit, counters, events, tickets
 from store.db import read_scope, session_scope
-from store.models import OutboxMessage, Ticket
+from store.models import Ticket
 
 __all__ = [
-    "AFTER_SENT",
     "CreatedTicket",
     "DuplicateRequestError",
     "NewTicket",
@@ -116,7 +113,7 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         field="priority",
         after=decision.reason,
     )
-    outbox_ids = _enqueue_card(session, policy, ticket, now=now)
+    outbox_ids = cards.enqueue_card(session, policy, ticket, now=now)
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 
@@ -133,53 +130,6 @@ def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityD
     return PriorityDecision(request.priority, (f"set by <@{request.created_by}> (auto: {auto.reason})",))
 
 
-def _enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[int]:
-    assert ticket.id is not None
-    if not policy.triage_channel:
-        return []
-    message_id = outbox.enqueue(
-        session,
-        key=f"ticket:{ticket.id}:card",
-        method="chat.postMessage",
-        args={"channel": policy.triage_channel, "unfurl_links": False, **blocks.ticket_card(ticket)},
-        purpose="ticket_card",
-        ticket_id=ticket.id,
-        now=now,
-    )
-    return [message_id] if message_id is not None else []
-
-
 def get_ticket(engine: Engine, number: int) -> Ticket | None:
     with read_scope(engine) as session:
         return tickets.by_number(session, number)
-
-
-def _card_posted(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> list[int]:
-    """Remember where the card is (later changes update it in place); attach the full text when cut."""
-    ticket = tickets.by_id(session, message.ticket_id) if message.ticket_id is not None else None
-    if ticket is None or ticket.id is None:
-        return []
-    channel, ts = str(response["channel"]), str(response["ts"])
-    tickets.set_card(session, ticket.id, channel, ts)
-    if not blocks.description_is_cut(ticket):
-        return []
-    full_text = outbox.enqueue(
-        session,
-        key=f"ticket:{ticket.id}:full-text",
-        method=FILES_UPLOAD_V2,
-        args={
-            "channel": channel,
-            "thread_ts": ts,
-            "content": ticket.description,
-            "filename": f"{ticket.ref}.txt",
-            "title": f"{ticket.ref} full text",
-            "initial_comment": f"Full text of {ticket.ref} ({len(ticket.description):,} characters).",
-        },
-        purpose="ticket_full_text",
-        ticket_id=ticket.id,
-        now=now,
-    )
-    return [full_text] if full_text is not None else []
-
-
-AFTER_SENT: dict[str, AfterSent] = {"ticket_card": _card_posted}

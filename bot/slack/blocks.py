@@ -22,6 +22,7 @@ __all__ = [
     "description_is_cut",
     "error_message",
     "help_message",
+    "info_message",
     "slack_date",
     "ticket_card",
     "ticket_detail",
@@ -127,8 +128,45 @@ def ticket_card(ticket: Ticket) -> Message:
         ),
         *_description_blocks(ticket),
         _context(*_card_context(ticket)),
+        _card_actions(ticket),
     ]
     return {"text": _fallback_text(ticket), "blocks": blocks}
+
+
+PRIORITY_NAMES = {"P0": "P0 · critical", "P1": "P1 · high", "P2": "P2 · normal", "P3": "P3 · low"}
+
+
+def _button(action_id: str, label: str, value: str, *, style: str | None = None) -> Block:
+    button: Block = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label}}
+    if style:
+        button["style"] = style
+    return {**button, "value": value}
+
+
+def _priority_option(ticket_number: int, priority: str) -> Block:
+    return {"text": {"type": "plain_text", "text": PRIORITY_NAMES[priority]}, "value": f"{ticket_number}:{priority}"}
+
+
+def _card_actions(ticket: Ticket) -> Block:
+    """Take · Pending · Solve (or Reopen once solved or closed) and the priority select."""
+    value = str(ticket.number)
+    if ticket.status in {"SOLVED", "CLOSED"}:
+        buttons = [_button("ticket_reopen", "Reopen", value)]
+    else:
+        buttons = [
+            _button("ticket_take", "Take", value),
+            _button("ticket_pending", "Pending", value),
+            _button("ticket_solve", "Solve", value, style="primary"),
+        ]
+    select: Block = {
+        "type": "static_select",
+        "action_id": "ticket_priority",
+        "placeholder": {"type": "plain_text", "text": "Priority"},
+        "options": [_priority_option(ticket.number, priority) for priority in PRIORITY_NAMES],
+    }
+    if ticket.priority in PRIORITY_NAMES:
+        select["initial_option"] = _priority_option(ticket.number, ticket.priority)
+    return {"type": "actions", "block_id": "ticket_actions", "elements": [*buttons, select]}
 
 
 def _card_context(ticket: Ticket) -> list[str]:
@@ -178,9 +216,14 @@ def ticket_detail(ticket: Ticket) -> Message:
 HELP_TEXT = "\n".join(
     [
         "*/ticket* — support tickets",
-        "• `/ticket <text>` create a ticket. Hints: `customer:acme` `P1` `users:250` `@owner`",
+        "• `/ticket <text>` create a ticket. Hints: `customer:acme` `users:250` anywhere;"
+        " `P1` `@owner` at the start or end",
         "   e.g. `/ticket Checkout returns 500 for all EU users customer:acme users:300`",
         "• `/ticket show T-42` everything about one ticket",
+        "• `/ticket take T-42` · `/ticket assign T-42 @person` (someone else's ticket: leads)",
+        "• `/ticket pending|solve|close|reopen T-42` · `/ticket status T-42 open|pending|solved|closed`",
+        "• `/ticket priority T-42 P1` (someone else's ticket: leads) · `/ticket tag T-42 billing vip`",
+        "• `/ticket note T-42 <text>` an internal note in the card's thread",
         "• `/ticket help` this list",
     ]
 )
@@ -188,6 +231,11 @@ HELP_TEXT = "\n".join(
 
 def help_message() -> Message:
     return {"text": HELP_TEXT, "blocks": [_section(HELP_TEXT)]}
+
+
+def info_message(text: str) -> Message:
+    """A short answer for one person; `text` is mrkdwn we wrote (user parts already escaped)."""
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
 
 
 def error_message(text: str) -> Message:

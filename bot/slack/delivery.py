@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from store import outbox
-from store.db import session_scope
+from store.db import read_scope, session_scope
 from store.models import OutboxMessage
 
-__all__ = ["AfterSent", "DeliveryReport", "OutboxSender", "is_transient"]
+__all__ = ["AfterSent", "DeliveryReport", "NotReadyError", "OutboxSender", "Prepare", "is_transient"]
 
 log = structlog.get_logger(__name__)
 
@@ -59,9 +59,21 @@ def _backoff(attempts: int) -> timedelta:
 
 
 # What a use case records once a message of its purpose is delivered (e.g. the card's ts), in the
-# same transaction that marks the row sent: (session, the row, Slack's response, now) → the ids of
-# follow-up rows it enqueued (e.g. a reply in the thread that now exists), delivered next.
-AfterSent = Callable[[Session, OutboxMessage, dict[str, Any], datetime], list[int]]
+# same transaction that marks the row sent: (session, the row, Slack's response, now). Rows it
+# enqueues (e.g. a reply in the thread that now exists) are due at once.
+AfterSent = Callable[[Session, OutboxMessage, dict[str, Any], datetime], None]
+
+# Renders a row's arguments when it is sent rather than when it was decided, so a card always shows
+# the ticket as it is now: (session, the row) → the arguments, or None when there is nothing left to
+# send. Raises NotReady when something it needs does not exist yet (the card a reply goes under).
+Prepare = Callable[[Session, OutboxMessage], dict[str, Any] | None]
+
+NOT_READY_RETRY = timedelta(seconds=2)
+
+
+class NotReadyError(Exception):
+    """The message depends on another that has not been delivered yet; try again shortly."""
+
 
 # Multi-step uploads are a client helper in slack_sdk, not one Web API method.
 FILES_UPLOAD_V2 = "files.upload_v2"
@@ -76,9 +88,11 @@ class OutboxSender:
         worker_id: str,
         clock: Callable[[], datetime],
         after_sent: Mapping[str, AfterSent] | None = None,
+        prepare: Mapping[str, Prepare] | None = None,
     ):
         self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
         self._after_sent = dict(after_sent or {})
+        self._prepare = dict(prepare or {})
 
     @property
     def worker_id(self) -> str:
@@ -95,14 +109,21 @@ class OutboxSender:
             for message in batch:
                 self._send(message, report)  # follow-ups are due now: the next batch claims them
 
-    def _send(self, message: OutboxMessage, report: DeliveryReport) -> list[int]:
-        """Send one claimed row; returns the ids of follow-up rows its delivery enqueued."""
+    def _send(self, message: OutboxMessage, report: DeliveryReport) -> None:
+        """Send one claimed row and record the outcome."""
         assert message.id is not None
         try:
-            response = self._call(message)
+            args = self._prepared_args(message)
+            if args is None:
+                self._record_skip(message, report)
+                return
+            response = self._call(message.method, args)
+        except NotReadyError as waiting:
+            self._record_not_ready(message, str(waiting), report)
+            return
         except Exception as error:  # classified below; nothing may escape and leave the row claimed
             self._record_failure(message, error, report)
-            return []
+            return
         data = dict(response.data) if isinstance(response.data, dict) else {}
         if data.get("warning"):
             log.warning("slack_warning", method=message.method, warning=data["warning"], key=message.key)
@@ -110,14 +131,39 @@ class OutboxSender:
             now = self._clock()
             outbox.mark_sent(session, message.id, now=now, result=_result_of(data))
             after = self._after_sent.get(message.purpose)
-            follow_ups = after(session, message, data, now) if after is not None else []
+            if after is not None:
+                after(session, message, data, now)
         report.sent.append(message.id)
-        return follow_ups
 
-    def _call(self, message: OutboxMessage) -> SlackResponse:
-        if message.method == FILES_UPLOAD_V2:
-            return self._client.files_upload_v2(**message.args)
-        return self._client.api_call(message.method, json=message.args)
+    def _prepared_args(self, message: OutboxMessage) -> dict[str, Any] | None:
+        prepare = self._prepare.get(message.purpose)
+        if prepare is None:
+            return message.args
+        with read_scope(self._engine) as session:
+            return prepare(session, message)
+
+    def _call(self, method: str, args: dict[str, Any]) -> SlackResponse:
+        if method == FILES_UPLOAD_V2:
+            return self._client.files_upload_v2(**args)
+        return self._client.api_call(method, json=args)
+
+    def _record_skip(self, message: OutboxMessage, report: DeliveryReport) -> None:
+        assert message.id is not None
+        with session_scope(self._engine) as session:
+            outbox.mark_sent(session, message.id, now=self._clock(), result={"skipped": True})
+        report.sent.append(message.id)
+
+    def _record_not_ready(self, message: OutboxMessage, why: str, report: DeliveryReport) -> None:
+        assert message.id is not None
+        with session_scope(self._engine) as session:
+            if message.attempts < MAX_ATTEMPTS:
+                outbox.mark_retry(
+                    session, message.id, error=f"waiting: {why}", retry_at=self._clock() + NOT_READY_RETRY
+                )
+                report.retrying.append(message.id)
+            else:
+                outbox.mark_dead(session, message.id, error=f"gave up waiting: {why}")
+                report.dead.append(message.id)
 
     def _record_failure(self, message: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
         assert message.id is not None

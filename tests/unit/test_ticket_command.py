@@ -4,6 +4,7 @@ import pytest
 
 from bot.core.ticket_command import (
     TITLE_MAX,
+    ChangeTicket,
     CreateTicket,
     Help,
     OpenCreateModal,
@@ -101,7 +102,13 @@ def test_verbs(text: str, expected: object) -> None:
             "users:many is not a number of affected users (e.g. users:250, at most 100,000,000)",
         ),
         ("users:² printer jam", "users:² is not a number of affected users (e.g. users:250, at most 100,000,000)"),
-        ("close T-4", "`/ticket close` is not available in this version. Try `/ticket help`."),
+        ("history T-4", "`/ticket history` is not available in this version. Try `/ticket help`."),
+        ("take T-4 now", "usage: `/ticket take T-42`"),
+        ("assign T-4 bob", "usage: `/ticket assign T-42 @person`"),
+        ("status T-4 done", "usage: `/ticket status T-42 open|pending|solved|closed`"),
+        ("priority T-4 P9", "usage: `/ticket priority T-42 P0|P1|P2|P3`"),
+        ("note T-4", "usage: `/ticket note T-42 <text only agents see>`"),
+        ("tag T-4 b@d", "usage: `/ticket tag T-42 billing vip` (b@d is not a tag: letters, digits, - and _, up to 32)"),
         ("P1 customer:acme", "the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`"),
         ("list", "`/ticket list` is not available in this version. Try `/ticket help`."),
     ],
@@ -119,3 +126,22 @@ def test_huge_text_is_refused() -> None:
 def test_invisible_text_is_not_a_description(text: str) -> None:
     parsed = parse_ticket_command(text)
     assert isinstance(parsed, UsageError)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("take T-4", ChangeTicket(4, "take")),
+        ("assign 4 <@U0B|bo>", ChangeTicket(4, "assign", "U0B")),
+        ("status T-4 Solved", ChangeTicket(4, "status", "SOLVED")),
+        ("pending T-4", ChangeTicket(4, "status", "PENDING")),
+        ("solve t-4", ChangeTicket(4, "status", "SOLVED")),
+        ("close T-4", ChangeTicket(4, "status", "CLOSED")),
+        ("reopen T-4", ChangeTicket(4, "status", "OPEN")),
+        ("priority T-4 p0", ChangeTicket(4, "priority", "P0")),
+        ("tag T-4 Billing #vip vip", ChangeTicket(4, "tag", "billing vip")),
+        ("note T-4 Called &amp; left\n  a message", ChangeTicket(4, "note", "Called & left\n  a message")),
+    ],
+)  # fmt: skip
+def test_change_verbs(text: str, expected: ChangeTicket) -> None:
+    assert parse_ticket_command(text) == expected

@@ -1,0 +1,114 @@
+"""A ticket's presence in Slack: its card in the triage channel (posted once, then updated in place)
+and the short lines in the card's thread that tell the ticket's story top to bottom.
+
+Everything goes through the outbox, and card contents are rendered when the worker sends them,
+so a card always shows the ticket as it is at that moment, however many changes queued up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.policy import Policy
+from bot.slack import blocks
+from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, NotReadyError, Prepare
+from store import outbox, tickets
+from store.models import OutboxMessage, Ticket
+
+__all__ = ["AFTER_SENT", "PREPARE", "enqueue_card", "enqueue_change"]
+
+CARD, REFRESH, NOTE, FULL_TEXT = "ticket_card", "ticket_card_refresh", "ticket_thread_note", "ticket_full_text"
+
+
+def enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[int]:
+    """Queue the ticket's card for the triage channel (nothing when no triage channel is set)."""
+    assert ticket.id is not None
+    if not policy.triage_channel:
+        return []
+    message_id = outbox.enqueue(
+        session,
+        key=f"ticket:{ticket.id}:card",
+        method="chat.postMessage",
+        args={"channel": policy.triage_channel},
+        purpose=CARD,
+        ticket_id=ticket.id,
+        now=now,
+    )
+    return [message_id] if message_id is not None else []
+
+
+def enqueue_change(session: Session, ticket: Ticket, *, change_id: int, note: str, now: datetime) -> None:
+    """After a change: update the card in place and add `note` (mrkdwn, already escaped) to its thread."""
+    assert ticket.id is not None
+    for purpose, method, args in ((REFRESH, "chat.update", {}), (NOTE, "chat.postMessage", {"text": note})):
+        outbox.enqueue(
+            session,
+            key=f"ticket:{ticket.id}:{purpose}:{change_id}",
+            method=method,
+            args=args,
+            purpose=purpose,
+            ticket_id=ticket.id,
+            now=now,
+        )
+
+
+def _ticket_of(session: Session, message: OutboxMessage) -> Ticket:
+    ticket = tickets.by_id(session, message.ticket_id) if message.ticket_id is not None else None
+    if ticket is None:
+        raise NotReadyError(f"ticket id {message.ticket_id} not found")
+    return ticket
+
+
+def _where_the_card_is(ticket: Ticket) -> tuple[str, str]:
+    if not ticket.card_channel or not ticket.card_ts:
+        raise NotReadyError(f"the card of {ticket.ref} is not posted yet")
+    return ticket.card_channel, ticket.card_ts
+
+
+def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    ticket = _ticket_of(session, message)
+    return {"channel": message.args["channel"], "unfurl_links": False, **blocks.ticket_card(ticket)}
+
+
+def _prepare_refresh(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    ticket = _ticket_of(session, message)
+    channel, ts = _where_the_card_is(ticket)
+    return {"channel": channel, "ts": ts, **blocks.ticket_card(ticket)}
+
+
+def _prepare_note(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    channel, ts = _where_the_card_is(_ticket_of(session, message))
+    return {"channel": channel, "thread_ts": ts, "text": message.args["text"], "unfurl_links": False}
+
+
+def _card_posted(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
+    """Remember where the card is (later changes update it in place); attach the full text when cut."""
+    ticket = _ticket_of(session, message)
+    assert ticket.id is not None
+    channel, ts = str(response["channel"]), str(response["ts"])
+    tickets.set_card(session, ticket.id, channel, ts)
+    if not blocks.description_is_cut(ticket):
+        return
+    outbox.enqueue(
+        session,
+        key=f"ticket:{ticket.id}:full-text",
+        method=FILES_UPLOAD_V2,
+        args={
+            "channel": channel,
+            "thread_ts": ts,
+            "content": ticket.description,
+            "filename": f"{ticket.ref}.txt",
+            "title": f"{ticket.ref} full text",
+            "initial_comment": f"Full text of {ticket.ref} ({len(ticket.description):,} characters).",
+        },
+        purpose=FULL_TEXT,
+        ticket_id=ticket.id,
+        now=now,
+    )
+
+
+AFTER_SENT: dict[str, AfterSent] = {CARD: _card_posted}
+PREPARE: dict[str, Prepare] = {CARD: _prepare_card, REFRESH: _prepare_refresh, NOTE: _prepare_note}

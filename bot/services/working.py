@@ -1,0 +1,207 @@
+"""Working a ticket: take, assign, status, priority, tags, notes. One transaction per change: the
+ticket row is locked, the rules are asked, every field change is audited, and the card update and
+its thread line are queued in the same transaction (so a change is never shown twice or lost)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
+from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
+from bot.core.text import escape_mrkdwn, truncate
+from bot.services import cards
+from bot.services.policy import Policy
+from store import audit, tickets
+from store.db import session_scope
+from store.models import Comment, Ticket
+
+__all__ = ["MAX_TAGS", "ChangeOutcome", "ChangeRequest", "TicketNotFoundError", "apply_change"]
+
+MAX_TAGS = 20
+
+
+class TicketNotFoundError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    number: int
+    actor: str
+    action: str  # take | assign | status | priority | tag | note
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    ticket: Ticket
+    changed: bool
+    message: str  # for the person who asked (ephemeral)
+
+
+@dataclass
+class _Edit:
+    """The field changes one request makes, as (field, before, after), and its thread line."""
+
+    fields: list[tuple[str, object, object]]
+    note: str
+
+
+def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now: datetime) -> ChangeOutcome:
+    """Apply one change; raises PermissionDeniedError, IllegalTransitionError or TicketNotFoundError
+    (each with a message for the person) and then changes nothing."""
+    with session_scope(engine) as session:
+        ticket = tickets.by_number(session, request.number, for_update=True)
+        if ticket is None or ticket.id is None:
+            raise TicketNotFoundError(f"T-{request.number} does not exist.")
+        check_may_work(policy.roles_of(request.actor), what=f"{request.action} {ticket.ref}", workers=policy.workers)
+        edit = _edit(session, policy, ticket, request, now)
+        if edit is None:
+            return ChangeOutcome(ticket, False, _no_change(ticket, request))
+        change_id = _record(session, ticket, request.actor, edit, now)
+        cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
+        return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
+
+
+def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeRequest, now: datetime) -> _Edit | None:
+    actor = request.actor
+    match request.action:
+        case "take":
+            return _set_owner(policy, ticket, actor, actor, f"<@{actor}> took it")
+        case "assign":
+            assert request.value is not None
+            if not policy.is_agent(request.value):
+                raise PermissionDeniedError(
+                    f"<@{request.value}> is not an agent, so cannot own tickets (roles in frontline.yaml)."
+                )
+            return _set_owner(policy, ticket, actor, request.value, f"<@{actor}> assigned it to <@{request.value}>")
+        case "status":
+            return _set_status(policy, ticket, Status(request.value or ""), actor, now)
+        case "priority":
+            return _set_priority(policy, ticket, request.value or "", actor, now)
+        case "tag":
+            return _add_tags(ticket, (request.value or "").split(), actor)
+        case "note":
+            return _add_note(session, ticket, request.value or "", actor, now)
+    raise ValueError(f"unknown ticket action {request.action!r}")
+
+
+def _set_owner(policy: Policy, ticket: Ticket, actor: str, owner: str, note: str) -> _Edit | None:
+    if ticket.owner_id == owner:
+        return None
+    check_may_change_others(
+        actor, policy.roles_of(actor), owner=ticket.owner_id, what="reassign", supervisors=policy.supervisors
+    )
+    fields: list[tuple[str, object, object]] = [("owner_id", ticket.owner_id, owner)]
+    ticket.owner_id = owner
+    if ticket.status == Status.NEW:
+        fields.append(("status", ticket.status, Status.OPEN))
+        ticket.status = Status.OPEN
+    return _Edit(fields, note)
+
+
+def _set_status(policy: Policy, ticket: Ticket, target: Status, actor: str, now: datetime) -> _Edit | None:
+    current = Status(ticket.status)
+    if current == target:
+        return None
+    check_transition(current, target)
+    if current == Status.CLOSED:
+        check_reopen(ticket.closed_at, now=now, window=policy.reopen_window)
+    fields: list[tuple[str, object, object]] = [("status", current, target)]
+    if target == Status.SOLVED:
+        fields.append(("solved_at", ticket.solved_at, now))
+        ticket.solved_at = now
+    if target == Status.CLOSED:
+        fields.append(("closed_at", ticket.closed_at, now))
+        ticket.closed_at = now
+    if target == Status.OPEN and current in {Status.SOLVED, Status.CLOSED}:
+        fields += [("solved_at", ticket.solved_at, None), ("closed_at", ticket.closed_at, None)]
+        ticket.solved_at = ticket.closed_at = None
+    ticket.status = target
+    verb = "reopened it" if current in {Status.SOLVED, Status.CLOSED} and target == Status.OPEN else "set it"
+    return _Edit(fields, f"<@{actor}> {verb}: {current} → {target}")
+
+
+def _set_priority(policy: Policy, ticket: Ticket, priority: str, actor: str, now: datetime) -> _Edit | None:
+    if ticket.priority == priority:
+        return None
+    check_may_change_others(
+        actor, policy.roles_of(actor), owner=ticket.owner_id, what="re-prioritise", supervisors=policy.supervisors
+    )
+    before, reason = ticket.priority, f"{priority}: set by <@{actor}> (was {ticket.priority_reason})"
+    # The clock keeps its start: new targets count from when the ticket was opened.
+    target = policy.sla_target(priority)
+    first_due = target.calendar.add(ticket.created_at, target.first_response)
+    resolution_due = target.calendar.add(ticket.created_at, target.resolution)
+    fields: list[tuple[str, object, object]] = [
+        ("priority", before, priority),
+        ("priority_reason", ticket.priority_reason, reason),
+        ("first_response_due", ticket.first_response_due, first_due),
+        ("resolution_due", ticket.resolution_due, resolution_due),
+    ]
+    ticket.priority, ticket.priority_reason = priority, reason
+    ticket.first_response_due, ticket.resolution_due = first_due, resolution_due
+    return _Edit(fields, f"<@{actor}> changed the priority: {before} → {priority}")
+
+
+def _add_tags(ticket: Ticket, new_tags: list[str], actor: str) -> _Edit | None:
+    added = [tag for tag in new_tags if tag not in ticket.tags]
+    if not added:
+        return None
+    tags = [*ticket.tags, *added]
+    if len(tags) > MAX_TAGS:
+        raise IllegalTransitionError(f"a ticket has at most {MAX_TAGS} tags ({ticket.ref} has {len(ticket.tags)})")
+    fields: list[tuple[str, object, object]] = [("tags", " ".join(ticket.tags), " ".join(tags))]
+    ticket.tags = tags
+    return _Edit(fields, f"<@{actor}> tagged it: {escape_mrkdwn(' '.join(added))}")
+
+
+def _add_note(session: Session, ticket: Ticket, text: str, actor: str, now: datetime) -> _Edit:
+    assert ticket.id is not None
+    # Internal notes live with the thread's comments; the key only has to be unique.
+    session.add(
+        Comment(
+            ticket_id=ticket.id,
+            author=actor,
+            role="note",
+            text=text,
+            slack_ts=f"note:{uuid.uuid4().hex[:26]}",
+            created_at=now,
+        )
+    )
+    return _Edit([], f":memo: <@{actor}>: {escape_mrkdwn(truncate(text, 2500))}")
+
+
+def _record(session: Session, ticket: Ticket, actor: str, edit: _Edit, now: datetime) -> int:
+    """Audit every field change (or the note itself); returns the id that names this change."""
+    assert ticket.id is not None
+    ticket.updated_at = now
+    session.add(ticket)
+    rows = edit.fields or [("note", None, edit.note)]
+    events = [
+        audit.record(
+            session, at=now, actor=actor, entity_type="ticket", entity_id=ticket.id, action="changed",
+            field=field, before=None if before is None else str(before), after=None if after is None else str(after),
+        )
+        for field, before, after in rows
+    ]  # fmt: skip
+    session.flush()
+    assert events[0].id is not None
+    return events[0].id
+
+
+def _no_change(ticket: Ticket, request: ChangeRequest) -> str:
+    match request.action:
+        case "take" | "assign":
+            return f"{ticket.ref} is already <@{ticket.owner_id}>'s."
+        case "status":
+            return f"{ticket.ref} is already {ticket.status}."
+        case "priority":
+            return f"{ticket.ref} is already {ticket.priority}."
+        case _:
+            return f"{ticket.ref} already has those tags."

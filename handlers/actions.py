@@ -1,0 +1,47 @@
+"""Buttons and selects on ticket cards: the same changes as the /ticket verbs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.context import Deps
+from bot.services import notices, working
+from handlers.commands import change
+
+__all__ = ["register"]
+
+_BUTTON_STATUS = {"ticket_pending": "PENDING", "ticket_solve": "SOLVED", "ticket_reopen": "OPEN"}
+
+
+def _request(action: dict[str, Any], user: str) -> working.ChangeRequest | None:
+    action_id = action.get("action_id", "")
+    if action_id == "ticket_priority":
+        number, _, priority = str((action.get("selected_option") or {}).get("value", "")).partition(":")
+        return working.ChangeRequest(int(number), user, "priority", priority) if number.isdigit() else None
+    value = str(action.get("value", ""))
+    if not value.isdigit():
+        return None
+    if action_id == "ticket_take":
+        return working.ChangeRequest(int(value), user, "take")
+    return working.ChangeRequest(int(value), user, "status", _BUTTON_STATUS[action_id])
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(re.compile(r"^ticket_(take|pending|solve|reopen|priority)$"))
+    def on_card_action(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        request = _request(action, user)
+        if request is None:
+            return
+        answer, changed = change(deps, request)
+        channel = (body.get("channel") or {}).get("id")
+        # Success shows on the card and in its thread; a refusal or a no-op is told to the clicker.
+        if not changed and channel:
+            notices.tell(
+                deps.engine, channel=channel, user=user, text=answer["text"],
+                key=f"{action.get('action_ts', '')}:{user}:{action.get('action_id')}", now=deps.clock(),
+            )  # fmt: skip

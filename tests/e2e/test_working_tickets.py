@@ -1,0 +1,167 @@
+"""Working a ticket from Slack: verbs and card buttons change it once, update its card in place and
+tell the story in the card's thread; roles and the lifecycle refuse what is not allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.sandbox import Sandbox
+from bot.worker import run_due_work
+from store.models import AuditEvent, Ticket
+
+AGENT, OTHER_AGENT, LEAD, REQUESTER = "U_AGENT1", "U_AGENT2", "U_LEAD", "U_REQUESTER"
+
+
+def _command(sandbox: Sandbox, text: str, user: str = AGENT) -> str:
+    response = sandbox.simulator.slash_command("/ticket", text, user_id=user, channel_id="C_TRIAGE")
+    assert response.status == 200
+    return str(response.json()["text"])
+
+
+def _ticket(sandbox: Sandbox, number: int = 1) -> Ticket:
+    with Session(sandbox.deps.engine) as session:
+        return session.exec(select(Ticket).where(Ticket.number == number)).one()
+
+
+def _open(sandbox: Sandbox, text: str = "Export button is broken") -> dict[str, Any]:
+    assert "Created *T-1*" in _command(sandbox, text, user=REQUESTER)
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    return card
+
+
+def _thread(sandbox: Sandbox) -> list[str]:
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    return [reply["text"] for reply in card.get("replies", [])]
+
+
+def test_take_updates_the_card_in_place_and_adds_a_thread_line(sandbox: Sandbox) -> None:
+    card = _open(sandbox)
+    assert _command(sandbox, "take T-1") == f"T-1: <@{AGENT}> took it"
+    sandbox.wait_until_delivered()
+    ticket = _ticket(sandbox)
+    assert (ticket.owner_id, ticket.status) == (AGENT, "OPEN")
+    [updated] = sandbox.standin.messages("C_TRIAGE")
+    assert updated["ts"] == card["ts"]  # the same message, edited
+    owner_field = next(f["text"] for f in updated["blocks"][1]["fields"] if f["text"].startswith("*Owner*"))
+    assert owner_field == f"*Owner*\n<@{AGENT}>"
+    assert _thread(sandbox) == [f"<@{AGENT}> took it"]
+    with Session(sandbox.deps.engine) as session:
+        changes = session.exec(select(AuditEvent).where(AuditEvent.action == "changed")).all()
+    assert [(c.field, c.before, c.after, c.actor) for c in changes] == [
+        ("owner_id", None, AGENT, AGENT),
+        ("status", "NEW", "OPEN", AGENT),
+    ]
+
+
+def test_status_flow_and_illegal_transitions(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    assert _command(sandbox, "pending T-1").startswith("T-1: ")
+    assert _command(sandbox, "solve T-1").startswith("T-1: ")
+    refused = _command(sandbox, "pending T-1")
+    assert refused == ":warning: cannot go from SOLVED to PENDING; from SOLVED it can go to OPEN, CLOSED"
+    assert _ticket(sandbox).status == "SOLVED" and _ticket(sandbox).solved_at is not None
+    assert _command(sandbox, "close T-1").startswith("T-1: ")
+    assert _command(sandbox, "reopen T-1") == f"T-1: <@{AGENT}> reopened it: CLOSED → OPEN"
+    reopened = _ticket(sandbox)
+    assert (reopened.status, reopened.solved_at, reopened.closed_at) == ("OPEN", None, None)
+    assert _command(sandbox, "status T-1 open") == "T-1 is already OPEN."
+
+
+def test_roles_refuse_with_who_may(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    refused = _command(sandbox, "take T-1", user=REQUESTER)
+    assert refused.startswith(":warning: Only agents work tickets, so you cannot take T-1. Agents: <@U_AGENT1>")
+    assert _command(sandbox, "take T-1", user=AGENT).startswith("T-1: ")
+    taken_over = _command(sandbox, "take T-1", user=OTHER_AGENT)
+    assert taken_over == (
+        f":warning: <@{AGENT}> owns this ticket; only leads or admins may reassign it. "
+        "Leads and admins: <@U_LEAD>, <@U_ADMIN>."
+    )
+    assert _command(sandbox, "priority T-1 P0", user=OTHER_AGENT).startswith(":warning: <@U_AGENT1> owns this ticket")
+    assert _command(sandbox, f"assign T-1 <@{REQUESTER}>", user=LEAD).startswith(
+        f":warning: <@{REQUESTER}> is not an agent"
+    )
+    assert _command(sandbox, f"assign T-1 <@{OTHER_AGENT}|priya>", user=LEAD).startswith("T-1: ")
+    assert _ticket(sandbox).owner_id == OTHER_AGENT
+    assert _command(sandbox, "take T-99") == ":warning: T-99 does not exist."
+
+
+def test_priority_change_retargets_and_shows_who(sandbox: Sandbox) -> None:
+    _open(sandbox)  # P1 on business hours
+    before = _ticket(sandbox)
+    assert _command(sandbox, "priority T-1 P0") == f"T-1: <@{AGENT}> changed the priority: P1 → P0"
+    after = _ticket(sandbox)
+    assert after.priority == "P0"
+    assert after.priority_reason == f"P0: set by <@{AGENT}> (was P1: keyword 'broken')"
+    assert after.first_response_due is not None and before.first_response_due is not None
+    assert (after.first_response_due - after.created_at).total_seconds() == 15 * 60  # P0: 15 min, 24x7
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    context = " ".join(e["text"] for b in card["blocks"] if b["type"] == "context" for e in b["elements"])
+    assert f"set by <@{AGENT}>" in context
+
+
+def test_tags_and_notes(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    assert _command(sandbox, "tag T-1 billing vip") == f"T-1: <@{AGENT}> tagged it: billing vip"
+    assert _command(sandbox, "tag T-1 vip") == "T-1 already has those tags."
+    assert _ticket(sandbox).tags == ["billing", "vip"]
+    assert _command(sandbox, "note T-1 Called them <!channel> &amp; left a message").startswith("T-1: ")
+    sandbox.wait_until_delivered()
+    assert _thread(sandbox)[-1] == f":memo: <@{AGENT}>: Called them @channel &amp; left a message"
+
+
+def _click(sandbox: Sandbox, card: dict[str, Any], user: str, action_id: str, **extra: Any) -> None:
+    action = {"action_id": action_id, "block_id": "ticket_actions", "value": "1", **extra}
+    response = sandbox.simulator.block_action(user_id=user, actions=[action], channel_id="C_TRIAGE", message=card)
+    assert response.status == 200 and response.elapsed < 3.0
+
+
+def test_double_clicked_take_changes_once_and_tells_the_others(sandbox: Sandbox) -> None:
+    card = _open(sandbox)
+    _click(sandbox, card, AGENT, "ticket_take")
+    _click(sandbox, card, AGENT, "ticket_take")
+    _click(sandbox, card, OTHER_AGENT, "ticket_take")
+    sandbox.wait_until_delivered()
+    assert _ticket(sandbox).owner_id == AGENT
+    assert _thread(sandbox) == [f"<@{AGENT}> took it"]
+    told = {(e["user"], e["text"]) for e in sandbox.standin.ephemerals("C_TRIAGE")}
+    assert (AGENT, f"T-1 is already <@{AGENT}>'s.") in told
+    assert any(user == OTHER_AGENT and "only leads or admins may reassign" in text for user, text in told)
+    assert len(told) == 2
+
+
+def test_priority_select_and_solve_button(sandbox: Sandbox) -> None:
+    card = _open(sandbox)
+    _click(sandbox, card, AGENT, "ticket_take")
+    select = {"action_id": "ticket_priority", "block_id": "ticket_actions", "type": "static_select",
+              "selected_option": {"text": {"type": "plain_text", "text": "P0 · critical"}, "value": "1:P0"}}  # fmt: skip
+    response = sandbox.simulator.block_action(user_id=AGENT, actions=[select], channel_id="C_TRIAGE", message=card)
+    assert response.status == 200
+    _click(sandbox, card, AGENT, "ticket_solve")
+    ticket = _ticket(sandbox)
+    assert (ticket.priority, ticket.status) == ("P0", "SOLVED")
+    sandbox.wait_until_delivered()
+    [updated] = sandbox.standin.messages("C_TRIAGE")
+    actions = next(b for b in updated["blocks"] if b["type"] == "actions")
+    assert [e.get("action_id") for e in actions["elements"]] == ["ticket_reopen", "ticket_priority"]
+
+
+def test_changes_decided_before_the_card_exists_wait_for_it(database_url: str, config: Any) -> None:
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        _command(sandbox, "Export button is broken", user=REQUESTER)
+        _command(sandbox, "take T-1")
+        _command(sandbox, "tag T-1 billing")
+        report = run_due_work(sandbox.deps, sandbox.deps.clock())
+        assert (report.retrying, report.dead) == (0, 0)
+        posts = [c for c in sandbox.standin.calls_to("chat.postMessage") if c.args.get("channel") == "C_TRIAGE"]
+        assert len(posts) == 3  # the card, then two lines in its thread
+        assert len(sandbox.standin.calls_to("chat.update")) == 2
+        [card] = sandbox.standin.messages("C_TRIAGE")
+        assert [r["text"] for r in card["replies"]] == [f"<@{AGENT}> took it", f"<@{AGENT}> tagged it: billing"]
+        with Session(sandbox.deps.engine) as session:
+            numbers = session.exec(select(col(Ticket.number))).all()
+        assert numbers == [1]
