@@ -137,8 +137,13 @@ def test_double_clicked_take_changes_once_and_tells_the_others(sandbox: Sandbox)
 def test_priority_select_and_solve_button(sandbox: Sandbox) -> None:
     card = _open(sandbox)
     _click(sandbox, card, AGENT, "ticket_take")
-    select = {"action_id": "ticket_priority", "block_id": "ticket_actions", "type": "static_select",
-              "selected_option": {"text": {"type": "plain_text", "text": "P0 · critical"}, "value": "1:P0"}}  # fmt: skip
+    option = {"text": {"type": "plain_text", "text": "P0 · critical"}, "value": "1:P0"}
+    select = {
+        "action_id": "ticket_priority",
+        "block_id": "ticket_actions",
+        "type": "static_select",
+        "selected_option": option,
+    }
     response = sandbox.simulator.block_action(user_id=AGENT, actions=[select], channel_id="C_TRIAGE", message=card)
     assert response.status == 200
     _click(sandbox, card, AGENT, "ticket_solve")
