@@ -30,7 +30,7 @@ class Step:
     caption: str
 
 
-MESSAGE, REPLY = "message", "reply"
+MESSAGE, REPLY, CLICK = "message", "reply", "click"  # CLICK: text is "<ticket ref> <button label>"
 
 
 STORY: tuple[Step, ...] = (
@@ -67,6 +67,25 @@ STORY: tuple[Step, ...] = (
         "Looking into it now, sorry about this.",
         "An agent answers in the thread: the ticket's first response is recorded.",
     ),
+    Step("U_AGENT1", "C_TRIAGE", CLICK, "T-4 Take", "The agent clicks Take on T-4's card: owner set, card updated."),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "pending T-4", "Waiting on the customer: the ticket goes PENDING."),
+    Step(
+        "U_REQUESTER",
+        "C_HELP",
+        REPLY,
+        "It works again after I cleared the cache, thanks!",
+        "The customer replies in the thread: the ticket is OPEN again.",
+    ),
+    Step(
+        "U_AGENT1", "C_TRIAGE", "/ticket", "solve T-4", "The agent solves it; the card and its thread tell the story."
+    ),
+    Step(
+        "U_AGENT2",
+        "C_TRIAGE",
+        "/ticket",
+        "take T-4",
+        "Another agent tries to take over T-4: that needs a lead, and the answer says who.",
+    ),
 )
 
 
@@ -84,6 +103,12 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
         for number, step in enumerate(STORY, 1):
             out.write(f"{number}. {step.caption}\n")
             who, where = users.user_name(step.user), users.channel_name(step.channel)
+            if step.command == CLICK:
+                ref, _, label = step.text.partition(" ")
+                _click(sandbox, step.user, ref, label)
+                out.write(f"   {who} in {where}: clicks [{label}] on {ref}\n\n")
+                sandbox.wait_until_delivered()
+                continue
             if step.command in {MESSAGE, REPLY}:
                 thread = last_message_ts if step.command == REPLY else None
                 event = users.post_as_user(step.channel, step.user, step.text, thread_ts=thread)
@@ -106,6 +131,14 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     elapsed = time.monotonic() - started
     out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir}" if keep else "") + "\n")
     return 0
+
+
+def _click(sandbox: Sandbox, user: str, ref: str, label: str) -> None:
+    """Click the button labelled `label` on the card of `ref`, as Slack would send it."""
+    card = next(m for m in sandbox.standin.messages("C_TRIAGE") if m.get("text", "").startswith(f"{ref} "))
+    actions = next(block for block in card["blocks"] if block["type"] == "actions")
+    button = next(e for e in actions["elements"] if e.get("text", {}).get("text") == label)
+    sandbox.simulator.block_action(user_id=user, actions=[button], channel_id="C_TRIAGE", message=card)
 
 
 def _indent(text: str, first: str) -> str:

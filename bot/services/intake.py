@@ -14,6 +14,7 @@ from bot.core.intake import Ignore, MessageDecision, OpenTicket, SourceDeleted, 
 from bot.core.lifecycle import Status
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
+from bot.services import cards
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, insert_ticket
 from store import audit, events, outbox, tickets
@@ -107,11 +108,18 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
         Comment(ticket_id=ticket.id, author=reply.user, role=role, text=reply.text, slack_ts=reply.ts, created_at=now)
     )
     if role == "agent" and ticket.first_responded_at is None:
-        _change(session, ticket, actor=reply.user, field="first_responded_at", before=None, after=now, now=now)
+        change_id = _change(
+            session, ticket, actor=reply.user, field="first_responded_at", before=None, after=now, now=now
+        )
         ticket.first_responded_at = now
+        cards.enqueue_change(session, ticket, change_id=change_id, note=f"<@{reply.user}> responded first", now=now)
     if role == "requester" and ticket.status == Status.PENDING:
-        _change(session, ticket, actor=reply.user, field="status", before=ticket.status, after=Status.OPEN, now=now)
+        change_id = _change(
+            session, ticket, actor=reply.user, field="status", before=ticket.status, after=Status.OPEN, now=now
+        )
         ticket.status = Status.OPEN
+        note = f"<@{reply.user}> replied: {Status.PENDING} → {Status.OPEN}"
+        cards.enqueue_change(session, ticket, change_id=change_id, note=note, now=now)
     ticket.updated_at = now
     session.add(ticket)
     return IntakeResult("comment", ticket.ref)
@@ -122,7 +130,7 @@ def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult
     if ticket is None or edit.text == ticket.description:
         return IntakeResult("ignored")
     # The ticket keeps what was asked; an edit at the source updates it and is kept in the audit log.
-    _change(
+    change_id = _change(
         session,
         ticket,
         actor=ticket.requester_id or "slack",
@@ -133,6 +141,7 @@ def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult
     )
     ticket.description, ticket.updated_at = edit.text, now
     session.add(ticket)
+    cards.enqueue_change(session, ticket, change_id=change_id, note="The source message was edited", now=now)
     return IntakeResult("edited", ticket.ref)
 
 
@@ -141,17 +150,20 @@ def _deleted(session: Session, deletion: SourceDeleted, now: datetime) -> Intake
     if ticket is None or ticket.source_deleted_at is not None:
         return IntakeResult("ignored")
     # Deleting the message never deletes the ticket (field case F1): it is annotated instead.
-    _change(session, ticket, actor="slack", field="source_deleted_at", before=None, after=now, now=now)
+    change_id = _change(session, ticket, actor="slack", field="source_deleted_at", before=None, after=now, now=now)
     ticket.source_deleted_at, ticket.updated_at = now, now
     session.add(ticket)
+    note = "The source message was deleted; the ticket stays"
+    cards.enqueue_change(session, ticket, change_id=change_id, note=note, now=now)
     return IntakeResult("deleted", ticket.ref)
 
 
 def _change(
     session: Session, ticket: Ticket, *, actor: str, field: str, before: object, after: object, now: datetime
-) -> None:
+) -> int:
+    """Audit one field change; returns its id (which names the card update it causes)."""
     assert ticket.id is not None
-    audit.record(
+    event = audit.record(
         session,
         at=now,
         actor=actor,
@@ -162,3 +174,6 @@ def _change(
         before=None if before is None else str(before),
         after=None if after is None else str(after),
     )
+    session.flush()
+    assert event.id is not None
+    return event.id

@@ -19,4 +19,15 @@ def test_demo_plays_the_story_and_prints_channels() -> None:
     # The intake part: a plain message became T-4, acknowledged in its thread, and an agent replied.
     assert "↳ Frontline: Ticket T-4 opened (P1): The EU checkout page shows error 500 since 9am & orders fail" in text
     assert "&amp;" not in text
+    # Working it: the card's thread tells the story top to bottom, in order.
+    story = [
+        "↳ Frontline: @Alex Rivera responded first",
+        "↳ Frontline: @Alex Rivera took it",
+        "↳ Frontline: @Alex Rivera set it: OPEN → PENDING",
+        "↳ Frontline: @Jordan Kim replied: PENDING → OPEN",
+        "↳ Frontline: @Alex Rivera set it: OPEN → SOLVED",
+    ]
+    positions = [text.index(line) for line in story]
+    assert positions == sorted(positions)
+    assert "only leads or admins may reassign it" in text
     assert f"{len(STORY)}." in text
