@@ -14,9 +14,11 @@ from bot.core.ticket_command import (
     ChangeTicket,
     CreateTicket,
     Help,
+    ListTickets,
     OpenCreateModal,
     ShowTicket,
     TicketCommand,
+    TicketHistory,
     UsageError,
     parse_ticket_command,
 )
@@ -46,6 +48,14 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return blocks.help_message()
         case OpenCreateModal():
             return blocks.error_message("Describe the request after the command: `/ticket <text>`.")
+        case ListTickets(filters=filters, page=page):
+            found = tickets.list_tickets(deps.engine, filters, actor=command["user_id"], page=page, now=deps.clock())
+            return blocks.ticket_list(found.tickets, total=found.total, page=found.page, page_size=found.page_size)
+        case TicketHistory(number=number):
+            story = tickets.history(deps.engine, number)
+            if story is None:
+                return blocks.error_message(f"T-{number} does not exist.")
+            return blocks.ticket_history(*story)
         case ChangeTicket():
             request = working.ChangeRequest(parsed.number, command["user_id"], parsed.action, parsed.value)
             return change(deps, request)[0]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from store.models import Ticket
 
-__all__ = ["by_id", "by_number", "by_source", "iter_all", "set_card"]
+__all__ = ["OPEN_STATUSES", "TicketQuery", "by_id", "by_number", "by_source", "iter_all", "search", "set_card"]
 
 
 def by_number(session: Session, number: int, *, for_update: bool = False) -> Ticket | None:
@@ -45,3 +49,42 @@ def set_card(session: Session, ticket_id: int, channel: str, ts: str) -> None:
     if ticket is not None:
         ticket.card_channel, ticket.card_ts = channel, ts
         session.add(ticket)
+
+
+OPEN_STATUSES = ("NEW", "OPEN", "PENDING", "ESCALATED")
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    open_only: bool = True
+    owner: str | None = None
+    priority: str | None = None
+    customer: str | None = None
+    due_before: datetime | None = None  # the next due time (first response if none yet, else resolution)
+
+
+def search(session: Session, query: TicketQuery, *, limit: int, offset: int = 0) -> tuple[list[Ticket], int]:
+    """Tickets matching `query`, most urgent first (priority, then the next due time); and the total."""
+    conditions: list[Any] = []
+    if query.open_only:
+        conditions.append(col(Ticket.status).in_(OPEN_STATUSES))
+    if query.owner:
+        conditions.append(Ticket.owner_id == query.owner)
+    if query.priority:
+        conditions.append(Ticket.priority == query.priority)
+    if query.customer:
+        conditions.append(func.lower(Ticket.customer) == query.customer.lower())
+    next_due = case(
+        (col(Ticket.first_responded_at).is_(None), col(Ticket.first_response_due)), else_=col(Ticket.resolution_due)
+    )
+    if query.due_before:
+        conditions.append(next_due <= query.due_before)
+    total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
+    rows = session.exec(
+        select(Ticket)
+        .where(*conditions)
+        .order_by(col(Ticket.priority), next_due, col(Ticket.number))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), int(total)

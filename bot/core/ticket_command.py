@@ -15,9 +15,12 @@ __all__ = [
     "ChangeTicket",
     "CreateTicket",
     "Help",
+    "ListFilter",
+    "ListTickets",
     "OpenCreateModal",
     "ShowTicket",
     "TicketCommand",
+    "TicketHistory",
     "UsageError",
     "parse_ticket_command",
 ]
@@ -65,7 +68,34 @@ class ChangeTicket:
     value: str | None = None
 
 
-TicketCommand = CreateTicket | ShowTicket | ChangeTicket | Help | OpenCreateModal | UsageError
+@dataclass(frozen=True)
+class ListFilter:
+    """What `/ticket list` shows; every given filter must hold (AND)."""
+
+    mine: bool = False
+    open_only: bool = True
+    breaching: bool = False
+    priority: str | None = None
+    owner: str | None = None
+    customer: str | None = None
+
+
+@dataclass(frozen=True)
+class ListTickets:
+    filters: ListFilter
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class TicketHistory:
+    number: int
+
+
+TicketCommand = (
+    CreateTicket | ShowTicket | ChangeTicket | ListTickets | TicketHistory | Help | OpenCreateModal | UsageError
+)
+
+_LIST_USAGE = "usage: `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`"
 
 STATUS_WORDS = {"open": "OPEN", "pending": "PENDING", "solved": "SOLVED", "closed": "CLOSED"}
 # Verbs that change a ticket, each with its usage; the shortcuts (pending, solve, …) are status changes.
@@ -87,7 +117,7 @@ MAX_AFFECTED_USERS = 100_000_000
 
 # Verbs the spec names that this version does not have yet: "/ticket history T-4" must not file a
 # ticket titled "history T-4" (while "History page is empty" is a request like any other).
-_LATER_VERBS = frozenset(["list", "link", "escalate", "reply", "history", "bug"])
+_LATER_VERBS = frozenset(["link", "escalate", "reply", "bug"])
 
 # Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
 # mention (`@owner`) counts only at the start or end of the text, so "page P3 of the invoice" and
@@ -120,6 +150,12 @@ def parse_ticket_command(text: str) -> TicketCommand:
             return UsageError(f"{error}. usage: `/ticket show T-42`")
     if verb == "show" and len(words) == 1:
         return UsageError("usage: `/ticket show T-42`")
+    if verb == "list":
+        return _parse_list(words[1:])
+    if verb == "history" and len(words) == 2 and _is_ref(words[1]):
+        return TicketHistory(parse_ticket_ref(words[1]))
+    if verb == "history" and len(words) == 1:
+        return UsageError("usage: `/ticket history T-42`")
     if verb in _CHANGE_USAGE and (len(words) == 1 or _is_ref(words[1])):
         return _parse_change(verb, words[1:], stripped)
     if verb in _LATER_VERBS and (len(words) == 1 or _is_ref(words[1])):
@@ -160,6 +196,36 @@ def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
     # note: everything after the reference, as typed (line breaks kept)
     note = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
     return ChangeTicket(number, "note", note) if _visible(note) else UsageError(usage)
+
+
+def _parse_list(words: list[str]) -> TicketCommand:
+    """`list` words: mine, open, all, breaching, P0-P3, @person, customer:x, page N (any order)."""
+    options: dict[str, object] = {}
+    page = 1
+    rest = iter(words)
+    for word in rest:
+        lowered = word.lower()
+        owner = re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", word)
+        if lowered in {"mine", "breaching"}:
+            options[lowered] = True
+        elif lowered in {"open", "all"}:
+            options["open_only"] = lowered == "open"
+        elif re.fullmatch(r"p[0-3]", lowered):
+            options["priority"] = lowered.upper()
+        elif owner:
+            options["owner"] = owner.group(1)
+        elif lowered.startswith("customer:") and len(lowered) > len("customer:"):
+            options["customer"] = lowered.removeprefix("customer:")
+        elif lowered == "page":
+            number = next(rest, "")
+            if not (number.isascii() and number.isdigit() and 1 <= int(number) <= 10_000):
+                return UsageError(f"page needs a number from 1 to 10000, e.g. `/ticket list page 2`. {_LIST_USAGE}")
+            page = int(number)
+        else:
+            return UsageError(
+                f"'{word}' is not a list filter (a ticket that starts with “list” needs other words). {_LIST_USAGE}"
+            )
+    return ListTickets(ListFilter(**options), page)  # type: ignore[arg-type]
 
 
 def _is_ref(word: str) -> bool:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.lifecycle import Status
 from bot.core.priority import PriorityDecision, decide_priority
+from bot.core.ticket_command import ListFilter
 from bot.services import cards
 from bot.services.policy import Policy
 from store import audit, counters, events, tickets
 from store.db import read_scope, session_scope
-from store.models import Ticket
+from store.models import AuditEvent, Ticket
+from store.tickets import TicketQuery
 
 __all__ = [
     "CreatedTicket",
@@ -23,7 +25,9 @@ __all__ = [
     "TicketInputError",
     "create_ticket",
     "get_ticket",
+    "history",
     "insert_ticket",
+    "list_tickets",
 ]
 
 
@@ -133,3 +137,37 @@ def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityD
 def get_ticket(engine: Engine, number: int) -> Ticket | None:
     with read_scope(engine) as session:
         return tickets.by_number(session, number)
+
+
+PAGE_SIZE = 10
+AT_RISK_WITHIN = timedelta(hours=1)  # `list breaching`: overdue, or due within this
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    total: int
+    page: int
+    page_size: int = PAGE_SIZE
+
+
+def list_tickets(engine: Engine, filters: ListFilter, *, actor: str, page: int, now: datetime) -> TicketPage:
+    query = TicketQuery(
+        open_only=filters.open_only or filters.breaching,
+        owner=actor if filters.mine else filters.owner,
+        priority=filters.priority,
+        customer=filters.customer,
+        due_before=now + AT_RISK_WITHIN if filters.breaching else None,
+    )
+    with read_scope(engine) as session:
+        rows, total = tickets.search(session, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return TicketPage(rows, total, page)
+
+
+def history(engine: Engine, number: int) -> tuple[Ticket, list[AuditEvent]] | None:
+    """The ticket and every change to it, oldest first."""
+    with read_scope(engine) as session:
+        ticket = tickets.by_number(session, number)
+        if ticket is None or ticket.id is None:
+            return None
+        return ticket, list(audit.events_for(session, "ticket", ticket.id))

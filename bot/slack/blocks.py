@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.text import escape_mrkdwn, truncate
-from store.models import Ticket
+from store.models import AuditEvent, Ticket
 
 __all__ = [
     "HEADER_MAX",
@@ -26,6 +26,8 @@ __all__ = [
     "slack_date",
     "ticket_card",
     "ticket_detail",
+    "ticket_history",
+    "ticket_list",
 ]
 
 Block = dict[str, Any]
@@ -213,13 +215,55 @@ def ticket_detail(ticket: Ticket) -> Message:
     return {"text": _fallback_text(ticket), "blocks": blocks}
 
 
+def _list_line(ticket: Ticket) -> str:
+    due = ticket.first_response_due if ticket.first_responded_at is None else ticket.resolution_due
+    owner = _user(ticket.owner_id, empty="unassigned")
+    title = escape_mrkdwn(truncate(ticket.title, 80))
+    return f"*{ticket.ref}* · {ticket.priority} · {ticket.status} · {owner} · due {slack_date(due)} — {title}"
+
+
+def ticket_list(tickets: list[Ticket], *, total: int, page: int, page_size: int) -> Message:
+    """`/ticket list`: one line per ticket, most urgent first, with where this page stands."""
+    if not tickets:
+        text = "No tickets match." if page == 1 else f"No tickets on page {page} (there are {total})."
+        return {"text": text, "blocks": [_section(text)]}
+    first = (page - 1) * page_size + 1
+    heading = f"{total} ticket{'s' if total != 1 else ''} · {first}–{first + len(tickets) - 1}"
+    more = f" · next: `page {page + 1}`" if first + len(tickets) - 1 < total else ""
+    lines = "\n".join(_list_line(ticket) for ticket in tickets)
+    return {"text": truncate(f"{heading}\n{lines}", TEXT_MAX), "blocks": [_context(heading + more), _section(lines)]}
+
+
+HISTORY_MAX = 40
+
+
+def _history_line(event: AuditEvent) -> str:
+    when = slack_date(event.at)
+    if event.action == "created":
+        return f"{when} · {_user(event.actor, empty='—')} opened it ({escape_mrkdwn(event.after or '')})"
+    before, after = escape_mrkdwn(event.before or "—"), escape_mrkdwn(event.after or "—")
+    what = escape_mrkdwn(event.field or event.action)
+    return truncate(f"{when} · {_user(event.actor, empty='—')} · {what}: {before} → {after}", 600)
+
+
+def ticket_history(ticket: Ticket, events: list[AuditEvent]) -> Message:
+    """`/ticket history`: every change, oldest first (the latest HISTORY_MAX when there are more)."""
+    shown = events[-HISTORY_MAX:]
+    heading = f"History of {ticket.ref} · {len(events)} change{'s' if len(events) != 1 else ''}"
+    if len(events) > len(shown):
+        heading += f" (the latest {len(shown)})"
+    lines = "\n".join(_history_line(event) for event in shown) or "No changes yet."
+    return {"text": heading, "blocks": [_context(heading), _section(lines)]}
+
+
 HELP_TEXT = "\n".join(
     [
         "*/ticket* — support tickets",
         "• `/ticket <text>` create a ticket. Hints: `customer:acme` `users:250` anywhere;"
         " `P1` `@owner` at the start or end",
         "   e.g. `/ticket Checkout returns 500 for all EU users customer:acme users:300`",
-        "• `/ticket show T-42` everything about one ticket",
+        "• `/ticket show T-42` everything about one ticket · `/ticket history T-42` every change",
+        "• `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`",
         "• `/ticket take T-42` · `/ticket assign T-42 @person` (someone else's ticket: leads)",
         "• `/ticket pending|solve|close|reopen T-42` · `/ticket status T-42 open|pending|solved|closed`",
         "• `/ticket priority T-42 P1` (someone else's ticket: leads) · `/ticket tag T-42 billing vip`",

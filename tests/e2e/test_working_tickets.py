@@ -170,3 +170,51 @@ def test_changes_decided_before_the_card_exists_wait_for_it(database_url: str, c
         with Session(sandbox.deps.engine) as session:
             numbers = session.exec(select(col(Ticket.number))).all()
         assert numbers == [1]
+
+
+def _refs(text: str) -> list[str]:
+    return [word.strip("*") for word in text.split() if word.startswith("*T-")]
+
+
+def test_list_filters_orders_and_pages(sandbox: Sandbox) -> None:
+    _command(sandbox, "Checkout is down customer:acme", user=REQUESTER)  # T-1 P0 (24x7: due in 15 min)
+    _command(sandbox, "Export is broken", user=REQUESTER)  # T-2 P1
+    _command(sandbox, "How do I rename a project?", user=REQUESTER)  # T-3 P2
+    _command(sandbox, "Feature request: dark mode", user=REQUESTER)  # T-4 P3
+    _command(sandbox, "take T-2")
+    _command(sandbox, "solve T-3")
+    listed = _command(sandbox, "list")
+    assert listed.startswith("3 tickets · 1–3")
+    assert _refs(listed) == ["T-1", "T-2", "T-4"]  # open only, most urgent first
+    assert _refs(_command(sandbox, "list all")) == ["T-1", "T-2", "T-3", "T-4"]
+    assert _refs(_command(sandbox, "list mine")) == ["T-2"]
+    assert _refs(_command(sandbox, f"list <@{AGENT}|alex>")) == ["T-2"]
+    assert _refs(_command(sandbox, "list P3")) == ["T-4"]
+    assert _refs(_command(sandbox, "list customer:ACME")) == ["T-1"]
+    assert _refs(_command(sandbox, "list breaching")) == ["T-1"]  # only T-1 is due within the hour
+    assert _command(sandbox, "list P0 mine") == "No tickets match."
+    assert _command(sandbox, "list page 2") == "No tickets on page 2 (there are 3)."
+    assert _command(sandbox, "list soon").startswith(":warning: 'soon' is not a list filter")
+
+
+def test_list_pages_through_many(sandbox: Sandbox) -> None:
+    for n in range(12):
+        _command(sandbox, f"printer {n} jams", user=REQUESTER)
+    first, second = _command(sandbox, "list"), _command(sandbox, "list page 2")
+    assert first.startswith("12 tickets · 1–10") and len(_refs(first)) == 10
+    assert second.startswith("12 tickets · 11–12") and len(_refs(second)) == 2
+    assert set(_refs(first)).isdisjoint(_refs(second))
+
+
+def test_history_lists_every_change_in_order(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    _command(sandbox, "take T-1")
+    _command(sandbox, "priority T-1 P2")
+    history = _command(sandbox, "history T-1")
+    assert history.startswith("History of T-1 · 7 changes")
+    with Session(sandbox.deps.engine) as session:
+        fields = [e.field for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()]
+    assert fields == [
+        "priority", "owner_id", "status", "priority", "priority_reason", "first_response_due", "resolution_due",
+    ]  # fmt: skip
+    assert _command(sandbox, "history T-9") == ":warning: T-9 does not exist."

@@ -7,11 +7,16 @@ from bot.core.ticket_command import (
     ChangeTicket,
     CreateTicket,
     Help,
+    ListFilter,
+    ListTickets,
     OpenCreateModal,
     ShowTicket,
+    TicketHistory,
     UsageError,
     parse_ticket_command,
 )
+
+LIST_USAGE = "usage: `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`"
 
 
 def test_free_text_with_every_hint() -> None:
@@ -51,7 +56,7 @@ def test_words_that_look_like_hints_stay_in_the_text(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["Status page is down for all customers", "Close button on checkout is broken", "help me please, printer jams",
-     "Show more button does nothing", "list of invoices is empty"],
+     "Show more button does nothing", "History page is empty"],
 )  # fmt: skip
 def test_requests_that_start_with_a_verb_are_tickets(text: str) -> None:
     parsed = parse_ticket_command(text)
@@ -102,7 +107,8 @@ def test_verbs(text: str, expected: object) -> None:
             "users:many is not a number of affected users (e.g. users:250, at most 100,000,000)",
         ),
         ("users:² printer jam", "users:² is not a number of affected users (e.g. users:250, at most 100,000,000)"),
-        ("history T-4", "`/ticket history` is not available in this version. Try `/ticket help`."),
+        ("escalate T-4", "`/ticket escalate` is not available in this version. Try `/ticket help`."),
+        ("history", "usage: `/ticket history T-42`"),
         ("take T-4 now", "usage: `/ticket take T-42`"),
         ("assign T-4 bob", "usage: `/ticket assign T-42 @person`"),
         ("status T-4 done", "usage: `/ticket status T-42 open|pending|solved|closed`"),
@@ -110,7 +116,7 @@ def test_verbs(text: str, expected: object) -> None:
         ("note T-4", "usage: `/ticket note T-42 <text only agents see>`"),
         ("tag T-4 b@d", "usage: `/ticket tag T-42 billing vip` (b@d is not a tag: letters, digits, - and _, up to 32)"),
         ("P1 customer:acme", "the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`"),
-        ("list", "`/ticket list` is not available in this version. Try `/ticket help`."),
+        ("list page 0", "page needs a number from 1 to 10000, e.g. `/ticket list page 2`. " + LIST_USAGE),
     ],
 )
 def test_bad_input_gets_one_specific_message(text: str, message: str) -> None:
@@ -145,3 +151,13 @@ def test_invisible_text_is_not_a_description(text: str) -> None:
 )  # fmt: skip
 def test_change_verbs(text: str, expected: ChangeTicket) -> None:
     assert parse_ticket_command(text) == expected
+
+
+def test_list_and_history_parse() -> None:
+    assert parse_ticket_command("list") == ListTickets(ListFilter(), 1)
+    assert parse_ticket_command("list mine P1 page 3") == ListTickets(ListFilter(mine=True, priority="P1"), 3)
+    assert parse_ticket_command("list all customer:Acme") == ListTickets(
+        ListFilter(open_only=False, customer="acme"), 1
+    )
+    assert parse_ticket_command("list <@U1|a> breaching") == ListTickets(ListFilter(owner="U1", breaching=True), 1)
+    assert parse_ticket_command("history T-4") == TicketHistory(4)
