@@ -39,7 +39,9 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 # (type, callback_id, name (≤ 24 chars), description)
-SHORTCUTS: tuple[tuple[str, str, str, str], ...] = ()
+SHORTCUTS: tuple[tuple[str, str, str, str], ...] = (
+    ("message", MESSAGE_SHORTCUT_ID, "Create ticket", "Turn this message into a support ticket"),
+)
 
 BOT_EVENTS: tuple[tuple[str, str], ...] = (
     (

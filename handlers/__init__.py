@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, commands, errors, events
+from handlers import actions, commands, errors, events, shortcuts
 
 __all__ = ["register_all"]
 
@@ -15,3 +15,4 @@ def register_all(app: App, deps: Deps) -> None:
     commands.register(app, deps)
     events.register(app, deps)
     actions.register(app, deps)
+    shortcuts.register(app, deps)

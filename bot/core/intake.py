@@ -22,6 +22,7 @@ __all__ = [
     "SourceEdited",
     "ThreadReply",
     "classify_message",
+    "message_to_ticket",
 ]
 
 # Subtypes that carry a person's real message; every other subtype is housekeeping.
@@ -45,8 +46,9 @@ class OpenTicket:
     ts: str
     user: str
     text: str
-    via: str  # "intake" (a watched channel) or "dm"
+    via: str  # "intake" (a watched channel), "dm", "shortcut" or "reaction"
     files: tuple[dict[str, str], ...] = field(default=())
+    opened_by: str | None = None  # who turned it into a ticket, when not its author
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,26 @@ def _edited(event: Mapping[str, Any], identity: BotIdentity, channel: str) -> Me
     return SourceEdited(channel, str(ts), decode_slack_text(str(message.get("text") or "")))
 
 
+def message_to_ticket(message: Mapping[str, Any], *, channel: str, opened_by: str, via: str) -> MessageDecision:
+    """Someone chose to make this message a ticket (the shortcut or the reaction), whoever wrote it."""
+    ts, author = str(message.get("ts") or ""), str(message.get("user") or message.get("bot_id") or "")
+    text = decode_slack_text(str(message.get("text") or ""))
+    files = _files(message)
+    if not ts or not author:
+        return Ignore("message without ts or author")
+    if not text.strip() and not files:
+        return Ignore("empty message")
+    return OpenTicket(channel, ts, author, text, via, files, opened_by=opened_by)
+
+
+def _files(message: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
+    return tuple(
+        {"id": str(f.get("id")), "name": str(f.get("name") or f.get("title") or f.get("id"))}
+        for f in message.get("files") or ()
+        if isinstance(f, Mapping) and f.get("id")
+    )
+
+
 def _content(event: Mapping[str, Any], channel: str, intake_channels: Collection[str]) -> MessageDecision:
     ts, user = str(event.get("ts") or ""), str(event.get("user") or event.get("bot_id") or "")
     if not ts or not user:
@@ -122,11 +144,7 @@ def _content(event: Mapping[str, Any], channel: str, intake_channels: Collection
     thread_ts = event.get("thread_ts")
     if thread_ts and thread_ts != ts and event.get("subtype") != "thread_broadcast":
         return ThreadReply(channel, str(thread_ts), ts, user, text)
-    files = tuple(
-        {"id": str(f.get("id")), "name": str(f.get("name") or f.get("title") or f.get("id"))}
-        for f in event.get("files") or ()
-        if isinstance(f, Mapping) and f.get("id")
-    )
+    files = _files(event)
     if not text.strip() and not files:
         return Ignore("empty message")
     if event.get("channel_type") == "im" or channel.startswith("D"):

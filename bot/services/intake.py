@@ -72,7 +72,7 @@ def _open(session: Session, policy: Policy, message: OpenTicket, now: datetime) 
     request = NewTicket(
         title=_title(message.text, message.files),
         description=message.text,
-        created_by=message.user,
+        created_by=message.opened_by or message.user,
         requester_id=message.user,
         source_kind=message.via,
         source_channel=message.channel,

@@ -135,3 +135,26 @@ def test_agent_reply_is_the_first_response_and_messages_elsewhere_are_ignored(sa
     assert ticket.first_responded_at is not None
     with Session(sandbox.deps.engine) as session:
         assert [c.role for c in session.exec(select(Comment)).all()] == ["agent"]
+
+
+def test_message_shortcut_makes_any_message_a_ticket_once(sandbox: Sandbox) -> None:
+    sandbox.standin.add_channel("C_RANDOM", "random")
+    event = sandbox.standin.post_as_user("C_RANDOM", "U_A", "SSO login loops forever &amp; nobody can get in")
+    message = {key: event[key] for key in ("type", "user", "text", "ts")}
+    for clicker in ("U_AGENT1", "U_AGENT1", "U_AGENT2"):
+        response = sandbox.simulator.message_shortcut(
+            callback_id="create_ticket_from_message", user_id=clicker, channel_id="C_RANDOM", message=message
+        )
+        assert response.status == 200 and response.elapsed < 3.0
+    [ticket] = _tickets(sandbox)
+    assert (ticket.title, ticket.requester_id, ticket.created_by, ticket.source_kind) == (
+        "SSO login loops forever & nobody can get in", "U_A", "U_AGENT1", "shortcut",
+    )  # fmt: skip
+    sandbox.wait_until_delivered()
+    told = [(e["user"], e["text"]) for e in sandbox.standin.ephemerals("C_RANDOM")]
+    assert told == [
+        ("U_AGENT1", "Created *T-1* from that message."),
+        ("U_AGENT1", "That message is already *T-1*."),
+        ("U_AGENT2", "That message is already *T-1*."),
+    ]
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 1

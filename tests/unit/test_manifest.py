@@ -53,7 +53,9 @@ def test_exactly_the_commands_the_app_handles_are_declared() -> None:
         assert command["url"] == URL
         assert command["should_escape"] is True  # mentions arrive as <@U…> IDs
         assert command["description"] and command["usage_hint"]
-    assert "shortcuts" not in features
+    assert [(s["type"], s["callback_id"], s["name"]) for s in features["shortcuts"]] == [
+        ("message", "create_ticket_from_message", "Create ticket")
+    ]
     assert features["app_home"]["home_tab_enabled"] is False
     assert features["app_home"]["messages_tab_enabled"] is True  # a DM to the bot opens a ticket
 
