@@ -50,6 +50,7 @@ BOT_EVENTS: tuple[tuple[str, str], ...] = (
     ),
     ("message.groups", "the same for private intake channels the bot was invited to"),
     ("message.im", "a DM to the bot becomes a ticket"),
+    ("reaction_added", "the :ticket: reaction (intake.ticket_emoji) on any message makes it a ticket"),
 )
 
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
@@ -62,6 +63,7 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("files:write", "attach the full text of a long ticket in its card's thread"),
     ("channels:read", "turn channel names in frontline.yaml (#support-triage) into IDs at start-up"),
     ("groups:read", "the same for private channels the bot was invited to"),
+    ("reactions:read", "receive reaction_added for the ticket emoji"),
 )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import cards
+from bot.services import cards, intake
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -38,13 +38,19 @@ def build_deps(
     if talks_to_slack:
         config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    policy = Policy.from_config(config)
     sender = OutboxSender(
-        engine, client, worker_id=worker_id, clock=clock, after_sent=cards.AFTER_SENT, prepare=cards.PREPARE
+        engine,
+        client,
+        worker_id=worker_id,
+        clock=clock,
+        after_sent=cards.AFTER_SENT | intake.after_sent_hooks(policy),
+        prepare=cards.PREPARE | intake.PREPARE,
     )
     return Deps(
         settings=settings,
         config=config,
-        policy=Policy.from_config(config),
+        policy=policy,
         engine=engine,
         client=client,
         sender=sender,

@@ -24,3 +24,15 @@ def register(app: App, deps: Deps) -> None:
             bot_allowlist=deps.config.intake.bot_allowlist,
         )
         intake.handle_message(deps.engine, deps.policy, decision, event_id=body.get("event_id"), now=deps.clock())
+
+    @app.event("reaction_added")
+    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") != deps.config.intake.ticket_emoji or item.get("type") != "message":
+            return
+        if not item.get("channel") or not item.get("ts") or not event.get("user"):
+            return
+        intake.ticket_from_reaction(
+            deps.engine, channel=item["channel"], ts=item["ts"], reacted_by=event["user"],
+            event_id=body.get("event_id"), now=deps.clock(),
+        )  # fmt: skip

@@ -5,28 +5,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.core.intake import Ignore, MessageDecision, OpenTicket, SourceDeleted, SourceEdited, ThreadReply
+from bot.core.intake import (
+    Ignore,
+    MessageDecision,
+    OpenTicket,
+    SourceDeleted,
+    SourceEdited,
+    ThreadReply,
+    message_to_ticket,
+)
 from bot.core.lifecycle import Status
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
 from bot.services import cards
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, insert_ticket
+from bot.slack.delivery import AfterSent, Prepare
 from store import audit, events, outbox, tickets
 from store.db import session_scope
-from store.models import Comment, Ticket
+from store.models import Comment, OutboxMessage, Ticket
 
-__all__ = ["IntakeResult", "handle_message"]
+__all__ = ["PREPARE", "IntakeResult", "after_sent_hooks", "handle_message", "ticket_from_reaction"]
 
 
 @dataclass(frozen=True)
 class IntakeResult:
-    outcome: str  # created | duplicate | comment | edited | deleted | ignored
+    outcome: str  # created | queued | duplicate | comment | edited | deleted | ignored
     ticket_ref: str | None = None
 
 
@@ -177,3 +187,58 @@ def _change(
     session.flush()
     assert event.id is not None
     return event.id
+
+
+REACTION_FETCH = "reaction_intake"
+
+
+def ticket_from_reaction(
+    engine: Engine, *, channel: str, ts: str, reacted_by: str, event_id: str | None, now: datetime
+) -> IntakeResult:
+    """Someone put the ticket emoji on a message. The event carries no text, so the message is
+    fetched through the outbox (retried like any Slack call) and the ticket made when it arrives."""
+    with session_scope(engine) as session:
+        if event_id and not events.first_delivery(session, event_id, now=now):
+            return IntakeResult("duplicate")
+        existing = tickets.by_source(session, channel, ts)
+        if existing is not None:
+            return IntakeResult("duplicate", existing.ref)
+        outbox.enqueue(
+            session,
+            key=f"reaction-intake:{channel}:{ts}",  # one fetch per message, however many react
+            method="conversations.replies",
+            args={
+                "channel": channel,
+                "ts": ts,
+                "oldest": ts,
+                "latest": ts,
+                "inclusive": True,
+                "limit": 2,
+                "opened_by": reacted_by,
+            },
+            purpose=REACTION_FETCH,
+            now=now,
+        )
+    return IntakeResult("queued")
+
+
+def _prepare_fetch(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    return {key: value for key, value in message.args.items() if key != "opened_by"}
+
+
+def after_sent_hooks(policy: Policy) -> dict[str, AfterSent]:
+    """Outbox hooks that need the configured rules (a fetched message becomes a ticket)."""
+
+    def fetched(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
+        ts, channel = message.args["ts"], message.args["channel"]
+        found = next((m for m in response.get("messages", []) if m.get("ts") == ts), None)
+        if found is None:
+            return  # deleted before we could read it: nothing to make a ticket of
+        decision = message_to_ticket(found, channel=channel, opened_by=message.args["opened_by"], via="reaction")
+        if isinstance(decision, OpenTicket):
+            _open(session, policy, decision, now)
+
+    return {REACTION_FETCH: fetched}
+
+
+PREPARE: dict[str, Prepare] = {REACTION_FETCH: _prepare_fetch}

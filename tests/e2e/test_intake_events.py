@@ -158,3 +158,24 @@ def test_message_shortcut_makes_any_message_a_ticket_once(sandbox: Sandbox) -> N
         ("U_AGENT2", "That message is already *T-1*."),
     ]
     assert len(sandbox.standin.messages("C_TRIAGE")) == 1
+
+
+def test_ticket_reaction_fetches_the_message_and_makes_it_a_ticket_once(sandbox: Sandbox) -> None:
+    sandbox.standin.add_channel("C_RANDOM", "random")
+    posted = sandbox.standin.post_as_user("C_RANDOM", "U_A", "Invoices PDF is empty since Monday")
+    reply = sandbox.standin.post_as_user("C_RANDOM", "U_B", "same here, all blank", thread_ts=posted["ts"])
+    for n, (who, ts) in enumerate([("U_AGENT1", posted["ts"]), ("U_AGENT2", posted["ts"]), ("U_AGENT1", reply["ts"])]):
+        event = {"type": "reaction_added", "user": who, "reaction": "ticket", "item_user": "U_A",
+                 "item": {"type": "message", "channel": "C_RANDOM", "ts": ts}, "event_ts": f"{n}.0"}  # fmt: skip
+        _send(sandbox, event, f"Ev_REACT_{n}")
+    other = {"type": "reaction_added", "user": "U_A", "reaction": "eyes",
+             "item": {"type": "message", "channel": "C_RANDOM", "ts": posted["ts"]}}  # fmt: skip
+    _send(sandbox, other, "Ev_EYES")
+    sandbox.wait_until_delivered()
+    first, second = _tickets(sandbox)
+    assert (first.title, first.requester_id, first.created_by, first.source_kind) == (
+        "Invoices PDF is empty since Monday", "U_A", "U_AGENT1", "reaction",
+    )  # fmt: skip
+    assert (second.title, second.requester_id, second.source_ts) == ("same here, all blank", "U_B", reply["ts"])
+    assert len(sandbox.standin.calls_to("conversations.replies")) == 2  # one fetch per message
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 2
