@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, commands, errors, events, shortcuts
+from handlers import actions, commands, errors, events, shortcuts, views
 
 __all__ = ["register_all"]
 
@@ -16,3 +16,4 @@ def register_all(app: App, deps: Deps) -> None:
     events.register(app, deps)
     actions.register(app, deps)
     shortcuts.register(app, deps)
+    views.register(app, deps)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.core.lifecycle import IllegalTransitionError
@@ -24,15 +26,30 @@ from bot.core.ticket_command import (
 )
 from bot.services import tickets, working
 from bot.slack import blocks
+from bot.slack.modals import create_ticket_modal
 
 __all__ = ["change", "register"]
 
 
 def register(app: App, deps: Deps) -> None:
     @app.command("/ticket")
-    def ticket_command(ack: Ack, command: dict[str, Any]) -> None:
+    def ticket_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = parse_ticket_command(command.get("text") or "")
+        if isinstance(parsed, OpenCreateModal):
+            # The one Slack call allowed before the ack: a trigger_id expires in 3 seconds.
+            try:
+                client.views_open(trigger_id=command["trigger_id"], view=create_ticket_modal(command["channel_id"]))
+            except SlackApiError as error:
+                ack(response_type="ephemeral", **blocks.error_message(_modal_failed(error)))
+                return
+            ack()
+            return
         ack(response_type="ephemeral", **_answer(deps, parsed, command))
+
+
+def _modal_failed(error: SlackApiError) -> str:
+    code = error.response.get("error", "unknown")
+    return f"Could not open the form (Slack said `{code}`). Try again, or use `/ticket <text>`."
 
 
 def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> blocks.Message:
@@ -47,7 +64,7 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
         case Help():
             return blocks.help_message()
         case OpenCreateModal():
-            return blocks.error_message("Describe the request after the command: `/ticket <text>`.")
+            return blocks.error_message("Describe the request after the command: `/ticket <text>`.")  # no trigger
         case ListTickets(filters=filters, page=page):
             found = tickets.list_tickets(deps.engine, filters, actor=command["user_id"], page=page, now=deps.clock())
             return blocks.ticket_list(found.tickets, total=found.total, page=found.page, page_size=found.page_size)

@@ -1,0 +1,72 @@
+"""Modal submissions. Field errors go back with `response_action: errors` keyed by the input
+blocks' ids, so Slack shows each under its field and keeps the modal open (field case F7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.context import Deps
+from bot.core.text import decode_slack_text, escape_mrkdwn
+from bot.core.ticket_command import TITLE_MAX
+from bot.services import notices, tickets
+from bot.slack.blocks import PRIORITY_NAMES
+from bot.slack.modals import CATEGORIES, CREATE_TICKET, submitted_values
+
+__all__ = ["register", "ticket_form_errors"]
+
+
+def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
+    """Field-level problems of the new-ticket form, by input block id."""
+    errors: dict[str, str] = {}
+    title = values.get("title", "").strip()
+    if not title:
+        errors["title"] = "A title is required."
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"At most {TITLE_MAX} characters."
+    if values.get("priority") and values["priority"] not in PRIORITY_NAMES:
+        errors["priority"] = "Choose P0, P1, P2 or P3."
+    if values.get("category") and values["category"] not in CATEGORIES:
+        errors["category"] = f"Choose one of {', '.join(CATEGORIES)}."
+    return errors
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(CREATE_TICKET)
+    def on_create_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = submitted_values(view)
+        errors = ticket_form_errors(values)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        user = body["user"]["id"]
+        channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")
+        title = decode_slack_text(values["title"]).strip()
+        request = tickets.NewTicket(
+            title=title,
+            description=decode_slack_text(values.get("description", "")).strip() or title,
+            created_by=user,
+            requester_id=user,
+            source_kind="form",
+            source_channel=channel or None,
+            customer=values.get("customer", "").strip().lower() or None,
+            priority=values.get("priority"),
+            category=values.get("category"),
+            request_key=f"view:{view.get('id')}",  # a double submit of one modal creates one ticket
+        )
+        try:
+            created = tickets.create_ticket(deps.engine, deps.policy, request, now=deps.clock())
+        except tickets.DuplicateRequestError:
+            ack()
+            return
+        except tickets.TicketInputError as error:
+            ack(response_action="errors", errors={"customer": str(error)})
+            return
+        ack()
+        if channel:
+            notices.tell(
+                deps.engine, channel=channel, user=user, text=f"Created *{created.ticket.ref}*: {escape_mrkdwn(title)}",
+                key=f"view:{view.get('id')}", now=deps.clock(),
+            )  # fmt: skip

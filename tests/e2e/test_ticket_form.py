@@ -1,0 +1,67 @@
+"""`/ticket` alone opens the form; submissions are validated field by field (field case F7's kind)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.sandbox import Sandbox
+from store.models import Ticket
+
+
+def _open_form(sandbox: Sandbox) -> dict[str, Any]:
+    response = sandbox.simulator.slash_command("/ticket", "", user_id="U_REQUESTER", channel_id="C_HELP")
+    assert response.status == 200 and response.body == ""
+    [opened] = sandbox.standin.calls_to("views.open")
+    assert opened.response["ok"] is True  # the stand-in validated the view against Block Kit's limits
+    view: dict[str, Any] = opened.response["view"]
+    assert [b["block_id"] for b in view["blocks"]] == ["title", "description", "customer", "priority", "category"]
+    assert all(block["type"] == "input" for block in view["blocks"])
+    return view
+
+
+def _submit(sandbox: Sandbox, view: dict[str, Any], **values: str) -> Any:
+    state: dict[str, Any] = {}
+    for block_id, value in values.items():
+        if block_id in {"priority", "category"}:
+            state[block_id] = {"value": {"type": "static_select", "selected_option": {"value": value}}}
+        else:
+            state[block_id] = {"value": {"type": "plain_text_input", "value": value}}
+    submitted = {**view, "state": {"values": state}}
+    return sandbox.simulator.view_submission(user_id="U_REQUESTER", view=submitted)
+
+
+def _tickets(sandbox: Sandbox) -> list[Ticket]:
+    with Session(sandbox.deps.engine) as session:
+        return list(session.exec(select(Ticket)).all())
+
+
+def test_missing_title_and_unknown_customer_show_under_their_fields(sandbox: Sandbox) -> None:
+    view = _open_form(sandbox)
+    blank = _submit(sandbox, view, title="   ", description="it broke")
+    assert blank.status == 200 and blank.elapsed < 3.0
+    assert blank.json() == {"response_action": "errors", "errors": {"title": "A title is required."}}
+    typo = _submit(sandbox, view, title="Export broken", customer="acmee")
+    assert typo.json() == {
+        "response_action": "errors",
+        "errors": {"customer": "unknown customer 'acmee' (known: acme, globex, smallco)"},
+    }
+    assert _tickets(sandbox) == []
+
+
+def test_a_valid_form_creates_one_ticket_even_when_submitted_twice(sandbox: Sandbox) -> None:
+    view = _open_form(sandbox)
+    fields = {"title": "Export &amp; import broken", "customer": "Acme", "priority": "P2", "category": "product"}
+    for _ in range(2):
+        response = _submit(sandbox, view, **fields)
+        assert response.status == 200 and response.body == ""
+    [ticket] = _tickets(sandbox)
+    assert (ticket.title, ticket.customer, ticket.category, ticket.source_kind) == (
+        "Export & import broken", "acme", "product", "form",
+    )  # fmt: skip
+    assert ticket.priority == "P2"
+    assert ticket.priority_reason.startswith("P2: set by <@U_REQUESTER> (auto: P0:")
+    sandbox.wait_until_delivered()
+    assert [e["text"] for e in sandbox.standin.ephemerals("C_HELP")] == ["Created *T-1*: Export &amp; import broken"]
+    assert len(sandbox.standin.messages("C_TRIAGE")) == 1
