@@ -51,6 +51,7 @@ BOT_EVENTS: tuple[tuple[str, str], ...] = (
     ("message.groups", "the same for private intake channels the bot was invited to"),
     ("message.im", "a DM to the bot becomes a ticket"),
     ("reaction_added", "the :ticket: reaction (intake.ticket_emoji) on any message makes it a ticket"),
+    ("app_home_opened", "renders the Home tab: the viewer's queue, the team's at-risk and unassigned tickets"),
 )
 
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
@@ -91,7 +92,7 @@ def build_manifest(
         "features": {
             # messages tab writable: a DM to the bot is one of the ways to open a ticket.
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": False,
             },

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import cards, intake
+from bot.services import cards, home, intake
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -45,7 +45,7 @@ def build_deps(
         worker_id=worker_id,
         clock=clock,
         after_sent=cards.AFTER_SENT | intake.after_sent_hooks(policy),
-        prepare=cards.PREPARE | intake.PREPARE,
+        prepare=cards.PREPARE | intake.PREPARE | home.PREPARE,
     )
     return Deps(
         settings=settings,

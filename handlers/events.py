@@ -8,7 +8,7 @@ from slack_bolt import App, BoltContext
 
 from bot.context import Deps
 from bot.core.intake import BotIdentity, classify_message
-from bot.services import intake
+from bot.services import home, intake
 
 __all__ = ["register"]
 
@@ -24,6 +24,13 @@ def register(app: App, deps: Deps) -> None:
             bot_allowlist=deps.config.intake.bot_allowlist,
         )
         intake.handle_message(deps.engine, deps.policy, decision, event_id=body.get("event_id"), now=deps.clock())
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        event_id = str(body.get("event_id") or event.get("event_ts") or "")
+        home.refresh_home(deps.engine, user=event["user"], event_id=event_id, now=deps.clock())
 
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:

@@ -60,6 +60,7 @@ class TicketQuery:
     owner: str | None = None
     priority: str | None = None
     customer: str | None = None
+    unowned: bool = False
     due_before: datetime | None = None  # the next due time (first response if none yet, else resolution)
 
 
@@ -70,6 +71,8 @@ def search(session: Session, query: TicketQuery, *, limit: int, offset: int = 0)
         conditions.append(col(Ticket.status).in_(OPEN_STATUSES))
     if query.owner:
         conditions.append(Ticket.owner_id == query.owner)
+    if query.unowned:
+        conditions.append(col(Ticket.owner_id).is_(None))
     if query.priority:
         conditions.append(Ticket.priority == query.priority)
     if query.customer:

@@ -22,6 +22,7 @@ __all__ = [
     "description_is_cut",
     "error_message",
     "help_message",
+    "home_view",
     "info_message",
     "slack_date",
     "ticket_card",
@@ -254,6 +255,26 @@ def ticket_history(ticket: Ticket, events: list[AuditEvent]) -> Message:
         heading += f" (the latest {len(shown)})"
     lines = "\n".join(_history_line(event) for event in shown) or "No changes yet."
     return {"text": heading, "blocks": [_context(heading), _section(lines)]}
+
+
+def _home_section(title: str, tickets: list[Ticket], empty: str) -> list[Block]:
+    body = "\n".join(_list_line(ticket) for ticket in tickets) or f"_{empty}_"
+    return [_header(title), _section(body)]
+
+
+def home_view(*, mine: list[Ticket], at_risk: list[Ticket], unassigned: list[Ticket]) -> dict[str, Any]:
+    """The App Home tab: your open tickets by urgency, then the team's at-risk and unassigned."""
+    return {
+        "type": "home",
+        "blocks": [
+            *_home_section("Your queue", mine, "Nothing assigned to you."),
+            {"type": "divider"},
+            *_home_section("At risk (due within the hour or overdue)", at_risk, "Nothing at risk."),
+            {"type": "divider"},
+            *_home_section("Unassigned", unassigned, "Every open ticket has an owner."),
+            _context("Most urgent first. `/ticket list` for more; `/ticket help` for what you can do."),
+        ],
+    }
 
 
 HELP_TEXT = "\n".join(

@@ -218,3 +218,20 @@ def test_history_lists_every_change_in_order(sandbox: Sandbox) -> None:
         "priority", "owner_id", "status", "priority", "priority_reason", "first_response_due", "resolution_due",
     ]  # fmt: skip
     assert _command(sandbox, "history T-9") == ":warning: T-9 does not exist."
+
+
+def test_app_home_shows_my_queue_and_the_teams_risks(sandbox: Sandbox) -> None:
+    _command(sandbox, "Checkout is down customer:acme", user=REQUESTER)  # T-1 P0, due within the hour
+    _command(sandbox, "Export is broken", user=REQUESTER)  # T-2 P1
+    _command(sandbox, "take T-2")
+    for n in (1, 2):  # Slack retries the same event: one publish per event
+        event = {"type": "app_home_opened", "user": AGENT, "channel": "D_AGENT1", "tab": "home", "event_ts": "1.0"}
+        assert sandbox.simulator.event(event, event_id="Ev_HOME", retry_num=n - 1 or None).status == 200
+    sandbox.wait_until_delivered()
+    [published] = sandbox.standin.calls_to("views.publish")
+    assert published.response["ok"] is True and published.args["user_id"] == AGENT
+    sections = [b["text"]["text"] for b in published.args["view"]["blocks"] if b["type"] == "section"]
+    mine, at_risk, unassigned = sections
+    assert _refs(mine) == ["T-2"]
+    assert _refs(at_risk) == ["T-1"]
+    assert _refs(unassigned) == ["T-1"]

@@ -56,7 +56,7 @@ def test_exactly_the_commands_the_app_handles_are_declared() -> None:
     assert [(s["type"], s["callback_id"], s["name"]) for s in features["shortcuts"]] == [
         ("message", "create_ticket_from_message", "Create ticket")
     ]
-    assert features["app_home"]["home_tab_enabled"] is False
+    assert features["app_home"]["home_tab_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True  # a DM to the bot opens a ticket
 
 
@@ -67,7 +67,7 @@ def test_events_scopes_and_interactivity_for_http() -> None:
     assert settings["interactivity"] == {"is_enabled": True, "request_url": URL}
     assert settings["socket_mode_enabled"] is False
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "message.channels", "message.groups", "message.im", "reaction_added",
+        "message.channels", "message.groups", "message.im", "reaction_added", "app_home_opened",
     }  # fmt: skip
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes))

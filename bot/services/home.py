@@ -1,0 +1,49 @@
+"""The App Home tab: the viewer's own queue and the team's at-risk and unassigned tickets.
+
+Opening the tab queues a views.publish through the outbox; the view is rendered when the worker
+sends it, so it shows the queue as it is then, and no Slack call happens before the event's ack.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.slack import blocks
+from bot.slack.delivery import Prepare
+from store import outbox, tickets
+from store.db import session_scope
+from store.models import OutboxMessage
+from store.tickets import TicketQuery
+
+__all__ = ["HOME", "PREPARE", "SECTION_SIZE", "refresh_home"]
+
+HOME = "app_home"
+SECTION_SIZE = 15
+AT_RISK_WITHIN = timedelta(hours=1)
+
+
+def refresh_home(engine: Engine, *, user: str, event_id: str, now: datetime) -> None:
+    with session_scope(engine) as session:
+        outbox.enqueue(
+            session,
+            key=f"home:{user}:{event_id}"[:255],
+            method="views.publish",
+            args={"user_id": user},
+            purpose=HOME,
+            now=now,
+        )
+
+
+def _prepare_home(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    user, now = message.args["user_id"], message.created_at
+    mine, _ = tickets.search(session, TicketQuery(owner=user), limit=SECTION_SIZE)
+    at_risk, _ = tickets.search(session, TicketQuery(due_before=now + AT_RISK_WITHIN), limit=SECTION_SIZE)
+    unassigned, _ = tickets.search(session, TicketQuery(unowned=True), limit=SECTION_SIZE)
+    return {"user_id": user, "view": blocks.home_view(mine=mine, at_risk=at_risk, unassigned=unassigned)}
+
+
+PREPARE: dict[str, Prepare] = {HOME: _prepare_home}
