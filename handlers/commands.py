@@ -12,21 +12,23 @@ from slack_sdk.errors import SlackApiError
 from bot.context import Deps
 from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
+from bot.core.templates import template_named
 from bot.core.ticket_command import (
     ChangeTicket,
     CreateTicket,
     Help,
     ListTickets,
     OpenCreateModal,
+    ReplyTicket,
     ShowTicket,
     TicketCommand,
     TicketHistory,
     UsageError,
     parse_ticket_command,
 )
-from bot.services import tickets, working
+from bot.services import replies, tickets, working
 from bot.slack import blocks
-from bot.slack.modals import create_ticket_modal
+from bot.slack.modals import create_ticket_modal, reply_modal
 
 __all__ = ["change", "register"]
 
@@ -35,16 +37,35 @@ def register(app: App, deps: Deps) -> None:
     @app.command("/ticket")
     def ticket_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = parse_ticket_command(command.get("text") or "")
-        if isinstance(parsed, OpenCreateModal):
+        view = _form_for(deps, parsed, command)
+        if view is not None and view.get("type") == "modal":
             # The one Slack call allowed before the ack: a trigger_id expires in 3 seconds.
             try:
-                client.views_open(trigger_id=command["trigger_id"], view=create_ticket_modal(command["channel_id"]))
+                client.views_open(trigger_id=command["trigger_id"], view=view)
             except SlackApiError as error:
                 ack(response_type="ephemeral", **blocks.error_message(_modal_failed(error)))
                 return
             ack()
             return
-        ack(response_type="ephemeral", **_answer(deps, parsed, command))
+        ack(response_type="ephemeral", **(view or _answer(deps, parsed, command)))
+
+
+def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dict[str, Any] | blocks.Message | None:
+    """The modal a command opens (a view), an error instead of one (a message), or None."""
+    if isinstance(parsed, OpenCreateModal):
+        return create_ticket_modal(command["channel_id"])
+    if not isinstance(parsed, ReplyTicket):
+        return None
+    template = template_named(parsed.template)
+    assert template is not None  # the parser only accepts known templates
+    try:
+        draft = replies.draft_reply(
+            deps.engine, deps.policy, number=parsed.number, agent=command["user_id"], template=template
+        )
+    except (working.TicketNotFoundError, PermissionDeniedError) as error:
+        return blocks.error_message(str(error))
+    view = reply_modal(ticket_ref=draft.ticket.ref, number=parsed.number, template=template.name, text=draft.text)
+    return view
 
 
 def _modal_failed(error: SlackApiError) -> str:
@@ -78,6 +99,8 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)
+        case ReplyTicket():  # opened as a modal; only reached when a form could not be made
+            return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")
 
 
 def change(deps: Deps, request: working.ChangeRequest) -> tuple[blocks.Message, bool]:

@@ -9,13 +9,22 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.context import Deps
+from bot.core.permissions import PermissionDeniedError
+from bot.core.templates import open_prompts
 from bot.core.text import decode_slack_text, escape_mrkdwn
 from bot.core.ticket_command import TITLE_MAX
-from bot.services import notices, tickets
+from bot.services import notices, replies, tickets, working
 from bot.slack.blocks import PRIORITY_NAMES
-from bot.slack.modals import CATEGORIES, CREATE_TICKET, submitted_values
+from bot.slack.modals import CATEGORIES, CREATE_TICKET, REPLY, submitted_values
 
 __all__ = ["register", "ticket_form_errors"]
+
+
+def _reply_error(prompts: list[str]) -> str:
+    if not prompts:
+        return "The reply is empty."
+    shown = ", ".join(prompts[:4]) + (" …" if len(prompts) > 4 else "")
+    return f"Write or delete the bracketed parts first: {shown}"
 
 
 def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
@@ -34,6 +43,24 @@ def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
 
 
 def register(app: App, deps: Deps) -> None:
+    @app.view(REPLY)
+    def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        text = submitted_values(view).get("message", "").strip()
+        prompts = open_prompts(text)
+        if not text or prompts:
+            ack(response_action="errors", errors={"message": _reply_error(prompts)})
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        try:
+            replies.send_reply(
+                deps.engine, deps.policy, number=int(meta["number"]), agent=body["user"]["id"], text=text,
+                template=str(meta.get("template", "")), request_key=f"view:{view.get('id')}", now=deps.clock(),
+            )  # fmt: skip
+        except (working.TicketNotFoundError, PermissionDeniedError) as error:
+            ack(response_action="errors", errors={"message": str(error)})
+            return
+        ack()
+
     @app.view(CREATE_TICKET)
     def on_create_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = submitted_values(view)

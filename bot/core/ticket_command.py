@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.core.refs import BadReferenceError, parse_ticket_ref
+from bot.core.templates import template_named
 from bot.core.text import decode_slack_text
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ListFilter",
     "ListTickets",
     "OpenCreateModal",
+    "ReplyTicket",
     "ShowTicket",
     "TicketCommand",
     "TicketHistory",
@@ -91,8 +93,22 @@ class TicketHistory:
     number: int
 
 
+@dataclass(frozen=True)
+class ReplyTicket:
+    number: int
+    template: str
+
+
 TicketCommand = (
-    CreateTicket | ShowTicket | ChangeTicket | ListTickets | TicketHistory | Help | OpenCreateModal | UsageError
+    CreateTicket
+    | ShowTicket
+    | ChangeTicket
+    | ListTickets
+    | TicketHistory
+    | ReplyTicket
+    | Help
+    | OpenCreateModal
+    | UsageError
 )
 
 _LIST_USAGE = "usage: `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`"
@@ -117,7 +133,8 @@ MAX_AFFECTED_USERS = 100_000_000
 
 # Verbs the spec names that this version does not have yet: "/ticket history T-4" must not file a
 # ticket titled "history T-4" (while "History page is empty" is a request like any other).
-_LATER_VERBS = frozenset(["link", "escalate", "reply", "bug"])
+_LATER_VERBS = frozenset(["link", "escalate", "bug"])
+_REPLY_USAGE = "usage: `/ticket reply T-42 bug|feature|deescalate|billing|no` (seed 001's response templates)"
 
 # Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
 # mention (`@owner`) counts only at the start or end of the text, so "page P3 of the invoice" and
@@ -154,6 +171,10 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return _parse_list(words[1:])
     if verb == "history" and len(words) == 2 and _is_ref(words[1]):
         return TicketHistory(parse_ticket_ref(words[1]))
+    if verb == "reply" and (len(words) == 1 or _is_ref(words[1])):
+        if len(words) != 3 or template_named(words[2]) is None:
+            return UsageError(_REPLY_USAGE)
+        return ReplyTicket(parse_ticket_ref(words[1]), words[2].lower())
     if verb == "history" and len(words) == 1:
         return UsageError("usage: `/ticket history T-42`")
     if verb in _CHANGE_USAGE and (len(words) == 1 or _is_ref(words[1])):

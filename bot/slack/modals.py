@@ -7,7 +7,9 @@ from typing import Any
 
 from bot.slack.blocks import PRIORITY_NAMES
 
-__all__ = ["CATEGORIES", "CREATE_TICKET", "create_ticket_modal", "submitted_values"]
+__all__ = ["CATEGORIES", "CREATE_TICKET", "REPLY", "create_ticket_modal", "reply_modal", "submitted_values"]
+
+REPLY = "ticket_reply"
 
 CREATE_TICKET = "ticket_create"
 # Seed 001's taxonomy, top level.
@@ -56,6 +58,22 @@ def create_ticket_modal(channel_id: str) -> dict[str, Any]:
             _select("priority", "Priority (leave empty to decide automatically)", list(PRIORITY_NAMES.items())),
             _select("category", "Category", [(category, category.capitalize()) for category in CATEGORIES]),
         ],
+    }
+
+
+def reply_modal(*, ticket_ref: str, number: int, template: str, text: str) -> dict[str, Any]:
+    """The template in an editable box: the agent writes the bracketed parts before it can go."""
+    message = _text_input("message", f"Reply to the requester of {ticket_ref}", multiline=True, max_length=3000)
+    message["element"]["initial_value"] = text
+    message["hint"] = {"type": "plain_text", "text": "Replace every [bracketed] part; it posts as the bot."}
+    return {
+        "type": "modal",
+        "callback_id": REPLY,
+        "private_metadata": json.dumps({"number": number, "template": template}),
+        "title": {"type": "plain_text", "text": f"Reply on {ticket_ref}"[:24]},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [message],
     }
 
 

@@ -3,6 +3,7 @@ tell the story in the card's thread; roles and the lifecycle refuse what is not 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -235,3 +236,47 @@ def test_app_home_shows_my_queue_and_the_teams_risks(sandbox: Sandbox) -> None:
     assert _refs(mine) == ["T-2"]
     assert _refs(at_risk) == ["T-1"]
     assert _refs(unassigned) == ["T-1"]
+
+
+def _reply_form(sandbox: Sandbox, text: str, user: str = AGENT) -> dict[str, Any]:
+    response = sandbox.simulator.slash_command("/ticket", text, user_id=user, channel_id="C_TRIAGE")
+    assert response.status == 200 and response.body == ""
+    opened = sandbox.standin.calls_to("views.open")[-1]
+    assert opened.response["ok"] is True
+    view: dict[str, Any] = opened.response["view"]
+    return view
+
+
+def _send_reply(sandbox: Sandbox, view: dict[str, Any], text: str) -> Any:
+    state = {"message": {"value": {"type": "plain_text_input", "value": text}}}
+    return sandbox.simulator.view_submission(user_id=AGENT, view={**view, "state": {"values": state}})
+
+
+def test_reply_with_a_template_answers_in_the_request_thread(sandbox: Sandbox) -> None:
+    event = sandbox.standin.post_as_user("C_HELP", REQUESTER, "The export button is broken")
+    assert sandbox.simulator.event(event, event_id="Ev_REPLY").status == 200
+    sandbox.wait_until_delivered()
+    view = _reply_form(sandbox, "reply T-1 bug")
+    draft = view["blocks"][0]["element"]["initial_value"]
+    assert draft.startswith(f"Hi <@{REQUESTER}>,") and "priority P1" in draft and draft.endswith(f"<@{AGENT}>")
+    unfinished = _send_reply(sandbox, view, draft)
+    assert unfinished.json()["response_action"] == "errors"
+    assert unfinished.json()["errors"]["message"].startswith("Write or delete the bracketed parts first: [specific")
+    finished = re.sub(r"\[[^\]]+\]", "the export", draft)
+    for _ in range(2):  # a double submit sends once
+        assert _send_reply(sandbox, view, finished).body == ""
+    sandbox.wait_until_delivered()
+    [source] = sandbox.standin.messages("C_HELP")
+    replies = [r["text"] for r in source["replies"]]
+    assert replies[0].startswith("Ticket T-1 opened") and replies[1:] == [finished]
+    ticket = _ticket(sandbox)
+    assert ticket.first_responded_at is not None
+    assert _thread(sandbox)[-1] == f"<@{AGENT}> replied to the requester in the request's thread (bug)"
+
+
+def test_reply_is_for_agents_and_needs_a_known_template(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    assert _command(sandbox, "reply T-1 poem").startswith(":warning: usage: `/ticket reply T-42 bug|feature")
+    refused = sandbox.simulator.slash_command("/ticket", "reply T-1 bug", user_id=REQUESTER, channel_id="C_TRIAGE")
+    assert refused.json()["text"].startswith(":warning: Only agents work tickets")
+    assert sandbox.standin.calls_to("views.open") == []
