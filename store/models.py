@@ -48,7 +48,10 @@ class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     # One message becomes at most one ticket, however many ways it is turned into one (an intake
     # post, a retried event, a reaction and the shortcut on the same message).
-    __table_args__ = (Index("ux_tickets_source", "source_channel", "source_ts", unique=True),)
+    __table_args__ = (
+        Index("ux_tickets_source", "source_channel", "source_ts", unique=True),
+        Index("ix_tickets_owner_status_priority", "owner_id", "status", "priority"),  # queue queries
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True)

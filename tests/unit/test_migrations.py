@@ -78,3 +78,22 @@ def test_upgrade_keeps_existing_tickets(empty_database_url: str) -> None:
         assert row[0] == "Old" and row[1] in ([], "[]")
     finally:
         engine.dispose()
+
+
+def test_migrations_match_the_models(empty_database_url: str) -> None:
+    """A model change without its migration shows up here, on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401  (registers the tables)
+
+    engine = create_db_engine(empty_database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            differences = compare_metadata(context, SQLModel.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
