@@ -42,3 +42,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # The delivery job runs every 200 ms; APScheduler's per-run INFO lines would drown everything.
+    logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))

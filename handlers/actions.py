@@ -16,25 +16,32 @@ __all__ = ["register"]
 _BUTTON_STATUS = {"ticket_pending": "PENDING", "ticket_solve": "SOLVED", "ticket_reopen": "OPEN"}
 
 
+def _number(text: str) -> int | None:
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
 def _request(action: dict[str, Any], user: str) -> working.ChangeRequest | None:
+    """The change a button or select asks for; None for a value Slack would never send."""
     action_id = action.get("action_id", "")
     if action_id == "ticket_priority":
         number, _, priority = str((action.get("selected_option") or {}).get("value", "")).partition(":")
-        return working.ChangeRequest(int(number), user, "priority", priority) if number.isdigit() else None
-    value = str(action.get("value", ""))
-    if not value.isdigit():
+        ticket = _number(number)
+        valid = ticket is not None and priority in {"P0", "P1", "P2", "P3"}
+        return working.ChangeRequest(ticket, user, "priority", priority) if valid and ticket else None
+    ticket = _number(str(action.get("value", "")))
+    if ticket is None:
         return None
     if action_id == "ticket_take":
-        return working.ChangeRequest(int(value), user, "take")
-    return working.ChangeRequest(int(value), user, "status", _BUTTON_STATUS[action_id])
+        return working.ChangeRequest(ticket, user, "take")
+    return working.ChangeRequest(ticket, user, "status", _BUTTON_STATUS[action_id])
 
 
 def register(app: App, deps: Deps) -> None:
     @app.action(re.compile(r"^ticket_(take|pending|solve|reopen|priority)$"))
     def on_card_action(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user = body["user"]["id"]
-        request = _request(action, user)
+        user = str((body.get("user") or {}).get("id") or "")
+        request = _request(action, user) if user else None
         if request is None:
             return
         answer, changed = change(deps, request)

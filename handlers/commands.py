@@ -93,7 +93,8 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             story = tickets.history(deps.engine, number)
             if story is None:
                 return blocks.error_message(f"T-{number} does not exist.")
-            return blocks.ticket_history(*story)
+            ticket, changes = story
+            return blocks.ticket_history(ticket, changes, show_notes=deps.policy.is_agent(command["user_id"]))
         case ChangeTicket():
             request = working.ChangeRequest(parsed.number, command["user_id"], parsed.action, parsed.value)
             return change(deps, request)[0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.models import OutboxMessage
@@ -68,10 +69,23 @@ def enqueue(
 
 
 def _claimable(now: datetime) -> Any:
-    return or_(
+    due = or_(
         and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.next_attempt_at) <= now),
         and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.claimed_at) < now - CLAIM_LEASE),
     )
+    # One ticket's messages go out in the order they were decided (its card before the card's
+    # updates, thread lines in order): a row waits while an earlier row of its ticket is undelivered.
+    earlier = aliased(OutboxMessage)
+    waiting_behind = (
+        select(earlier.id)
+        .where(
+            col(earlier.ticket_id) == col(OutboxMessage.ticket_id),
+            col(earlier.id) < col(OutboxMessage.id),
+            col(earlier.status).in_((PENDING, SENDING)),
+        )
+        .exists()
+    )
+    return and_(due, or_(col(OutboxMessage.ticket_id).is_(None), ~waiting_behind))
 
 
 def claim(session: Session, message_id: int, *, worker: str, now: datetime) -> OutboxMessage | None:
@@ -88,7 +102,7 @@ def claim(session: Session, message_id: int, *, worker: str, now: datetime) -> O
     return message
 
 
-def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 10) -> list[OutboxMessage]:
     """Claim up to `limit` due rows, oldest first."""
     statement = select(OutboxMessage.id).where(_claimable(now)).order_by(col(OutboxMessage.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":

@@ -111,6 +111,9 @@ def _edited(event: Mapping[str, Any], identity: BotIdentity, channel: str) -> Me
     if _is_own(message, identity):
         return Ignore("an edit of our own message")
     ts = message.get("ts")
+    if message.get("subtype") == "tombstone" and ts:
+        # A deleted message that has a thread stays as a "This message was deleted." tombstone.
+        return SourceDeleted(channel, str(ts))
     if not ts:
         return Ignore("edit without a message ts")
     return SourceEdited(channel, str(ts), decode_slack_text(str(message.get("text") or "")))
@@ -142,7 +145,7 @@ def _content(event: Mapping[str, Any], channel: str, intake_channels: Collection
         return Ignore("message without ts or author")
     text = decode_slack_text(str(event.get("text") or ""))
     thread_ts = event.get("thread_ts")
-    if thread_ts and thread_ts != ts and event.get("subtype") != "thread_broadcast":
+    if thread_ts and thread_ts != ts:  # a reply, also when "sent to the channel" (thread_broadcast)
         return ThreadReply(channel, str(thread_ts), ts, user, text)
     files = _files(event)
     if not text.strip() and not files:

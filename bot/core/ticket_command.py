@@ -160,7 +160,9 @@ def parse_ticket_command(text: str) -> TicketCommand:
     # the printer jams" are requests, not commands.
     if verb == "help" and len(words) == 1:
         return Help()
-    if verb == "show" and len(words) == 2:
+    if verb == "show" and (len(words) == 2 or (len(words) > 2 and _looks_like_ref(words[1]))):
+        if len(words) > 2:
+            return UsageError("usage: `/ticket show T-42` (one ticket at a time)")
         try:
             return ShowTicket(parse_ticket_ref(words[1]))
         except BadReferenceError as error:
@@ -169,7 +171,9 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return UsageError("usage: `/ticket show T-42`")
     if verb == "list":
         return _parse_list(words[1:])
-    if verb == "history" and len(words) == 2 and _is_ref(words[1]):
+    if verb == "history" and len(words) >= 2 and _looks_like_ref(words[1]):
+        if len(words) > 2 or not _is_ref(words[1]):
+            return UsageError("usage: `/ticket history T-42`")
         return TicketHistory(parse_ticket_ref(words[1]))
     if verb == "reply" and (len(words) == 1 or _is_ref(words[1])):
         if len(words) != 3 or template_named(words[2]) is None:
@@ -177,7 +181,11 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return ReplyTicket(parse_ticket_ref(words[1]), words[2].lower())
     if verb == "history" and len(words) == 1:
         return UsageError("usage: `/ticket history T-42`")
-    if verb in _CHANGE_USAGE and (len(words) == 1 or _is_ref(words[1])):
+    if verb in _CHANGE_USAGE and (len(words) == 1 or _looks_like_ref(words[1])):
+        if len(words) > 1 and not _is_ref(words[1]):
+            return UsageError(
+                f"'{words[1]}' is not a ticket reference (use T-42 or 42). usage: `{_CHANGE_USAGE[verb]}`"
+            )
         return _parse_change(verb, words[1:], stripped)
     if verb in _LATER_VERBS and (len(words) == 1 or _is_ref(words[1])):
         return UsageError(f"`/ticket {verb}` is not available in this version. Try `/ticket help`.")
@@ -247,6 +255,11 @@ def _parse_list(words: list[str]) -> TicketCommand:
                 f"'{word}' is not a list filter (a ticket that starts with “list” needs other words). {_LIST_USAGE}"
             )
     return ListTickets(ListFilter(**options), page)  # type: ignore[arg-type]
+
+
+def _looks_like_ref(word: str) -> bool:
+    """T-42, T42 or 42, valid or not: after a verb it means the person meant the command."""
+    return re.fullmatch(r"(?:[Tt]-?)?[0-9]+", word) is not None
 
 
 def _is_ref(word: str) -> bool:

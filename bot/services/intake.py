@@ -149,6 +149,8 @@ def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult
         after=edit.text,
         now=now,
     )
+    if ticket.title == _title(ticket.description, ()):  # the title came from the text: it follows the edit
+        ticket.title = _title(edit.text, tuple(ticket.attachments))
     ticket.description, ticket.updated_at = edit.text, now
     session.add(ticket)
     cards.enqueue_change(session, ticket, change_id=change_id, note="The source message was edited", now=now)

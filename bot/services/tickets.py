@@ -75,6 +75,10 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
     if request.customer and customer is None and policy.customer_names:
         known = ", ".join(policy.customer_names)
         raise TicketInputError(f"unknown customer '{request.customer}' (known: {known})")
+    if request.owner_id and not policy.is_agent(request.owner_id):
+        raise TicketInputError(
+            f"<@{request.owner_id}> is not an agent, so cannot own tickets (roles in frontline.yaml)"
+        )
     tier = customer.tier if customer else None
     decision = _priority(policy, request, tier)
     if request.request_key and not events.first_delivery(session, request.request_key[:64], now=now):

@@ -59,7 +59,7 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         ticket = tickets.by_number(session, request.number, for_update=True)
         if ticket is None or ticket.id is None:
             raise TicketNotFoundError(f"T-{request.number} does not exist.")
-        check_may_work(policy.roles_of(request.actor), what=f"{request.action} {ticket.ref}", workers=policy.workers)
+        check_may_work(policy.roles_of(request.actor), what=f"change {ticket.ref}", workers=policy.workers)
         edit = _edit(session, policy, ticket, request, now)
         if edit is None:
             return ChangeOutcome(ticket, False, _no_change(ticket, request))

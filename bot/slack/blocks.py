@@ -105,6 +105,9 @@ def description_is_cut(ticket: Ticket) -> bool:
 
 
 def _description_blocks(ticket: Ticket) -> list[Block]:
+    if not ticket.description.strip():
+        files = ", ".join(escape_mrkdwn(a.get("name", "file")) for a in ticket.attachments) or "nothing"
+        return [_section(f"_No text; attached: {files}_")]
     section = _section(escape_mrkdwn(ticket.description))
     if not description_is_cut(ticket):
         return [section]
@@ -238,22 +241,40 @@ def ticket_list(tickets: list[Ticket], *, total: int, page: int, page_size: int)
 HISTORY_MAX = 40
 
 
-def _history_line(event: AuditEvent) -> str:
-    when = slack_date(event.at)
+def _history_value(field: str, value: str | None) -> str:
+    if value is None:
+        return "—"
+    if field.endswith(("_at", "_due")):
+        try:
+            return slack_date(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    return _reason(value) if field == "priority_reason" else escape_mrkdwn(value)
+
+
+def _actor(actor: str) -> str:
+    return _user(actor) if actor[:1] in {"U", "W"} else escape_mrkdwn(actor.capitalize())
+
+
+def _history_line(event: AuditEvent, *, show_notes: bool) -> str:
+    when, who = slack_date(event.at), _actor(event.actor)
     if event.action == "created":
-        return f"{when} · {_user(event.actor, empty='—')} opened it ({escape_mrkdwn(event.after or '')})"
-    before, after = escape_mrkdwn(event.before or "—"), escape_mrkdwn(event.after or "—")
+        return f"{when} · {who} opened it ({_reason(event.after or '')})"
+    if event.field == "note":
+        # A note's text is already mrkdwn (we wrote it); it is for agents only.
+        return f"{when} · {event.after}" if show_notes else f"{when} · {who} added an internal note"
     what = escape_mrkdwn(event.field or event.action)
-    return truncate(f"{when} · {_user(event.actor, empty='—')} · {what}: {before} → {after}", 600)
+    before, after = _history_value(what, event.before), _history_value(what, event.after)
+    return truncate(f"{when} · {who} · {what}: {before} → {after}", 600)
 
 
-def ticket_history(ticket: Ticket, events: list[AuditEvent]) -> Message:
+def ticket_history(ticket: Ticket, events: list[AuditEvent], *, show_notes: bool = False) -> Message:
     """`/ticket history`: every change, oldest first (the latest HISTORY_MAX when there are more)."""
     shown = events[-HISTORY_MAX:]
     heading = f"History of {ticket.ref} · {len(events)} change{'s' if len(events) != 1 else ''}"
     if len(events) > len(shown):
         heading += f" (the latest {len(shown)})"
-    lines = "\n".join(_history_line(event) for event in shown) or "No changes yet."
+    lines = "\n".join(_history_line(event, show_notes=show_notes) for event in shown) or "No changes yet."
     return {"text": heading, "blocks": [_context(heading), _section(lines)]}
 
 

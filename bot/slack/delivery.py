@@ -98,7 +98,7 @@ class OutboxSender:
     def worker_id(self) -> str:
         return self._worker
 
-    def deliver_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
+    def deliver_due(self, now: datetime, *, limit: int = 10) -> DeliveryReport:
         """Deliver every due row (the worker's sweep); returns what happened to each."""
         report = DeliveryReport()
         while True:

@@ -53,7 +53,8 @@ def test_f1_edits_deletes_joins_files_and_replies(sandbox: Sandbox) -> None:
         _send(sandbox, event, f"Ev_F1_{n}")
 
     t1, t2 = _tickets(sandbox)
-    assert (t1.ref, t1.description, t1.title) == ("T-1", "VPN drops every 5 minutes", "VPN drops every 10 minutes")
+    # The edit updates the ticket (its title came from the text, so it follows); the deletion only annotates.
+    assert (t1.ref, t1.description, t1.title) == ("T-1", "VPN drops every 5 minutes", "VPN drops every 5 minutes")
     assert t1.source_deleted_at is not None
     assert (t2.ref, t2.title, t2.requester_id) == ("T-2", "screenshot of the error", "U_A")
     assert t2.attachments == [{"id": "F_1", "name": "error.png"}]
@@ -179,3 +180,28 @@ def test_ticket_reaction_fetches_the_message_and_makes_it_a_ticket_once(sandbox:
     assert (second.title, second.requester_id, second.source_ts) == ("same here, all blank", "U_B", reply["ts"])
     assert len(sandbox.standin.calls_to("conversations.replies")) == 2  # one fetch per message
     assert len(sandbox.standin.messages("C_TRIAGE")) == 2
+
+
+def test_a_file_only_message_gets_a_valid_card(sandbox: Sandbox) -> None:
+    event = {"type": "message", "subtype": "file_share", "channel": "C_HELP", "user": "U_A", "text": "",
+             "files": [{"id": "F_9", "name": "crash.log"}], "ts": "1796657000.000100"}  # fmt: skip
+    _send(sandbox, event, "Ev_FILE_ONLY")
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    assert card["blocks"][0]["text"]["text"] == "T-1 · File: crash.log"
+    assert "_No text; attached: crash.log_" in str(card["blocks"])
+
+
+def test_an_edit_moves_a_title_that_came_from_the_text(sandbox: Sandbox) -> None:
+    _open_t1(sandbox)
+    edited = {"type": "message", "user": "U_REQUESTER", "text": "VPN drops every 5 minutes", "ts": SOURCE_TS}
+    edit = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C_HELP",
+        "ts": "1796655660.2",
+        "message": edited,
+    }
+    _send(sandbox, edit, "Ev_EDIT_TITLE")
+    [ticket] = _tickets(sandbox)
+    assert ticket.title == ticket.description == "VPN drops every 5 minutes"

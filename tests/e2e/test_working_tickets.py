@@ -74,7 +74,7 @@ def test_status_flow_and_illegal_transitions(sandbox: Sandbox) -> None:
 def test_roles_refuse_with_who_may(sandbox: Sandbox) -> None:
     _open(sandbox)
     refused = _command(sandbox, "take T-1", user=REQUESTER)
-    assert refused.startswith(":warning: Only agents work tickets, so you cannot take T-1. Agents: <@U_AGENT1>")
+    assert refused.startswith(":warning: Only agents work tickets, so you cannot change T-1. Agents: <@U_AGENT1>")
     assert _command(sandbox, "take T-1", user=AGENT).startswith("T-1: ")
     taken_over = _command(sandbox, "take T-1", user=OTHER_AGENT)
     assert taken_over == (
@@ -280,3 +280,65 @@ def test_reply_is_for_agents_and_needs_a_known_template(sandbox: Sandbox) -> Non
     refused = sandbox.simulator.slash_command("/ticket", "reply T-1 bug", user_id=REQUESTER, channel_id="C_TRIAGE")
     assert refused.json()["text"].startswith(":warning: Only agents work tickets")
     assert sandbox.standin.calls_to("views.open") == []
+
+
+def test_a_failing_card_holds_back_its_updates_and_the_thread_stays_in_order(database_url: str, config: Any) -> None:
+    from datetime import timedelta
+
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        _command(sandbox, "Export button is broken", user=REQUESTER)  # T-1: its card fails first
+        _command(sandbox, "Login is broken", user=REQUESTER)  # T-2: not held back by T-1
+        _command(sandbox, "take T-1")
+        _command(sandbox, "note T-1 first note")
+        _command(sandbox, "pending T-1")
+        _command(sandbox, "note T-1 second note")
+        sandbox.standin.fail_next("chat.postMessage", "internal_error")
+        now = sandbox.deps.clock()
+        first = run_due_work(sandbox.deps, now)
+        assert first.retrying == 1  # T-1's card; everything of T-1 waits behind it
+        cards = sandbox.standin.messages("C_TRIAGE")
+        assert [c["text"].split()[0] for c in cards] == ["T-2"]
+        assert sandbox.standin.calls_to("chat.update") == []
+        later = run_due_work(sandbox.deps, now + timedelta(minutes=1))
+        assert (later.retrying, later.dead) == (0, 0)
+        t1 = next(c for c in sandbox.standin.messages("C_TRIAGE") if c["text"].startswith("T-1 "))
+        assert [r["text"] for r in t1["replies"]] == [
+            f"<@{AGENT}> took it",
+            f":memo: <@{AGENT}>: first note",
+            f"<@{AGENT}> set it: OPEN → PENDING",
+            f":memo: <@{AGENT}>: second note",
+        ]
+
+
+def test_notes_are_for_agents_only_in_history(sandbox: Sandbox) -> None:
+    _open(sandbox)
+    _command(sandbox, "note T-1 customer is on the churn list SECRETNOTE")
+    assert "SECRETNOTE" in _history_blocks(sandbox, AGENT)
+    requester_view = _history_blocks(sandbox, REQUESTER)
+    assert "SECRETNOTE" not in requester_view and "added an internal note" in requester_view
+
+
+def _history_blocks(sandbox: Sandbox, user: str) -> str:
+    response = sandbox.simulator.slash_command("/ticket", "history T-1", user_id=user, channel_id="C_TRIAGE")
+    return str(response.json()["blocks"])
+
+
+def test_an_owner_hint_must_name_an_agent(sandbox: Sandbox) -> None:
+    refused = _command(sandbox, f"Login fails <@{REQUESTER}>", user=REQUESTER)
+    assert refused == f":warning: <@{REQUESTER}> is not an agent, so cannot own tickets (roles in frontline.yaml)"
+    assert _command(sandbox, f"Login fails <@{AGENT}>", user=REQUESTER).startswith("Created *T-1*")
+    assert _ticket(sandbox).owner_id == AGENT
+
+
+def test_crafted_button_values_are_ignored_not_500(sandbox: Sandbox) -> None:
+    card = _open(sandbox)
+    bad = [
+        {"action_id": "ticket_priority", "selected_option": {"value": "1:P9"}},
+        {"action_id": "ticket_priority", "selected_option": {"value": "1:"}},
+        {"action_id": "ticket_take", "value": "²"},
+        {"action_id": "ticket_take", "value": "9" * 30},
+    ]
+    for action in bad:
+        response = sandbox.simulator.block_action(user_id=AGENT, actions=[action], channel_id="C_TRIAGE", message=card)
+        assert response.status == 200
+    assert _ticket(sandbox).owner_id is None and _ticket(sandbox).priority == "P1"

@@ -116,3 +116,16 @@ def test_entities_are_decoded_f3() -> None:
 )
 def test_malformed_events_are_ignored_not_raised(event: dict[str, Any]) -> None:
     assert isinstance(decide(event), Ignore)
+
+
+def test_a_deleted_message_with_a_thread_arrives_as_a_tombstone_edit() -> None:
+    event = {"type": "message", "subtype": "message_changed", "channel": "C_HELP", "ts": "9.2",
+             "message": {"subtype": "tombstone", "text": "This message was deleted.", "ts": "9.1",
+                         "user": "USLACKBOT", "hidden": True}}  # fmt: skip
+    assert decide(event) == SourceDeleted("C_HELP", "9.1")
+
+
+def test_a_thread_reply_also_sent_to_the_channel_is_still_a_reply() -> None:
+    event = {"type": "message", "subtype": "thread_broadcast", "channel": "C_HELP", "user": "U_REQUESTER",
+             "text": "any news?", "ts": "9.3", "thread_ts": "9.1"}  # fmt: skip
+    assert decide(event) == ThreadReply("C_HELP", "9.1", "9.3", "U_REQUESTER", "any news?")
