@@ -4,6 +4,7 @@ turns a configuration problem into one line per problem and exit code 2, never a
 from __future__ import annotations
 
 import errno
+import signal
 import sys
 import urllib.error
 from datetime import datetime
@@ -117,6 +118,8 @@ def serve(
         SocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
         return
     server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads)
+    # SIGTERM (a deploy, `docker stop`): stop taking requests, let the ones in progress finish.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.stop())
     typer.echo(f"frontline listening on http://{host}:{server.port}/slack/events")
     server.run()
 

@@ -174,7 +174,7 @@ def served(env: dict[str, str]) -> Iterator[tuple[str, SlackStandIn]]:
             yield base, standin
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=10)
+            assert process.wait(timeout=10) == 0  # a clean stop, not killed by the signal
 
 
 def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 20) -> None:
