@@ -158,6 +158,10 @@ def test_command_from_a_private_channel_the_bot_is_not_in_f13(sandbox: Sandbox) 
     assert [t.source_channel for t in _tickets(sandbox)] == ["G_PRIVATE"]
     assert len(sandbox.standin.messages("C_TRIAGE")) == 1
     assert [c.response.get("error") for c in sandbox.standin.calls if not c.response.get("ok", True)] == []
+    # b) the list comes back ephemerally through the command's own response, wherever it is asked.
+    listed = sandbox.simulator.slash_command("/ticket", "list", user_id="U_AGENT1", channel_id="G_PRIVATE")
+    assert listed.json()["response_type"] == "ephemeral"
+    assert listed.json()["text"].startswith("1 ticket · 1–1")
 
 
 def test_malformed_bodies_get_400_and_bad_timestamps_401(sandbox: Sandbox) -> None:
