@@ -530,7 +530,7 @@ class AutoPriorityConfig(_Model):
     P1: P1Rules = Field(default_factory=P1Rules)
     P3: P3Rules = Field(default_factory=P3Rules)
     default_priority: Priority = "P2"
-    sentiment_boost: bool = True  # negative/urgent sentiment raises the priority one step
+    sentiment_boost: bool = True  # negative/urgent sentiment raises P2 to P1 (never to P0, never from P3)
 
 
 class IntakeConfig(_Model):

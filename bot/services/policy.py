@@ -96,4 +96,5 @@ def _priority_rules(config: FrontlineConfig) -> PriorityRules:
         revenue_impact="P1" if rules.P1.revenue_impact else None,
         categories={category: "P3" for category in rules.P3.categories},
         default=rules.default_priority,
+        sentiment_boost=rules.sentiment_boost,
     )

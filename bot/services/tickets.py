@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,7 +93,8 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         status=Status.OPEN if request.owner_id else Status.NEW,
         priority=decision.priority,
         priority_reason=decision.reason,
-        category=request.category,
+        category=request.category or decision.category,
+        sentiment=decision.sentiment,
         requester_id=request.requester_id,
         owner_id=request.owner_id,
         customer=customer.name if customer else request.customer,
@@ -135,7 +137,8 @@ def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityD
     )
     if request.priority is None or request.priority == auto.priority:
         return auto
-    return PriorityDecision(request.priority, (f"set by <@{request.created_by}> (auto: {auto.reason})",))
+    override = (f"set by <@{request.created_by}> (auto: {auto.reason})",)
+    return dataclasses.replace(auto, priority=request.priority, reasons=override)
 
 
 def get_ticket(engine: Engine, number: int) -> Ticket | None:

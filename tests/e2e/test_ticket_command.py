@@ -194,3 +194,10 @@ def test_a_replayed_command_creates_nothing_more(sandbox: Sandbox) -> None:
     assert "Created *T-1*" in first.json()["text"]
     assert again.status == 200 and "already handled" in again.json()["text"]
     assert [t.ref for t in _tickets(sandbox)] == ["T-1"]
+
+
+def test_category_and_sentiment_are_stored_from_the_text(sandbox: Sandbox) -> None:
+    _ticket_command(sandbox, "SSO login fails for every contractor, please fix asap")
+    [ticket] = _tickets(sandbox)
+    assert ticket.category is not None and ticket.category.startswith("technical")
+    assert ticket.sentiment == "urgent"
