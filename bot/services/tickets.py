@@ -127,9 +127,15 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 
+def _text_to_read(request: NewTicket) -> str:
+    """Title and description, read once: a title taken from the description's first line is in it."""
+    title = request.title.removesuffix("…")
+    return request.description if request.description.startswith(title) else f"{request.title}\n{request.description}"
+
+
 def _priority(policy: Policy, request: NewTicket, tier: str | None) -> PriorityDecision:
     auto = decide_priority(
-        f"{request.title}\n{request.description}",
+        _text_to_read(request),
         policy.priority_rules,
         tier=tier,
         affected_users=request.affected_users,
