@@ -10,7 +10,7 @@ import urllib.error
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -18,6 +18,9 @@ from bot.config import ConfigError, FrontlineConfig, load_config
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from store.migrate import NotMigratedError
+
+if TYPE_CHECKING:  # imported lazily at run time: `frontline check-config` should not load Slack or the database
+    from bot.context import Deps
 
 app = typer.Typer(
     help="Frontline: support operations in Slack.",
@@ -61,7 +64,7 @@ def _require_slack_credentials(settings: Settings, *, socket_mode: bool = False)
         _fail([f"env {name}: required (see README, 'Slack app set-up')" for name in missing])
 
 
-def _deps(settings: Settings, config: FrontlineConfig, *, talks_to_slack: bool = True):  # type: ignore[no-untyped-def]
+def _deps(settings: Settings, config: FrontlineConfig, *, talks_to_slack: bool = True) -> Deps:
     from bot.runtime import build_deps
 
     try:

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.context import Deps
+from bot.core.priority import PRIORITIES
 from bot.services import notices, working
 from handlers.commands import change
 
@@ -26,7 +27,7 @@ def _request(action: dict[str, Any], user: str) -> working.ChangeRequest | None:
     if action_id == "ticket_priority":
         number, _, priority = str((action.get("selected_option") or {}).get("value", "")).partition(":")
         ticket = _number(number)
-        valid = ticket is not None and priority in {"P0", "P1", "P2", "P3"}
+        valid = ticket is not None and priority in PRIORITIES
         return working.ChangeRequest(ticket, user, "priority", priority) if valid and ticket else None
     ticket = _number(str(action.get("value", "")))
     if ticket is None:

@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
@@ -22,6 +23,7 @@ from sqlmodel import Session, create_engine
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
+    "insert_on_conflict",
     "is_postgres",
     "is_sqlite",
     "read_scope",
@@ -127,6 +129,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_on_conflict(session: Session) -> Any:
+    """The dialect's INSERT that supports ON CONFLICT (PostgreSQL and SQLite both do)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 @contextmanager

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from store.db import insert_on_conflict
 from store.models import SlackEvent
 
 __all__ = ["first_delivery"]
@@ -14,7 +14,7 @@ __all__ = ["first_delivery"]
 
 def first_delivery(session: Session, event_id: str, *, now: datetime) -> bool:
     """Record `event_id`; False if it was recorded before (this delivery is a retry)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_on_conflict(session)
     statement = (
         insert(SlackEvent)
         .values(event_id=event_id, received_at=now)

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from store.db import insert_on_conflict
 from store.models import OutboxMessage
 
 __all__ = [
@@ -62,7 +62,7 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_on_conflict(session)
     statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
     row = session.execute(statement.returning(col(OutboxMessage.id))).first()
     return int(row[0]) if row is not None else None

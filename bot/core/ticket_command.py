@@ -141,6 +141,7 @@ _REPLY_USAGE = "usage: `/ticket reply T-42 bug|feature|deescalate|billing|no` (s
 # "ask <@U1> about it" stay part of the description.
 _PRIORITY = r"\[?[Pp][0-3]\]?:?"
 _OWNER = r"<@[UW][A-Z0-9_]+(?:\|[^>]*)?>"
+_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")  # a user mention as Slack escapes it; group 1 = id
 _KEYED = r"(?:customer|users):\S+"
 _EDGE_HINT = rf"(?:{_PRIORITY}|{_OWNER}|{_KEYED})"
 _LEADING = re.compile(rf"^\s*((?:{_EDGE_HINT}\s+)+)")
@@ -209,7 +210,7 @@ def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
             return UsageError(usage)
         return ChangeTicket(number, "status", STATUS_WORDS[rest[0].lower()])
     if verb == "assign":
-        owner = re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", rest[0]) if len(rest) == 1 else None
+        owner = _MENTION.fullmatch(rest[0]) if len(rest) == 1 else None
         return ChangeTicket(number, "assign", owner.group(1)) if owner else UsageError(usage)
     if verb == "priority":
         if len(rest) != 1 or not re.fullmatch(r"[Pp][0-3]", rest[0]):
@@ -234,7 +235,7 @@ def _parse_list(words: list[str]) -> TicketCommand:
     rest = iter(words)
     for word in rest:
         lowered = word.lower()
-        owner = re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", word)
+        owner = _MENTION.fullmatch(word)
         if lowered in {"mine", "breaching"}:
             options[lowered] = True
         elif lowered in {"open", "all"}:
@@ -283,7 +284,7 @@ class _Hints:
             self.keyed(keyed.group(1), keyed.group(2))
         elif re.fullmatch(_PRIORITY, token):
             self.priority = self.priority or token.strip("[]:").upper()
-        elif owner := re.fullmatch(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>", token):
+        elif owner := _MENTION.fullmatch(token):
             self.owner = self.owner or owner.group(1)
 
     def keyed(self, key: str, value: str) -> None:

@@ -6,12 +6,13 @@ sends it, so it shows the queue as it is then, and no Slack call happens before 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.services.tickets import AT_RISK_WITHIN
 from bot.slack import blocks
 from bot.slack.delivery import Prepare
 from store import outbox, tickets
@@ -23,7 +24,6 @@ __all__ = ["HOME", "PREPARE", "SECTION_SIZE", "refresh_home"]
 
 HOME = "app_home"
 SECTION_SIZE = 15
-AT_RISK_WITHIN = timedelta(hours=1)
 
 
 def refresh_home(engine: Engine, *, user: str, event_id: str, now: datetime) -> None:
