@@ -132,4 +132,6 @@ def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> blocks
         created = tickets.create_ticket(deps.engine, deps.policy, request, now=deps.clock())
     except tickets.TicketInputError as error:
         return blocks.error_message(str(error))
-    return blocks.created_confirmation(created.ticket, deps.policy.triage_channel)
+    # Slack names a private channel the app is not in "privategroup" in the command payload.
+    bot_absent = command.get("channel_name") == "privategroup"
+    return blocks.created_confirmation(created.ticket, deps.policy.triage_channel, bot_absent=bot_absent)

@@ -182,7 +182,10 @@ def _card_context(ticket: Ticket) -> list[str]:
     return lines
 
 
-def created_confirmation(ticket: Ticket, triage_channel: str | None) -> Message:
+INVITE_HINT = "I'm not in this channel: `/invite @Frontline` here to get this ticket's updates in it."
+
+
+def created_confirmation(ticket: Ticket, triage_channel: str | None, *, bot_absent: bool = False) -> Message:
     where = (
         f" · card in {_channel(triage_channel)}"
         if triage_channel
@@ -192,6 +195,8 @@ def created_confirmation(ticket: Ticket, triage_channel: str | None) -> Message:
         f"Created *{ticket.ref}* · {ticket.priority} ({_reason(ticket.priority_reason)}){where}\n"
         f">{escape_mrkdwn(truncate(ticket.title, 500))}"
     )
+    if bot_absent:
+        text += f"\n{INVITE_HINT}"
     return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
 
 

@@ -151,9 +151,11 @@ def test_an_unexpected_failure_answers_with_a_reference_and_writes_nothing(
 def test_command_from_a_private_channel_the_bot_is_not_in_f13(sandbox: Sandbox) -> None:
     sandbox.standin.add_channel("G_PRIVATE", "privategroup", is_private=True, bot_member=False)
     response = sandbox.simulator.slash_command(
-        "/ticket", "Printer on 3rd floor jams", user_id="U_REQUESTER", channel_id="G_PRIVATE"
-    )
+        "/ticket", "Printer on 3rd floor jams", user_id="U_REQUESTER", channel_id="G_PRIVATE",
+        channel_name="privategroup",
+    )  # fmt: skip
     assert response.status == 200 and "Created *T-1*" in response.json()["text"]
+    assert response.json()["text"].endswith("`/invite @Frontline` here to get this ticket's updates in it.")
     sandbox.wait_until_delivered()
     assert [t.source_channel for t in _tickets(sandbox)] == ["G_PRIVATE"]
     assert len(sandbox.standin.messages("C_TRIAGE")) == 1
