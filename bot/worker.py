@@ -2,14 +2,15 @@
 
 One function, `run_due_work(deps, now)`, does everything that is due as of `now`; the worker runs
 it on an APScheduler interval and `frontline tick --now …` runs it once. Outbox delivery also runs
-on a short interval of its own so that a card appears within a fraction of a second of the request
-that decided it. Every piece of work is claimed through the database, so several workers (or
-`serve --with-worker` processes) never do it twice.
+on a thread of its own (`DeliveryLoop`), so that a card appears within a fraction of a second of the
+request that decided it and a backlog drains back to back. Every piece of work is claimed through
+the database, so several workers (or `serve --with-worker` processes) never do it twice.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
@@ -26,7 +27,9 @@ from store.db import read_scope
 __all__ = [
     "DELIVERY_SECONDS",
     "SWEEP_SECONDS",
+    "DeliveryLoop",
     "DueWorkReport",
+    "Worker",
     "build_scheduler",
     "deliver_outbox",
     "run_due_work",
@@ -63,24 +66,50 @@ def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     return report
 
 
-def deliver_outbox(deps: Deps) -> None:
-    """Deliver what is due now; a cheap read first, so an idle poll never takes SQLite's write lock."""
+def deliver_outbox(deps: Deps) -> int:
+    """Deliver what is due now and say how many rows were handled; a cheap read first, so an idle
+    poll never takes SQLite's write lock."""
     now = deps.clock()
     with read_scope(deps.engine) as session:
         if not outbox.has_due(session, now):
-            return
+            return 0
     report = deps.sender.deliver_due(now)
     if report.retrying or report.dead:
         log.warning("delivery", sent=len(report.sent), retrying=len(report.retrying), dead=len(report.dead))
+    return len(report.sent) + len(report.retrying) + len(report.dead)
 
 
-def build_scheduler(
-    deps: Deps,
-    scheduler: BaseScheduler,
-    *,
-    sweep_seconds: float = SWEEP_SECONDS,
-    delivery_seconds: float = DELIVERY_SECONDS,
-) -> BaseScheduler:
+class DeliveryLoop:
+    """Outbox delivery on its own thread: batches back to back while rows are due, then a look every
+    `poll_seconds`. (As a 0.2 s scheduler job it overran whenever a backlog took longer than that,
+    and APScheduler logged a warning for every skipped run.)"""
+
+    def __init__(self, deps: Deps, *, poll_seconds: float = DELIVERY_SECONDS) -> None:
+        self._deps, self._poll = deps, poll_seconds
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="frontline-delivery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop after the batch in progress (its claimed rows are recorded before the thread ends)."""
+        self._stopping.set()
+        if wait and self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                handled = deliver_outbox(self._deps)
+            except Exception:  # the database went away for a moment: log, wait, look again
+                log.exception("delivery_failed")
+                handled = 0
+            if not handled:
+                self._stopping.wait(self._poll)
+
+
+def build_scheduler(deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: float = SWEEP_SECONDS) -> BaseScheduler:
     def sweep() -> None:
         report = run_due_work(deps, deps.clock())
         log.info("sweep", delivered=report.delivered, retrying=report.retrying, dead=report.dead)
@@ -88,26 +117,44 @@ def build_scheduler(
     # One run of each job at a time in this process (max_instances=1); missed runs collapse into one.
     common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}
     scheduler.add_job(sweep, "interval", seconds=sweep_seconds, id="sweep", **common)
-    scheduler.add_job(deliver_outbox, "interval", args=(deps,), seconds=delivery_seconds, id="deliver", **common)
     return scheduler
+
+
+@dataclass
+class Worker:
+    """The worker's two halves running in the background: the scheduler and the delivery loop."""
+
+    scheduler: BaseScheduler
+    delivery: DeliveryLoop
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self.delivery.stop(wait=wait)
+        self.scheduler.shutdown(wait=wait)
 
 
 def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
     """Block, running the worker's jobs until SIGTERM or Ctrl-C."""
     scheduler = build_scheduler(deps, BlockingScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
+    delivery = DeliveryLoop(deps)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
+        delivery.stop(wait=False)
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
+    delivery.start()
     try:
         scheduler.start()
     except KeyboardInterrupt:
         scheduler.shutdown(wait=False)
+    finally:
+        delivery.stop()
 
 
-def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> BaseScheduler:
+def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> Worker:
     """The worker's jobs on background threads (`serve --with-worker`, the demo, the tests)."""
     scheduler = build_scheduler(deps, BackgroundScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
     scheduler.start()
-    return scheduler
+    delivery = DeliveryLoop(deps)
+    delivery.start()
+    return Worker(scheduler, delivery)

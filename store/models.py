@@ -31,6 +31,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _json_list_column() -> Any:
+    # `default=[]`, not `default_factory=list`: pydantic copies a mutable default for each row all
+    # the same, and for a factory it inspects `list`'s signature on every construction, which made
+    # `Ticket(...)` cost 270 µs instead of 100.
+    return Field(default=[], sa_column=Column(JSON, nullable=False, default=list))
+
+
 def _utc_column(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
@@ -62,7 +69,7 @@ class Ticket(SQLModel, table=True):
     priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     category: str | None = Field(default=None, max_length=64)
     sentiment: str | None = Field(default=None, max_length=16)
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    tags: list[str] = _json_list_column()
     requester_id: str | None = Field(default=None, max_length=32, index=True)
     owner_id: str | None = Field(default=None, max_length=32, index=True)
     customer: str | None = Field(default=None, max_length=128)
@@ -74,9 +81,7 @@ class Ticket(SQLModel, table=True):
     source_ts: str | None = Field(default=None, max_length=32)
     source_permalink: str | None = Field(default=None, sa_column=Column(String(512), nullable=True))
     source_deleted_at: datetime | None = _utc_column()
-    attachments: list[dict[str, str]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
-    )
+    attachments: list[dict[str, str]] = _json_list_column()
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _utc_column(nullable=False)

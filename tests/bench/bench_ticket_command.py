@@ -51,11 +51,11 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes], path: str) -> Non
 
 
 @contextmanager
-def _server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+def _server(command: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(port, process, "/healthz")
-        yield f"http://127.0.0.1:{port}/slack/events"
+        yield f"http://127.0.0.1:{port}/slack/events", process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -81,6 +81,12 @@ def _run(url: str, requests: int, clients: int) -> tuple[list[float], float]:
     return latencies, requests / (time.perf_counter() - started)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -97,6 +103,7 @@ def main() -> None:
     config = workdir / "frontline.yaml"
     config.write_text("channels: {triage: C_TRIAGE}\n")
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
+    cpu_ms: dict[str, float] = {}
     with SlackStandIn() as standin:
         frontline_env = base_env | {
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
@@ -115,17 +122,21 @@ def main() -> None:
         worker = subprocess.Popen(
             [sys.executable, "-m", "bot", "worker"], env=frontline_env, cwd=ROOT, stdout=subprocess.DEVNULL
         )
+        worker_cpu_before = 0.0
         try:
             for name, command in targets.items():
+                worker_cpu_before = _cpu_seconds(worker.pid) if name == "frontline" else worker_cpu_before
                 port = _free_port()
                 cmd = [*command, str(port), SECRET] if name == "bare bolt" else command
-                with _server(cmd, frontline_env | {"PORT": str(port)}, port) as url:
+                with _server(cmd, frontline_env | {"PORT": str(port)}, port) as (url, pid):
                     _run(url, 50, 1)  # warm-up: imports, connection pools, first queries
+                    cpu_before = _cpu_seconds(pid)
                     results[name] = {}
                     for label, clients in (("sequential", 1), (f"{args.clients} clients", args.clients)):
                         latencies, rate = _run(url, args.requests, clients)
                         p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
                         results[name][label] = (p50 * 1000, p99 * 1000, rate)
+                    cpu_ms[name] = (_cpu_seconds(pid) - cpu_before) * 1000 / (2 * args.requests)
                 if name == "frontline":
                     # Let the worker post every card before the baseline runs on the same cores.
                     created = 50 + 2 * args.requests
@@ -134,6 +145,7 @@ def main() -> None:
                         time.sleep(0.2)
                     cards = len(standin.messages("C_TRIAGE"))
                     cards_wait = time.monotonic() - cards_started
+                    cpu_ms["worker"] = (_cpu_seconds(worker.pid) - worker_cpu_before) * 1000 / created
         finally:
             worker.terminate()
             worker.wait(timeout=10)
@@ -147,6 +159,11 @@ def main() -> None:
         for label, (p50, p99, rate) in runs.items():
             print(f"{name:<10} {label:<12} {p50:>8.1f} {p99:>8.1f} {rate:>8.0f}")
     print(f"cards posted by the worker: {cards} of {created} tickets ({cards_wait:.1f} s after the last request)")
+    print(
+        "CPU per request: "
+        + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu_ms.items())
+        + " (worker: per card posted)"
+    )
     for label in results["frontline"]:
         f, b = results["frontline"][label], results["bare bolt"][label]
         print(
