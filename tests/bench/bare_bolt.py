@@ -3,6 +3,7 @@ the baseline that bench_ticket_command.py compares against."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from slack_bolt import Ack, App
@@ -25,4 +26,4 @@ def main(port: int, secret: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(os.environ["PORT"]), sys.argv[1])
