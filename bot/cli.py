@@ -105,7 +105,10 @@ def serve(
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the scheduler here.")] = False,
 ) -> None:
     """Serve Slack traffic: HTTP on POST /slack/events (GET /healthz), or Socket Mode."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     from bot.app import build_app, fetch_identity
+    from bot.slack.usergroups import schedule_refresh
     from bot.web import make_server
     from bot.worker import start_background_worker
 
@@ -115,6 +118,10 @@ def serve(
     bolt_app = build_app(deps, fetch_identity(deps.client))
     if with_worker:
         start_background_worker(deps)
+    elif deps.policy.group_ids:  # the worker refreshes user groups in its process; this one needs them too
+        refresher = BackgroundScheduler(timezone="UTC")
+        schedule_refresh(refresher, deps.client, deps.policy)
+        refresher.start()
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

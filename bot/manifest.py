@@ -52,6 +52,7 @@ BOT_EVENTS: tuple[tuple[str, str], ...] = (
     ("message.im", "a DM to the bot becomes a ticket"),
     ("reaction_added", "the :ticket: reaction (intake.ticket_emoji) on any message makes it a ticket"),
     ("app_home_opened", "renders the Home tab: the viewer's queue, the team's at-risk and unassigned tickets"),
+    ("subteam_members_changed", "roles may name user groups (S…): who is in them changes at once"),
 )
 
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
@@ -65,6 +66,7 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("channels:read", "turn channel names in frontline.yaml (#support-triage) into IDs at start-up"),
     ("groups:read", "the same for private channels the bot was invited to"),
     ("reactions:read", "receive reaction_added for the ticket emoji"),
+    ("usergroups:read", "roles may name user groups (S…): read their members"),
 )
 
 

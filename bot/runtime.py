@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
 from bot.slack.client import make_web_client
 from bot.slack.delivery import OutboxSender
+from bot.slack.usergroups import load_group_members
 from store.db import create_db_engine
 from store.migrate import ensure_migrated
 
@@ -29,8 +30,9 @@ def build_deps(
     talks_to_slack: bool = True,
     clock: Callable[[], datetime] = utc_now,
 ) -> Deps:
-    """Everything a process needs. `talks_to_slack` resolves channel names in the config to IDs
-    (a Slack call, and ConfigError for a name the bot cannot see); offline verbs skip it."""
+    """Everything a process needs. `talks_to_slack` resolves channel names in the config to IDs and
+    reads the members of user groups that roles name (Slack calls, and ConfigError for a name or
+    group the bot cannot see); offline verbs skip it."""
     engine = create_db_engine(settings.database_url)
     if require_migrated:
         ensure_migrated(engine)
@@ -39,6 +41,8 @@ def build_deps(
         config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     policy = Policy.from_config(config)
+    if talks_to_slack:
+        load_group_members(client, policy)
     sender = OutboxSender(
         engine,
         client,

@@ -21,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
+from bot.slack.usergroups import schedule_refresh
 from store import outbox
 from store.db import read_scope
 
@@ -117,6 +118,7 @@ def build_scheduler(deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: floa
     # One run of each job at a time in this process (max_instances=1); missed runs collapse into one.
     common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}
     scheduler.add_job(sweep, "interval", seconds=sweep_seconds, id="sweep", **common)
+    schedule_refresh(scheduler, deps.client, deps.policy)
     return scheduler
 
 

@@ -32,6 +32,14 @@ def register(app: App, deps: Deps) -> None:
         event_id = str(body.get("event_id") or event.get("event_ts") or "")
         home.refresh_home(deps.engine, user=event["user"], event_id=event_id, now=deps.clock())
 
+    @app.event("subteam_members_changed")
+    def on_group_changed(event: dict[str, Any]) -> None:
+        group = event.get("subteam_id")
+        if group in deps.policy.group_ids:  # a retried delivery changes nothing: the change is a set delta
+            deps.policy.groups.change(
+                group, added=event.get("added_users") or (), removed=event.get("removed_users") or ()
+            )
+
     @app.event("reaction_added")
     def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
         item = event.get("item") or {}

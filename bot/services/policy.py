@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.config import Customer, FrontlineConfig
@@ -10,7 +12,40 @@ from bot.core.calendar import AlwaysOpen, BusinessCalendar, Calendar
 from bot.core.permissions import Role
 from bot.core.priority import PriorityRules
 
-__all__ = ["Policy", "SlaTarget"]
+__all__ = ["GroupMembers", "Policy", "SlaTarget", "is_group"]
+
+
+def is_group(ref: str) -> bool:
+    """A user group ID (S…) rather than a user ID (U…/W…)."""
+    return ref.startswith("S")
+
+
+class GroupMembers:
+    """Who is in each user group that `roles` names, as last read from Slack. Replaced whole on
+    each refresh, so a reader never sees half an update."""
+
+    def __init__(self, members: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._members: dict[str, frozenset[str]] = {group: frozenset(users) for group, users in (members or {}).items()}
+        self._lock = threading.Lock()
+
+    def of(self, group: str) -> frozenset[str]:
+        return self._members.get(group, frozenset())
+
+    def replace(self, group: str, users: Iterable[str]) -> None:
+        with self._lock:
+            self._members = {**self._members, group: frozenset(users)}
+
+    def change(self, group: str, *, added: Iterable[str] = (), removed: Iterable[str] = ()) -> None:
+        """Apply a membership change Slack reported (`subteam_members_changed`)."""
+        with self._lock:
+            current = self._members.get(group, frozenset())
+            self._members = {**self._members, group: (current | frozenset(added)) - frozenset(removed)}
+
+    def expand(self, refs: Iterable[str]) -> list[str]:
+        """User IDs, with each group replaced by its members; first mention first, no repeats."""
+        members = self._members
+        users = (user for ref in refs for user in (sorted(members.get(ref, ())) if is_group(ref) else (ref,)))
+        return list(dict.fromkeys(users))
 
 
 @dataclass(frozen=True)
@@ -25,6 +60,7 @@ class Policy:
     config: FrontlineConfig
     priority_rules: PriorityRules
     business_calendar: BusinessCalendar
+    groups: GroupMembers = field(default_factory=GroupMembers)
 
     @classmethod
     def from_config(cls, config: FrontlineConfig) -> Policy:
@@ -53,11 +89,21 @@ class Policy:
 
     def roles_of(self, user_id: str) -> set[Role]:
         roles = self.config.roles
-        members = {
+        refs = {
             Role.AGENT: roles.agents, Role.L2: roles.l2, Role.L3: roles.l3, Role.LEAD: roles.leads,
             Role.ADMIN: roles.admins,
         }  # fmt: skip
-        return {role for role, users in members.items() if user_id in users}
+        return {role for role, listed in refs.items() if self._names(listed, user_id)}
+
+    def _names(self, refs: Iterable[str], user_id: str) -> bool:
+        return any(user_id in self.groups.of(ref) if is_group(ref) else ref == user_id for ref in refs)
+
+    @property
+    def group_ids(self) -> list[str]:
+        """Every user group that some role names."""
+        roles = self.config.roles
+        refs = [*roles.agents, *roles.l2, *roles.l3, *roles.leads, *roles.admins]
+        return list(dict.fromkeys(ref for ref in refs if is_group(ref)))
 
     def is_agent(self, user_id: str) -> bool:
         """Anyone who works tickets: agents, L2, L3, leads and admins."""
@@ -65,12 +111,14 @@ class Policy:
 
     @property
     def workers(self) -> list[str]:
+        """Everyone who works tickets, as user IDs (groups expanded)."""
         roles = self.config.roles
-        return list(dict.fromkeys([*roles.agents, *roles.l2, *roles.l3, *roles.leads, *roles.admins]))
+        return self.groups.expand([*roles.agents, *roles.l2, *roles.l3, *roles.leads, *roles.admins])
 
     @property
     def supervisors(self) -> list[str]:
-        return list(dict.fromkeys([*self.config.roles.leads, *self.config.roles.admins]))
+        """Leads and admins, as user IDs (groups expanded)."""
+        return self.groups.expand([*self.config.roles.leads, *self.config.roles.admins])
 
     @property
     def reopen_window(self) -> timedelta:

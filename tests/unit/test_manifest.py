@@ -68,12 +68,13 @@ def test_events_scopes_and_interactivity_for_http() -> None:
     assert settings["socket_mode_enabled"] is False
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "message.channels", "message.groups", "message.im", "reaction_added", "app_home_opened",
+        "subteam_members_changed",
     }  # fmt: skip
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes))
     expected = (
         "chat:write chat:write.public commands channels:history groups:history im:history files:write "
-        "channels:read groups:read reactions:read"
+        "channels:read groups:read reactions:read usergroups:read"
     )
     assert set(scopes) == set(expected.split())
     assert "users:read.email" not in scopes  # no feature reads e-mail addresses

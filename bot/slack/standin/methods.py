@@ -288,6 +288,13 @@ def _users_lookup_by_email(ws: _Workspace, args: _Args) -> JSON:
     return {"user": ws.user_object(user)}
 
 
+def _usergroups_users_list(ws: _Workspace, args: _Args) -> JSON:
+    members = ws.usergroups.get(args.text_of("usergroup"))
+    if members is None:
+        raise _ApiError("no_such_subteam")
+    return {"users": list(members)}
+
+
 def _views_open(ws: _Workspace, args: _Args) -> JSON:
     spec = ws.checked_view(args, surfaces=("modal",))
     trigger = ws.take_trigger(args)
@@ -447,6 +454,7 @@ _HANDLERS: dict[str, _Handler] = {
     "conversations.archive": _conversations_archive,
     "users.info": _users_info,
     "users.lookupByEmail": _users_lookup_by_email,
+    "usergroups.users.list": _usergroups_users_list,
     "views.open": _views_open,
     "views.update": _views_update,
     "views.push": _views_push,

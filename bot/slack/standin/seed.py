@@ -86,3 +86,8 @@ SEED_CHANNELS: tuple[tuple[str, str], ...] = (
     ("C_SOCIAL", "social"),
     ("C_STANDUP", "support-standup"),
 )
+
+# (id, handle, members): a group that `roles` can name instead of listing people.
+SEED_USERGROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("S_SUPPORT", "support-team", ("U_AGENT1", "U_AGENT2")),
+)

@@ -158,6 +158,11 @@ class SlackStandIn:
         with self._lock:
             self._ws.add_channel(channel_id, name, is_private=is_private, bot_member=bot_member, members=members)
 
+    def set_usergroup(self, group_id: str, members: Sequence[str]) -> None:
+        """Create user group `group_id` or replace its members."""
+        with self._lock:
+            self._ws.usergroups[group_id] = list(members)
+
     # failures
 
     def set_failures(self, rate: float, kinds: tuple[str, ...] = ("429", "500")) -> None:

@@ -36,6 +36,7 @@ METHOD_SPECS: dict[str, _MethodSpec] = {
     "conversations.archive": _MethodSpec(("channel",)),
     "users.info": _MethodSpec(("user",)),
     "users.lookupByEmail": _MethodSpec(("email",)),
+    "usergroups.users.list": _MethodSpec(("usergroup",)),
     "views.open": _MethodSpec(("view",), (("interactivity_pointer", "trigger_id"),)),
     "views.update": _MethodSpec(("view",), (("external_id", "view_id"),)),
     "views.push": _MethodSpec(("view",), (("interactivity_pointer", "trigger_id"),)),

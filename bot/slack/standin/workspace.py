@@ -22,6 +22,7 @@ from bot.slack.standin.seed import (
     BOT_REAL_NAME,
     BOT_USER_ID,
     SEED_CHANNELS,
+    SEED_USERGROUPS,
     SEED_USERS,
     TEAM_DOMAIN,
     TEAM_ID,
@@ -45,6 +46,7 @@ class _Workspace:
         self.home_views: dict[str, str] = {}  # user id -> view id
         self.files: dict[str, _File] = {}
         self.used_triggers: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}  # group id -> member user ids
 
     # ids, clocks
 
@@ -80,6 +82,8 @@ class _Workspace:
             )
         for channel_id, name in SEED_CHANNELS:
             self.add_channel(channel_id, name)
+        for group_id, _handle, members in SEED_USERGROUPS:
+            self.usergroups[group_id] = list(members)
 
     def add_user(
         self,
