@@ -25,12 +25,13 @@ __all__ = ["STORY", "Step", "run_demo"]
 class Step:
     user: str
     channel: str
-    command: str  # a slash command, or MESSAGE for a plain message (REPLY: in the last message's thread)
+    command: str  # a slash command, MESSAGE for a plain message (REPLY: in the last message's thread),
+    # CLICK (text: "<ticket ref> <button label>") or REACT (text: the emoji, on the last message)
     text: str
     caption: str
 
 
-MESSAGE, REPLY, CLICK = "message", "reply", "click"  # CLICK: text is "<ticket ref> <button label>"
+MESSAGE, REPLY, CLICK, REACT = "message", "reply", "click", "react"
 
 
 STORY: tuple[Step, ...] = (
@@ -86,6 +87,20 @@ STORY: tuple[Step, ...] = (
         "take T-4",
         "Another agent tries to take over T-4: that needs a lead, and the answer says who.",
     ),
+    Step(
+        "U_AGENT2",
+        "C_L2",
+        MESSAGE,
+        "FYI smallco says the invoices page times out when they filter by year",
+        "A teammate mentions a customer problem in #support-l2, which is not an intake channel.",
+    ),
+    Step(
+        "U_AGENT1",
+        "C_L2",
+        REACT,
+        "ticket",
+        "An agent reacts with :ticket: on it: it becomes T-5, linked to that message.",
+    ),
 )
 
 
@@ -107,6 +122,12 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
                 ref, _, label = step.text.partition(" ")
                 _click(sandbox, step.user, ref, label)
                 out.write(f"   {who} in {where}: clicks [{label}] on {ref}\n\n")
+                sandbox.wait_until_delivered()
+                continue
+            if step.command == REACT:
+                assert last_message_ts is not None, "a reaction needs a message before it"
+                sandbox.simulator.event(users.react_as_user(step.channel, step.user, last_message_ts, step.text))
+                out.write(f"   {who} in {where}: reacts :{step.text}: on the message\n\n")
                 sandbox.wait_until_delivered()
                 continue
             if step.command in {MESSAGE, REPLY}:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ELLIPSIS", "decode_slack_text", "escape_mrkdwn", "truncate", "utf16_len"]
+__all__ = ["ELLIPSIS", "decode_slack_text", "displayable", "escape_mrkdwn", "truncate", "utf16_len"]
 
 ELLIPSIS = "…"
 
@@ -53,9 +53,21 @@ def decode_slack_text(text: str) -> str:
     return _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text)).replace("\x00", "")
 
 
+# Characters that change how the text around them is laid out, never what it says: bidi embeddings,
+# overrides and isolates (a title "invoice\u202egnp.exe" reads "invoiceexe.png") and the C0/C1
+# controls other than tab and newline. Tickets keep them as received; what the bot shows does not.
+_LAYOUT_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def displayable(text: str) -> str:
+    """User text as the bot may show it: without characters that reorder or hide what follows."""
+    return _LAYOUT_CONTROLS.sub("", text)
+
+
 def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack treats as control characters, exactly once."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text for a mrkdwn field: `displayable`, and the three characters Slack treats as
+    control characters escaped, exactly once."""
+    return displayable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def utf16_len(text: str) -> int:

@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.core.text import escape_mrkdwn, truncate
+from bot.core.text import displayable, escape_mrkdwn, truncate
 from store.models import AuditEvent, Ticket
 
 __all__ = [
@@ -59,7 +59,8 @@ def _context(*texts: str) -> Block:
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_MAX), "emoji": True}}
+    plain = truncate(displayable(text), HEADER_MAX)
+    return {"type": "header", "text": {"type": "plain_text", "text": plain, "emoji": True}}
 
 
 def _fields(pairs: list[tuple[str, str]]) -> Block:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -73,3 +75,37 @@ def test_45000_character_paste_is_stored_whole_and_carded(sandbox: Sandbox) -> N
     request = NewTicket(FIRST_LINE, typed, "U_REQUESTER", "message", requester_id="U_REQUESTER")
     create_ticket(sandbox.deps.engine, sandbox.deps.policy, request, now=datetime.now(UTC))
     _check_card(sandbox, typed)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value (not its repr or dump, which would escape control characters)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_layout_controls_are_stored_verbatim_and_never_shown(sandbox: Sandbox) -> None:
+    """An RTL override would make "invoice\u202egnp.exe" read "invoiceexe.png" in the triage channel;
+    a terminal escape or a bell has no business in a card either. The ticket keeps what was sent."""
+    typed = "Refund for invoice\u202egnp.exe\x07 please\n\x1b[31mcharged twice\x1b[0m \u2067مرحبا\u2069"
+    response = sandbox.simulator.slash_command("/ticket", _wire(typed), user_id="U_REQUESTER", channel_id="C_HELP")
+    assert response.status == 200
+    confirmation = response.json()["text"]
+    assert "Created *T-1*" in confirmation and "\u202e" not in confirmation
+    sandbox.wait_until_delivered()
+    with Session(sandbox.deps.engine) as session:
+        ticket = session.exec(select(Ticket)).one()
+    assert ticket.description == typed  # verbatim
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    shown = "\n".join(_strings(card))
+    assert "Refund for invoicegnp.exe please" in shown and "مرحبا" in shown
+    for control in ("\u202e", "\u2067", "\u2069", "\x07", "\x1b"):
+        assert control not in shown
+    detail = sandbox.simulator.slash_command("/ticket", "show T-1", user_id="U_AGENT1", channel_id="C_HELP")
+    answer = "\n".join(_strings(detail.json()))
+    assert "invoicegnp.exe" in answer and "\u202e" not in answer and "\x1b" not in answer

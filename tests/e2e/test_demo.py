@@ -31,3 +31,6 @@ def test_demo_plays_the_story_and_prints_channels() -> None:
     assert positions == sorted(positions)
     assert "only leads or admins may reassign it" in text
     assert f"{len(STORY)}." in text
+    # A message outside the intake channels becomes a ticket by the :ticket: reaction, acknowledged in its thread.
+    assert "Opened" in text and "by @Alex Rivera via reaction" in text
+    assert "↳ Frontline: Ticket T-5 opened (P2): FYI smallco says the invoices page times out" in text

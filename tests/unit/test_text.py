@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.text import ELLIPSIS, decode_slack_text, escape_mrkdwn, truncate, utf16_len
+from bot.core.text import ELLIPSIS, decode_slack_text, displayable, escape_mrkdwn, truncate, utf16_len
 
 
 def test_entities_decode_to_what_was_typed_f3() -> None:
@@ -64,8 +64,22 @@ def test_truncate_respects_limit_in_code_points_and_utf16(text: str, limit: int)
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="\x00")))
-def test_escape_then_decode_is_identity(text: str) -> None:
-    assert decode_slack_text(escape_mrkdwn(text)) == text
+def test_escape_then_decode_gives_the_displayable_text(text: str) -> None:
+    assert decode_slack_text(escape_mrkdwn(text)) == displayable(text)
+
+
+@given(st.text())
+def test_displayable_text_has_no_layout_controls(text: str) -> None:
+    shown = displayable(text)
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in shown)
+    assert all(c in "\t\n" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) for c in shown)
+
+
+def test_displayable_removes_reordering_and_control_characters_only() -> None:
+    assert displayable("invoice\u202egnp.exe") == "invoicegnp.exe"  # RLO would show "invoiceexe.png"
+    assert displayable("\u2067שלום\u2069 bell\x07 \x1b[31mred\x1b[0m\r\n") == "שלום bell [31mred[0m\n"
+    kept = "tab\there\nnew line · مرحبا \u200fmark · 👩‍💻 · e\u0301"
+    assert displayable(kept) == kept  # RTL letters, marks, joiners and combining accents stay
 
 
 def test_nul_characters_are_dropped() -> None:

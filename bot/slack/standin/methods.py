@@ -364,15 +364,8 @@ def _reaction_target(ws: _Workspace, args: _Args) -> tuple[JSON, str]:
 
 def _reactions_add(ws: _Workspace, args: _Args) -> JSON:
     message, name = _reaction_target(ws, args)
-    reactions: list[JSON] = message.setdefault("reactions", [])
-    entry = next((r for r in reactions if r["name"] == name), None)
-    if entry is not None and BOT_USER_ID in entry["users"]:
+    if not ws.add_reaction(message, name, BOT_USER_ID):
         raise _ApiError("already_reacted")
-    if entry is None:
-        entry = {"name": name, "users": [], "count": 0}
-        reactions.append(entry)
-    entry["users"].append(BOT_USER_ID)
-    entry["count"] += 1
     return {}
 
 

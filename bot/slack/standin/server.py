@@ -258,6 +258,23 @@ class SlackStandIn:
                 event["thread_ts"] = thread_ts
             return event
 
+    def react_as_user(self, channel: str, user: str, ts: str, name: str) -> dict[str, Any]:
+        """A person reacts with `name` on the message `ts`; returns the `reaction_added` event Slack would send."""
+        with self._lock:
+            found = self._ws.channel_by_ref(channel)
+            message = found.by_ts.get(ts)
+            if message is None:
+                raise KeyError(f"no message {ts} in {channel}")
+            self._ws.add_reaction(message, name, user)
+            return {
+                "type": "reaction_added",
+                "user": user,
+                "reaction": name,
+                "item": {"type": "message", "channel": found.id, "ts": ts},
+                "item_user": message.get("user", ""),
+                "event_ts": self._ws.next_ts(),
+            }
+
     def transcript(self) -> str:
         """Every channel with activity as readable text: messages, indented thread replies, ephemerals."""
         with self._lock:

@@ -443,6 +443,20 @@ class _Workspace:
             raise _ApiError(error)
         return message
 
+    @staticmethod
+    def add_reaction(message: JSON, name: str, user: str) -> bool:
+        """Add `user`'s `name` reaction to `message`; False if they had already reacted so."""
+        reactions: list[JSON] = message.setdefault("reactions", [])
+        entry = next((r for r in reactions if r["name"] == name), None)
+        if entry is not None and user in entry["users"]:
+            return False
+        if entry is None:
+            entry = {"name": name, "users": [], "count": 0}
+            reactions.append(entry)
+        entry["users"].append(user)
+        entry["count"] += 1
+        return True
+
     def permalink(self, channel: _Channel, ts: str) -> str:
         link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel.id}/p{ts.replace('.', '')}"
         parent_ts = channel.parent_of.get(ts)
