@@ -21,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
+from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
 from store import outbox
 from store.db import read_scope
@@ -47,6 +48,8 @@ DELIVERY_SECONDS = 0.2
 @dataclass
 class DueWorkReport:
     now: datetime
+    timers_fired: int = 0
+    timers_failed: int = 0
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
@@ -54,14 +57,19 @@ class DueWorkReport:
 
     def summary(self) -> str:
         return (
-            f"as of {self.now.isoformat()}: {self.delivered} delivered, "
+            f"as of {self.now.isoformat()}: {self.timers_fired} timers fired"
+            + (f" ({self.timers_failed} failed)" if self.timers_failed else "")
+            + f", {self.delivered} delivered, "
             f"{self.retrying} to retry, {self.dead} failed permanently"
         )
 
 
 def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
-    """Run every piece of time-based work that is due at `now`."""
+    """Run every piece of time-based work that is due at `now`: fire the due timers (SLA nudges and
+    breaches, stage timers), then deliver what they and everything else queued."""
     report = DueWorkReport(now=now)
+    sweep = fire_due_timers(deps.engine, deps.policy, worker=deps.sender.worker_id, now=now)
+    report.timers_fired, report.timers_failed = sweep.fired, sweep.failed
     delivery = deps.sender.deliver_due(now)
     report.delivered, report.retrying, report.dead = len(delivery.sent), len(delivery.retrying), len(delivery.dead)
     return report
@@ -113,7 +121,13 @@ class DeliveryLoop:
 def build_scheduler(deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: float = SWEEP_SECONDS) -> BaseScheduler:
     def sweep() -> None:
         report = run_due_work(deps, deps.clock())
-        log.info("sweep", delivered=report.delivered, retrying=report.retrying, dead=report.dead)
+        log.info(
+            "sweep",
+            timers_fired=report.timers_fired,
+            delivered=report.delivered,
+            retrying=report.retrying,
+            dead=report.dead,
+        )
 
     # One run of each job at a time in this process (max_instances=1); missed runs collapse into one.
     common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}

@@ -21,9 +21,10 @@ def record(
     entity_id: int,
     action: str,
     field: str | None = None,
-    before: str | None = None,
-    after: str | None = None,
+    before: object = None,
+    after: object = None,
 ) -> AuditEvent:
+    """Add one event; `before` and `after` are stored as text (None stays None)."""
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -31,8 +32,8 @@ def record(
         entity_id=entity_id,
         action=action,
         field=field,
-        before=before,
-        after=after,
+        before=None if before is None else str(before),
+        after=None if after is None else str(after),
     )
     session.add(event)
     return event

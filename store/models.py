@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator, text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AuditEvent", "Comment", "Counter", "OutboxMessage", "SlackEvent", "Ticket", "UTCDateTime"]
+__all__ = ["AuditEvent", "Comment", "Counter", "OutboxMessage", "SlackEvent", "Ticket", "Timer", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,7 +91,18 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = _utc_column()
     first_response_due: datetime | None = _utc_column(index=True)
     resolution_due: datetime | None = _utc_column(index=True)
-    breached: bool = False
+    breached: bool = False  # either clock breached
+    # SLA clocks (bot.core.sla.Clock): working seconds used before `*_running_since`; running while
+    # that is set, stopped once `*_stopped_at` is, paused when neither is.
+    first_response_used_s: int = 0
+    first_response_running_since: datetime | None = _utc_column()
+    first_response_stopped_at: datetime | None = _utc_column()
+    first_response_breached: bool = False
+    resolution_used_s: int = 0
+    resolution_running_since: datetime | None = _utc_column()
+    resolution_stopped_at: datetime | None = _utc_column()
+    resolution_breached: bool = False
+    status_since: datetime | None = _utc_column()  # when the ticket entered its current status
 
     @property
     def ref(self) -> str:
@@ -140,6 +151,34 @@ class OutboxMessage(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _utc_column(nullable=False)
     sent_at: datetime | None = _utc_column()
+
+
+class Timer(SQLModel, table=True):
+    """Something to do at `due_at` (an SLA nudge, a stage timer, later escalation and playbook
+    reminders), done once: `key` is unique and `fired_at` is set in the transaction that acts on it."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        # The sweep reads only unfired timers that are due: its cost follows the work, not the table.
+        Index(
+            "ix_timers_unfired_due",
+            "due_at",
+            sqlite_where=text("fired_at IS NULL"),
+            postgresql_where=text("fired_at IS NULL"),
+        ),
+        Index("ix_timers_subject", "kind", "subject_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    kind: str = Field(max_length=32)  # what `subject_id` is: "ticket"
+    subject_id: int
+    name: str = Field(max_length=64)  # what is due, e.g. "sla:resolution:warn:0.75", "stage:solved_close"
+    due_at: datetime = _utc_column(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _utc_column()
+    fired_at: datetime | None = _utc_column()
+    outcome: str | None = Field(default=None, max_length=255)
 
 
 class SlackEvent(SQLModel, table=True):

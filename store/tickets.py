@@ -29,7 +29,9 @@ def by_source(session: Session, channel: str, ts: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.source_channel == channel, Ticket.source_ts == ts)).first()
 
 
-def by_id(session: Session, ticket_id: int) -> Ticket | None:
+def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        return session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
     return session.get(Ticket, ticket_id)
 
 

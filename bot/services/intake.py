@@ -23,7 +23,7 @@ from bot.core.intake import (
 from bot.core.lifecycle import Status
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
-from bot.services import cards
+from bot.services import cards, sla
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, insert_ticket
 from bot.slack.delivery import AfterSent, Prepare
@@ -117,19 +117,25 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
     session.add(
         Comment(ticket_id=ticket.id, author=reply.user, role=role, text=reply.text, slack_ts=reply.ts, created_at=now)
     )
+    clocks_moved = False
     if role == "agent" and ticket.first_responded_at is None:
         change_id = _change(
             session, ticket, actor=reply.user, field="first_responded_at", before=None, after=now, now=now
         )
         ticket.first_responded_at = now
         cards.enqueue_change(session, ticket, change_id=change_id, note=f"<@{reply.user}> responded first", now=now)
+        clocks_moved = True
     if role == "requester" and ticket.status == Status.PENDING:
         change_id = _change(
             session, ticket, actor=reply.user, field="status", before=ticket.status, after=Status.OPEN, now=now
         )
-        ticket.status = Status.OPEN
+        ticket.status, ticket.status_since = Status.OPEN, now
         note = f"<@{reply.user}> replied: {Status.PENDING} → {Status.OPEN}"
         cards.enqueue_change(session, ticket, change_id=change_id, note=note, now=now)
+        clocks_moved = True
+    if clocks_moved:  # the first response stops a clock; the customer's reply resumes both
+        for field, before, after in sla.reconcile(session, policy, ticket, now=now):
+            _change(session, ticket, actor=reply.user, field=field, before=before, after=after, now=now)
     ticket.updated_at = now
     session.add(ticket)
     return IntakeResult("comment", ticket.ref)
@@ -183,8 +189,8 @@ def _change(
         entity_id=ticket.id,
         action="changed",
         field=field,
-        before=None if before is None else str(before),
-        after=None if after is None else str(after),
+        before=before,
+        after=after,
     )
     session.flush()
     assert event.id is not None

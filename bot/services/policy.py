@@ -121,6 +121,11 @@ class Policy:
         return self.groups.expand([*self.config.roles.leads, *self.config.roles.admins])
 
     @property
+    def leads(self) -> list[str]:
+        """Leads, as user IDs (groups expanded): who hears of every breach."""
+        return self.groups.expand(self.config.roles.leads)
+
+    @property
     def reopen_window(self) -> timedelta:
         return self.config.lifecycle.reopen_window
 

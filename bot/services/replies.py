@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from bot.core.permissions import check_may_work
 from bot.core.templates import Template, fill
 from bot.core.text import truncate
-from bot.services import cards
+from bot.services import cards, sla
 from bot.services.policy import Policy
 from bot.services.working import TicketNotFoundError
 from store import audit, events, outbox, tickets
@@ -77,10 +77,12 @@ def send_reply(
         )  # fmt: skip
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
-            audit.record(
-                session, at=now, actor=agent, entity_type="ticket", entity_id=ticket.id, action="changed",
-                field="first_responded_at", after=str(now),
-            )  # fmt: skip
+            changes = [("first_responded_at", None, now), *sla.reconcile(session, policy, ticket, now=now)]
+            for field, before, after in changes:
+                audit.record(
+                    session, at=now, actor=agent, entity_type="ticket", entity_id=ticket.id, action="changed",
+                    field=field, before=before, after=after,
+                )  # fmt: skip
         ticket.updated_at = now
         session.add(ticket)
         session.flush()

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import Status
 from bot.core.priority import PriorityDecision, decide_priority
 from bot.core.ticket_command import ListFilter
-from bot.services import cards
+from bot.services import cards, sla
 from bot.services.policy import Policy
 from store import audit, counters, events, tickets
 from store.db import read_scope, session_scope
@@ -85,7 +85,6 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
     if request.request_key and not events.first_delivery(session, request.request_key[:64], now=now):
         raise DuplicateRequestError("this request was already handled (it arrived twice); nothing new was created")
     number = counters.next_value(session, "ticket")
-    target = policy.sla_target(decision.priority)
     ticket = Ticket(
         number=number,
         title=request.title,
@@ -107,12 +106,14 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         attachments=list(request.attachments),
         created_at=now,
         updated_at=now,
-        first_response_due=target.calendar.add(now, target.first_response),
-        resolution_due=target.calendar.add(now, target.resolution),
+        status_since=now,
+        first_response_running_since=now,
+        resolution_running_since=now,
     )
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
+    sla.reconcile(session, policy, ticket, now=now)  # due times and timers
     audit.record(
         session,
         at=now,

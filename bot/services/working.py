@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import cards
+from bot.services import cards, sla
 from bot.services.policy import Policy
 from store import audit, tickets
 from store.db import session_scope
@@ -63,6 +63,7 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         edit = _edit(session, policy, ticket, request, now)
         if edit is None:
             return ChangeOutcome(ticket, False, _no_change(ticket, request))
+        edit.fields += sla.reconcile(session, policy, ticket, now=now)
         change_id = _record(session, ticket, request.actor, edit, now)
         cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
         return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
@@ -72,14 +73,15 @@ def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeReque
     actor = request.actor
     match request.action:
         case "take":
-            return _set_owner(policy, ticket, actor, actor, f"<@{actor}> took it")
+            return _set_owner(policy, ticket, actor, actor, note=f"<@{actor}> took it", now=now)
         case "assign":
             assert request.value is not None
             if not policy.is_agent(request.value):
                 raise PermissionDeniedError(
                     f"<@{request.value}> is not an agent, so cannot own tickets (roles in frontline.yaml)."
                 )
-            return _set_owner(policy, ticket, actor, request.value, f"<@{actor}> assigned it to <@{request.value}>")
+            note = f"<@{actor}> assigned it to <@{request.value}>"
+            return _set_owner(policy, ticket, actor, request.value, note=note, now=now)
         case "status":
             return _set_status(policy, ticket, Status(request.value or ""), actor, now)
         case "priority":
@@ -91,7 +93,7 @@ def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeReque
     raise ValueError(f"unknown ticket action {request.action!r}")
 
 
-def _set_owner(policy: Policy, ticket: Ticket, actor: str, owner: str, note: str) -> _Edit | None:
+def _set_owner(policy: Policy, ticket: Ticket, actor: str, owner: str, *, note: str, now: datetime) -> _Edit | None:
     if ticket.owner_id == owner:
         return None
     check_may_change_others(
@@ -101,7 +103,7 @@ def _set_owner(policy: Policy, ticket: Ticket, actor: str, owner: str, note: str
     ticket.owner_id = owner
     if ticket.status == Status.NEW:
         fields.append(("status", ticket.status, Status.OPEN))
-        ticket.status = Status.OPEN
+        ticket.status, ticket.status_since = Status.OPEN, now
     return _Edit(fields, note)
 
 
@@ -122,7 +124,7 @@ def _set_status(policy: Policy, ticket: Ticket, target: Status, actor: str, now:
     if target == Status.OPEN and current in {Status.SOLVED, Status.CLOSED}:
         fields += [("solved_at", ticket.solved_at, None), ("closed_at", ticket.closed_at, None)]
         ticket.solved_at = ticket.closed_at = None
-    ticket.status = target
+    ticket.status, ticket.status_since = target, now
     verb = "reopened it" if current in {Status.SOLVED, Status.CLOSED} and target == Status.OPEN else "set it"
     return _Edit(fields, f"<@{actor}> {verb}: {current} → {target}")
 
@@ -134,18 +136,12 @@ def _set_priority(policy: Policy, ticket: Ticket, priority: str, actor: str, now
         actor, policy.roles_of(actor), owner=ticket.owner_id, what="re-prioritise", supervisors=policy.supervisors
     )
     before, reason = ticket.priority, f"{priority}: set by <@{actor}> (was {ticket.priority_reason})"
-    # The clock keeps its start: new targets count from when the ticket was opened.
-    target = policy.sla_target(priority)
-    first_due = target.calendar.add(ticket.created_at, target.first_response)
-    resolution_due = target.calendar.add(ticket.created_at, target.resolution)
     fields: list[tuple[str, object, object]] = [
         ("priority", before, priority),
         ("priority_reason", ticket.priority_reason, reason),
-        ("first_response_due", ticket.first_response_due, first_due),
-        ("resolution_due", ticket.resolution_due, resolution_due),
     ]
+    # The clocks keep the time they used; `sla.reconcile` gives them the new priority's targets.
     ticket.priority, ticket.priority_reason = priority, reason
-    ticket.first_response_due, ticket.resolution_due = first_due, resolution_due
     return _Edit(fields, f"<@{actor}> changed the priority: {before} → {priority}")
 
 
@@ -186,7 +182,7 @@ def _record(session: Session, ticket: Ticket, actor: str, edit: _Edit, now: date
     events = [
         audit.record(
             session, at=now, actor=actor, entity_type="ticket", entity_id=ticket.id, action="changed",
-            field=field, before=None if before is None else str(before), after=None if after is None else str(after),
+            field=field, before=before, after=after,
         )
         for field, before, after in rows
     ]  # fmt: skip

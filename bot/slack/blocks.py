@@ -24,11 +24,15 @@ __all__ = [
     "help_message",
     "home_view",
     "info_message",
+    "pending_warning",
+    "sla_breach",
+    "sla_warning",
     "slack_date",
     "ticket_card",
     "ticket_detail",
     "ticket_history",
     "ticket_list",
+    "unassigned_ping",
 ]
 
 Block = dict[str, Any]
@@ -333,3 +337,56 @@ def info_message(text: str) -> Message:
 def error_message(text: str) -> Message:
     body = f":warning: {text}"
     return {"text": truncate(body, TEXT_MAX), "blocks": [_section(body)]}
+
+
+# --- SLA nudges and stage timers --------------------------------------------------------------------
+
+CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
+
+
+def _ticket_line(ticket: Ticket) -> str:
+    return f"*{ticket.ref}* · {ticket.priority} · {ticket.status} — {escape_mrkdwn(truncate(ticket.title, 200))}"
+
+
+def _work_buttons(ticket: Ticket) -> Block:
+    """One-click actions on a notification: the card's own buttons, handled the same way."""
+    value = str(ticket.number)
+    buttons = [_button("ticket_take", "Take", value)] if ticket.owner_id is None else []
+    buttons += [_button("ticket_pending", "Pending", value), _button("ticket_solve", "Solve", value, style="primary")]
+    return {"type": "actions", "block_id": "ticket_actions", "elements": buttons}
+
+
+def sla_warning(ticket: Ticket, *, clock: str, fraction: float, left: str, due: datetime | None) -> Message:
+    """A pre-breach nudge: to the owner by DM, or to triage while nobody owns the ticket."""
+    who = "" if ticket.owner_id else " · nobody owns it yet"
+    head = (
+        f":hourglass_flowing_sand: {ticket.ref}'s {CLOCK_LABELS[clock]} is {fraction:.0%} through its target: "
+        f"{left} left (due {slack_date(due)}){who}"
+    )
+    text = f"{head}\n{_ticket_line(ticket)}"
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+
+
+def sla_breach(ticket: Ticket, *, clock: str, leads: list[str], due: datetime | None) -> Message:
+    """At breach: the owner, the escalation channel and the leads are told."""
+    owner = _user(ticket.owner_id, empty="nobody (unassigned)")
+    leads_line = ", ".join(f"<@{lead}>" for lead in leads) or "no leads configured (roles.leads)"
+    text = (
+        f":rotating_light: {ticket.ref} breached its {CLOCK_LABELS[clock]} SLA (due {slack_date(due)}).\n"
+        f"{_ticket_line(ticket)}\nOwner: {owner} · Leads: {leads_line}"
+    )
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+
+
+def unassigned_ping(ticket: Ticket, *, waited: str) -> Message:
+    text = f":wave: {ticket.ref} has waited {waited} with nobody on it.\n{_ticket_line(ticket)}"
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+
+
+def pending_warning(ticket: Ticket, *, waited: str, closes_in: str) -> Message:
+    """To the requester: we are waiting on them, and the ticket closes without a reply."""
+    text = (
+        f"We're still waiting on your reply about {ticket.ref} ({escape_mrkdwn(truncate(ticket.title, 200))}) "
+        f"after {waited}. Without a reply here it closes in {closes_in}; you can always reopen it."
+    )
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}

@@ -89,7 +89,7 @@ def test_tick_parses_now(env: dict[str, str]) -> None:
     with SlackStandIn() as standin:
         good = frontline("tick", "--now", "2026-12-07T14:30:00Z", env=env | {"SLACK_API_URL": standin.api_url})
     assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("as of 2026-12-07T14:30:00+00:00: 0 delivered")
+    assert good.stdout.startswith("as of 2026-12-07T14:30:00+00:00: 0 timers fired, 0 delivered")
 
 
 def test_tick_delivers_what_was_left_undelivered(env: dict[str, str], database_url: str) -> None:
@@ -102,7 +102,7 @@ def test_tick_delivers_what_was_left_undelivered(env: dict[str, str], database_u
     with SlackStandIn() as standin:
         result = frontline("tick", env=env | {"SLACK_API_URL": standin.api_url})
         assert result.returncode == 0, result.stderr
-        assert ": 1 delivered" in result.stdout
+        assert ", 1 delivered" in result.stdout
         assert len(standin.messages("C_TRIAGE")) == 1
 
 

@@ -1,0 +1,164 @@
+"""Acting on a ticket's due timer: SLA nudges and breaches, and the stage timers (seed 001).
+
+Each action runs in the transaction that marks the timer fired, and what it tells Slack goes to
+the outbox under the timer's key: deciding and recording are one commit, so a nudge is neither lost
+nor sent twice, however many workers sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.core.durations import format_duration
+from bot.core.lifecycle import Status
+from bot.core.sla import BREACH, ClockName, latest_due
+from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE
+from bot.services import cards, sla
+from bot.services.policy import Policy
+from bot.slack import blocks
+from store import audit, outbox, timers
+from store.models import Ticket, Timer
+
+__all__ = ["SYSTEM_ACTOR", "Reschedule", "act"]
+
+SYSTEM_ACTOR = "frontline"  # who the audit log names for what the bot does by itself
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """The timer is not due after all (the clock moved): look again at `when`."""
+
+    when: datetime
+
+
+def act(session: Session, policy: Policy, timer: Timer, ticket: Ticket | None, *, now: datetime) -> str | Reschedule:
+    """Do what `timer` is for, if it still applies to `ticket` (locked by the caller); returns the
+    outcome to record on the timer."""
+    if ticket is None:
+        return "the ticket no longer exists"
+    planned = sla.planned_timers(policy, ticket)
+    when = planned.get(timer.name)
+    if when is None:
+        return "no longer applies"  # a race with the change that dropped it
+    if when > now:
+        return Reschedule(when)
+    if timer.name.startswith("sla:"):
+        return _sla_alert(session, policy, ticket, timer, planned=planned, now=now)
+    return _stage(session, policy, ticket, timer.name, key=timer.key, now=now)
+
+
+def _sla_alert(
+    session: Session, policy: Policy, ticket: Ticket, timer: Timer, *, planned: dict[str, datetime], now: datetime
+) -> str:
+    """Send the one alert of this clock that says the most; earlier ones due at the same time are
+    superseded by it (after a pause, a re-target or a worker outage)."""
+    assert ticket.id is not None
+    clock = ClockName(timer.name.split(":")[1])
+    prefix = f"sla:{clock}:"
+    siblings = [t for t in timers.unfired(session, kind=sla.TIMER_KIND, subject_id=ticket.id) if t.id != timer.id]
+    due = [t for t in (timer, *siblings) if t.name.startswith(prefix) and planned.get(t.name, now) <= now]
+    chosen = latest_due({t.name.removeprefix(prefix): planned[t.name] for t in due}, now)
+    assert chosen is not None  # `timer` itself is due
+    sent_key = next(t.key for t in due if t.name == prefix + chosen)
+    if chosen == BREACH:
+        _breach(session, policy, ticket, clock, key=sent_key, now=now)
+    else:
+        _warning(session, policy, ticket, clock, float(chosen.removeprefix("warn:")), key=sent_key, now=now)
+    outcome = {t.id: ("sent" if t.name == prefix + chosen else f"superseded by {chosen}") for t in due}
+    for sibling in siblings:
+        if sibling.id in outcome:
+            timers.mark_fired(session, sibling, now=now, outcome=outcome[sibling.id])
+    return outcome[timer.id]
+
+
+def _post(session: Session, ticket: Ticket, *, key: str, channel: str, message: blocks.Message, now: datetime) -> None:
+    outbox.enqueue(
+        session,
+        key=key[:255],
+        method="chat.postMessage",
+        args={"channel": channel, "unfurl_links": False, **message},
+        purpose="notification",
+        ticket_id=ticket.id,
+        now=now,
+    )
+
+
+def _warning(
+    session: Session, policy: Policy, ticket: Ticket, clock: ClockName, fraction: float, *, key: str, now: datetime
+) -> None:
+    state, calendar = sla.clock_of(policy, ticket, clock)
+    left = format_duration(state.remaining_at(now, calendar))
+    message = blocks.sla_warning(ticket, clock=clock, fraction=fraction, left=left, due=getattr(ticket, f"{clock}_due"))
+    where = ticket.owner_id or policy.triage_channel
+    if where:
+        _post(session, ticket, key=key, channel=where, message=message, now=now)
+
+
+def _breach(session: Session, policy: Policy, ticket: Ticket, clock: ClockName, *, key: str, now: datetime) -> None:
+    due = getattr(ticket, f"{clock}_due")
+    message = blocks.sla_breach(ticket, clock=clock, leads=policy.leads, due=due)
+    if ticket.owner_id:
+        _post(session, ticket, key=f"{key}:owner", channel=ticket.owner_id, message=message, now=now)
+    # Tickets start at L1, so a breach goes up to the L2 channel (triage when none is set).
+    channel = policy.config.channels.escalation.L2 or policy.triage_channel
+    if channel:
+        _post(session, ticket, key=f"{key}:escalation", channel=channel, message=message, now=now)
+    changes = sla.mark_breached(ticket, clock)
+    session.add(ticket)
+    _record(session, ticket, changes, note=f":rotating_light: {blocks.CLOCK_LABELS[clock]} SLA breached", now=now)
+
+
+def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: str, now: datetime) -> str:
+    since = ticket.status_since or ticket.updated_at
+    waited = format_duration(now - since)
+    lifecycle = policy.config.lifecycle
+    if name == NEW_UNASSIGNED:
+        if not policy.triage_channel:
+            return "no triage channel to ping"
+        message = blocks.unassigned_ping(ticket, waited=waited)
+        _post(session, ticket, key=key, channel=policy.triage_channel, message=message, now=now)
+        return "sent"
+    if name == PENDING_WARN:
+        closes_in = format_duration(lifecycle.pending_close_grace)
+        return _warn_requester(session, ticket, key=key, waited=waited, closes_in=closes_in, now=now)
+    if name in {PENDING_CLOSE, SOLVED_CLOSE}:
+        _close(session, policy, ticket, why=f"{ticket.status} for {waited}", now=now)
+        return "closed"
+    return f"unknown stage timer {name}"
+
+
+def _warn_requester(session: Session, ticket: Ticket, *, key: str, waited: str, closes_in: str, now: datetime) -> str:
+    message = blocks.pending_warning(ticket, waited=waited, closes_in=closes_in)
+    if ticket.source_channel and ticket.source_ts and ticket.source_kind != "command":
+        threaded = {**message, "thread_ts": ticket.source_ts}
+        _post(session, ticket, key=key, channel=ticket.source_channel, message=threaded, now=now)
+    elif ticket.requester_id:
+        _post(session, ticket, key=key, channel=ticket.requester_id, message=message, now=now)
+    else:
+        return "no requester to warn"
+    return "sent"
+
+
+def _close(session: Session, policy: Policy, ticket: Ticket, *, why: str, now: datetime) -> None:
+    before = ticket.status
+    ticket.status, ticket.status_since, ticket.closed_at, ticket.updated_at = Status.CLOSED, now, now, now
+    changes: list[sla.FieldChange] = [("status", before, Status.CLOSED), ("closed_at", None, now)]
+    changes += sla.reconcile(session, policy, ticket, now=now)
+    _record(session, ticket, changes, note=f"Closed automatically: {why}", now=now)
+
+
+def _record(session: Session, ticket: Ticket, changes: list[sla.FieldChange], *, note: str, now: datetime) -> None:
+    assert ticket.id is not None
+    events = [
+        audit.record(
+            session, at=now, actor=SYSTEM_ACTOR, entity_type="ticket", entity_id=ticket.id, action="changed",
+            field=field, before=before, after=after,
+        )
+        for field, before, after in changes or [("note", None, note)]
+    ]  # fmt: skip
+    session.flush()
+    assert events[0].id is not None
+    cards.enqueue_change(session, ticket, change_id=events[0].id, note=note, now=now)

@@ -1,0 +1,96 @@
+"""Timers: time-based work, each done once (SLA nudges, stage timers; later escalation and
+playbook reminders).
+
+A subject's timers are *planned* together (`plan`): the ones it still needs are inserted or moved,
+the ones it no longer needs are dropped; a timer that already fired is never moved or fired again,
+which is what makes "each threshold once per ticket and clock" hold. The sweep claims due timers
+(a conditional update, `FOR UPDATE SKIP LOCKED` on PostgreSQL, a lease for killed processes) and
+acts on each in a transaction that also sets `fired_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from store.models import Timer
+
+__all__ = ["CLAIM_LEASE", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
+
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def plan(session: Session, *, kind: str, subject_id: int, due: Mapping[str, tuple[str, datetime]]) -> None:
+    """Make the subject's unfired timers exactly `due` (name -> (key, when))."""
+    keys = [key for key, _ in due.values()]
+    stale = delete(Timer).where(
+        col(Timer.kind) == kind, col(Timer.subject_id) == subject_id, col(Timer.fired_at).is_(None)
+    )
+    session.execute(stale.where(col(Timer.key).not_in(keys)) if keys else stale)
+    if not due:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"key": key, "kind": kind, "subject_id": subject_id, "name": name, "due_at": when}
+        for name, (key, when) in due.items()
+    ]
+    statement = insert(Timer.__table__).values(rows)  # type: ignore[attr-defined]
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"due_at": statement.excluded.due_at, "claimed_by": None, "claimed_at": None},
+            where=col(Timer.fired_at).is_(None),  # a fired timer stays as it was
+        )
+    )
+
+
+def unfired(session: Session, *, kind: str, subject_id: int) -> list[Timer]:
+    statement = select(Timer).where(
+        col(Timer.kind) == kind, col(Timer.subject_id) == subject_id, col(Timer.fired_at).is_(None)
+    )
+    return list(session.exec(statement.order_by(col(Timer.due_at))).all())
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        col(Timer.fired_at).is_(None),
+        col(Timer.due_at) <= now,
+        or_(col(Timer.claimed_at).is_(None), col(Timer.claimed_at) < now - CLAIM_LEASE),
+    )
+
+
+def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100) -> list[Timer]:
+    """Claim up to `limit` due timers, earliest first."""
+    statement = select(Timer.id).where(_claimable(now)).order_by(col(Timer.due_at)).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    ids = [timer_id for timer_id in session.exec(statement).all() if timer_id is not None]
+    if not ids:
+        return []
+    claimed = session.scalars(
+        update(Timer)
+        .where(col(Timer.id).in_(ids), _claimable(now))
+        .values(claimed_by=worker, claimed_at=now)
+        .returning(Timer),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).all()
+    return sorted(claimed, key=lambda timer: (timer.due_at, timer.id or 0))
+
+
+def get(session: Session, timer_id: int) -> Timer | None:
+    return session.get(Timer, timer_id, populate_existing=True)
+
+
+def mark_fired(session: Session, timer: Timer, *, now: datetime, outcome: str) -> None:
+    timer.fired_at, timer.outcome = now, outcome[:255]
+    session.add(timer)
+
+
+def release(session: Session, timer: Timer) -> None:
+    """Give a claimed timer back (it is not due after all, or could not be acted on yet)."""
+    timer.claimed_by = timer.claimed_at = None
+    session.add(timer)
