@@ -35,6 +35,17 @@ def fetch_identity(client: WebClient) -> BotIdentity:
     )
 
 
+class _IntendedClientWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns at start-up that the
+    client we give it wins over that token; it is meant to (see `build_app`), so the warning goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_IntendedClientWarning())
+
+
 def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = None) -> App:
     """The Bolt app; `executor` runs lazy listeners (pass one to be able to wait for them on shutdown)."""
     token = deps.settings.slack_bot_token.get_secret_value()

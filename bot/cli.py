@@ -4,9 +4,11 @@ turns a configuration problem into one line per problem and exit code 2, never a
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import sys
 import urllib.error
+import urllib.parse
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -91,7 +93,10 @@ def migrate() -> None:
     settings, _ = _load()
     engine = create_db_engine(settings.database_url)
     before = current_revision(engine)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except NotMigratedError as error:
+        _fail([str(error)])
     after = current_revision(engine)
     typer.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
 
@@ -230,8 +235,9 @@ def manifest(
     """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
     from bot.manifest import manifest_yaml
 
-    if not request_url.startswith("https://") and not socket:
-        _fail([f"--request-url: Slack needs a public https URL (got {request_url!r})"])
+    if not socket and not _public_https_url(request_url):
+        example = "https://bot.example.com/slack/events"
+        _fail([f"--request-url: Slack needs a public https URL like {example} (got {request_url!r})"])
     try:
         typer.echo(manifest_yaml(app_name=name, request_url=request_url, socket_mode=socket), nl=False)
     except ValueError as error:
@@ -247,6 +253,12 @@ def demo(
 
     configure_logging("WARNING")
     raise typer.Exit(run_demo(keep=keep))
+
+
+def _public_https_url(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    unsafe = any(char.isspace() or char in "\"'<>`" for char in url)
+    return parts.scheme == "https" and bool(parts.hostname) and "." in (parts.hostname or "") and not unsafe
 
 
 def _explain(error: BaseException) -> str | None:
@@ -273,6 +285,10 @@ def _explain(error: BaseException) -> str | None:
 def main() -> None:
     try:
         app()
+    except BrokenPipeError:
+        # `frontline export tickets | head`: the reader stopped reading, which is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except Exception as error:  # an operator's problem gets one line; anything else stays a traceback
         message = _explain(error)
         if message is None:

@@ -593,6 +593,8 @@ class FrontlineConfig(_Model):
             return load_customers_csv(value, Path(base_dir))
         if isinstance(value, Mapping):
             # str(key): YAML reads an account number like 1042 as an int, but it is a name here.
+            if any(not str(key).strip() for key in value):
+                raise ValueError("a customer's name must not be empty")
             return {str(key): _named_entry(str(key), entry) for key, entry in value.items()}
         return value
 

@@ -50,6 +50,7 @@ def build_deps(
         clock=clock,
         after_sent=cards.AFTER_SENT | intake.after_sent_hooks(policy),
         prepare=cards.PREPARE | intake.PREPARE | home.PREPARE,
+        report_channel=policy.triage_channel,
     )
     return Deps(
         settings=settings,

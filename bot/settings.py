@@ -7,11 +7,14 @@ frontline.yaml (bot/config.py). Problems come out as ConfigError lines such as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.config import ConfigError, Loc, choice_of, describe_validation_error
 
@@ -42,16 +45,54 @@ def _api_url(url: str) -> str:
 _POSTGRES_ALIASES = ("postgres://", "postgresql://")  # what Heroku, Dokku and libpq users write
 
 
+_DATABASE_URL_FORMS = "sqlite:///path/to/frontline.db or postgresql+psycopg://user:pass@host/db"
+
+
 def _database_url(url: str) -> str:
     if url.startswith(_POSTGRES_ALIASES):
         # The driver Frontline ships with is psycopg 3; name it so SQLAlchemy does not look for psycopg2.
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
-        shown = url.rsplit("@", maxsplit=1)[-1] if "@" in url else url  # never echo a password
-        raise ValueError(
-            f"must be sqlite:///path/to/frontline.db or postgresql+psycopg://user:pass@host/db (got {shown!r})"
-        )
+        raise ValueError(f"must be {_DATABASE_URL_FORMS} (got {_without_password(url)!r})")
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - parsing the port is the check: "h:notaport" fails only here
+    except (ArgumentError, ValueError):
+        raise ValueError(f"is not a valid URL: {_without_password(url)!r} (use {_DATABASE_URL_FORMS})") from None
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise ValueError("names no SQLite file: use sqlite:///path/to/frontline.db (sqlite:/// alone is empty)")
     return url
+
+
+def _without_password(url: str) -> str:
+    """The URL with any password replaced, so an error message never echoes it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{location}" if ":" in credentials else url
+
+
+def _token_kind(prefix: str, kind: str) -> Callable[[SecretStr], SecretStr]:
+    """A Slack token of the right kind: a user token (xoxp-) where a bot token belongs fails later,
+    at the first call, with a less helpful error."""
+
+    def check(token: SecretStr) -> SecretStr:
+        value = token.get_secret_value().strip()
+        if value and not value.startswith(prefix):
+            shown = value.split("-", 1)[0] + "-…" if "-" in value else "no recognisable prefix"
+            raise ValueError(f"must be {kind} ({prefix}…), got {shown}")
+        return SecretStr(value)
+
+    return check
+
+
+def _signing_secret(secret: SecretStr) -> SecretStr:
+    value = secret.get_secret_value()
+    if value and not value.strip():
+        raise ValueError("is blank: copy the Signing Secret from the app's Basic Information page")
+    return SecretStr(value.strip())
 
 
 class Settings(BaseSettings):
@@ -61,9 +102,10 @@ class Settings(BaseSettings):
     # it) means "not set", not "set to nothing".
     model_config = SettingsConfigDict(case_sensitive=False, env_ignore_empty=True, extra="ignore", frozen=True)
 
-    slack_bot_token: SecretStr = SecretStr("")
-    slack_signing_secret: SecretStr = SecretStr("")
-    slack_app_token: SecretStr = SecretStr("")  # Socket Mode only
+    slack_bot_token: Annotated[SecretStr, AfterValidator(_token_kind("xoxb-", "a bot token"))] = SecretStr("")
+    slack_signing_secret: Annotated[SecretStr, AfterValidator(_signing_secret)] = SecretStr("")
+    # Socket Mode only
+    slack_app_token: Annotated[SecretStr, AfterValidator(_token_kind("xapp-", "an app-level token"))] = SecretStr("")
     slack_api_url: Annotated[str, AfterValidator(_api_url)] = DEFAULT_SLACK_API_URL
     database_url: Annotated[str, AfterValidator(_database_url)] = "sqlite:///./frontline.db"
     frontline_config: Path = Path("./frontline.yaml")

@@ -4,6 +4,7 @@ blocks' ids, so Slack shows each under its field and keeps the modal open (field
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -42,6 +43,18 @@ def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The form's private_metadata as we wrote it; anything else (a forged or truncated value) is {}."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+STALE_FORM = "This form is out of date: close it and run the command again."
+
+
 def register(app: App, deps: Deps) -> None:
     @app.view(REPLY)
     def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -50,10 +63,14 @@ def register(app: App, deps: Deps) -> None:
         if not text or prompts:
             ack(response_action="errors", errors={"message": _reply_error(prompts)})
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = _metadata(view)
+        number = meta.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            ack(response_action="errors", errors={"message": STALE_FORM})
+            return
         try:
             replies.send_reply(
-                deps.engine, deps.policy, number=int(meta["number"]), agent=body["user"]["id"], text=text,
+                deps.engine, deps.policy, number=number, agent=body["user"]["id"], text=text,
                 template=str(meta.get("template", "")), request_key=f"view:{view.get('id')}", now=deps.clock(),
             )  # fmt: skip
         except (working.TicketNotFoundError, PermissionDeniedError) as error:
@@ -69,7 +86,8 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=errors)
             return
         user = body["user"]["id"]
-        channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")
+        channel = str(_metadata(view).get("channel") or "")
+        channel = channel if re.fullmatch(r"[CGD][A-Z0-9_]{1,30}", channel) else ""
         title = decode_slack_text(values["title"]).strip()
         request = tickets.NewTicket(
             title=title,

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, text
 
 __all__ = ["NotMigratedError", "current_revision", "ensure_migrated", "head_revision", "upgrade"]
@@ -40,10 +41,25 @@ def current_revision(engine: Engine) -> str | None:
 _MIGRATION_LOCK = 7_061_636_105
 
 
+def _known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+    except CommandError:  # alembic's "Can't locate revision"
+        return False
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to `revision`. Several processes may call this at once (a `release` step and a
     container's entrypoint, say): on PostgreSQL they queue on an advisory lock and the later ones
-    find nothing to do; on SQLite the write lock does the same."""
+    find nothing to do; on SQLite the write lock does the same. NotMigratedError if the database
+    is at a revision this version does not know (a newer release migrated it)."""
+    current = current_revision(engine)
+    if current is not None and not _known(current):
+        raise NotMigratedError(
+            f"database {engine.url.render_as_string(hide_password=True)} is at revision {current}, which this "
+            f"version does not know (its newest is {head_revision()}): a newer Frontline migrated it; "
+            "run that version, or restore a backup taken before it"
+        )
     config = _alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -60,6 +76,11 @@ def ensure_migrated(engine: Engine) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if current is None:
         raise NotMigratedError(f"database {where} is not migrated: run `frontline migrate` first")
+    if not _known(current):
+        raise NotMigratedError(
+            f"database {where} is at revision {current}, newer than this version knows (its newest is {head}): "
+            "a newer Frontline migrated it; run that version"
+        )
     raise NotMigratedError(
         f"database {where} is at revision {current}, this version needs {head}: run `frontline migrate`"
     )

@@ -21,6 +21,7 @@ from store.models import OutboxMessage
 
 __all__ = [
     "CLAIM_LEASE",
+    "by_key",
     "claim",
     "claim_due",
     "enqueue",
@@ -141,6 +142,10 @@ def mark_dead(session: Session, message_id: int, *, error: str) -> None:
         update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status=DEAD, last_error=error),
         execution_options=_PLAIN_UPDATE,
     )
+
+
+def by_key(session: Session, key: str) -> OutboxMessage | None:
+    return session.exec(select(OutboxMessage).where(col(OutboxMessage.key) == key)).first()
 
 
 def has_due(session: Session, now: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.refs import BadReferenceError, parse_ticket_ref
 from bot.core.templates import template_named
@@ -277,22 +277,32 @@ class _Hints:
     users: str | None = None
     priority: str | None = None
     owner: str | None = None
+    conflicts: list[str] = field(default_factory=list)  # "two priorities (P1 and P2)"
 
     def take(self, token: str) -> None:
         keyed = _KEYED_ANYWHERE.fullmatch(token)
         if keyed:
             self.keyed(keyed.group(1), keyed.group(2))
         elif re.fullmatch(_PRIORITY, token):
-            self.priority = self.priority or token.strip("[]:").upper()
+            self._set("priority", token.strip("[]:").upper(), "priorities")
         elif owner := _MENTION.fullmatch(token):
-            self.owner = self.owner or owner.group(1)
+            self._set("owner", owner.group(1), "owners")
 
     def keyed(self, key: str, value: str) -> None:
         value = value.rstrip(",.;")
         if key.lower() == "customer":
-            self.customer = self.customer or value
+            self._set("customer", value, "customers")
         else:
-            self.users = self.users or value
+            self._set("users", value, "affected-user counts")
+
+    def _set(self, name: str, value: str, plural: str) -> None:
+        """Keep the first value of a hint; a different second value is a conflict, not a silent drop."""
+        current = getattr(self, name)
+        if current is None:
+            setattr(self, name, value)
+        elif current.casefold() != value.casefold():
+            shown = (f"<@{current}>", f"<@{value}>") if name == "owner" else (current, value)
+            self.conflicts.append(f"two {plural} given ({shown[0]} and {shown[1]}): give one")
 
 
 def _split_hints(text: str) -> tuple[str, _Hints]:
@@ -312,6 +322,8 @@ def _parse_create(text: str) -> TicketCommand:
     if re.fullmatch(rf"\s*(?:{_EDGE_HINT}\s*)+", text):
         return UsageError("the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`")
     remaining, hints = _split_hints(text)
+    if hints.conflicts:
+        return UsageError(hints.conflicts[0])
     affected_users: int | None = None
     if hints.users is not None:
         if not re.fullmatch(r"[0-9]{1,9}", hints.users) or int(hints.users) > MAX_AFFECTED_USERS:

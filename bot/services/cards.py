@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.services.policy import Policy
 from bot.slack import blocks
-from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, NotReadyError, Prepare
+from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, NotReadyError, Prepare
 from store import outbox, tickets
 from store.models import OutboxMessage, Ticket
 
@@ -62,10 +62,13 @@ def _ticket_of(session: Session, message: OutboxMessage) -> Ticket:
     return ticket
 
 
-def _where_the_card_is(ticket: Ticket) -> tuple[str, str]:
-    if not ticket.card_channel or not ticket.card_ts:
-        raise NotReadyError(f"the card of {ticket.ref} is not posted yet")
-    return ticket.card_channel, ticket.card_ts
+def _where_the_card_is(session: Session, ticket: Ticket) -> tuple[str, str]:
+    if ticket.card_channel and ticket.card_ts:
+        return ticket.card_channel, ticket.card_ts
+    card = outbox.by_key(session, f"ticket:{ticket.id}:card")
+    if card is not None and card.status == outbox.DEAD:
+        raise GiveUpError(f"the card of {ticket.ref} could not be posted ({card.last_error})")
+    raise NotReadyError(f"the card of {ticket.ref} is not posted yet")
 
 
 def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:
@@ -75,12 +78,12 @@ def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:
 
 def _prepare_refresh(session: Session, message: OutboxMessage) -> dict[str, Any]:
     ticket = _ticket_of(session, message)
-    channel, ts = _where_the_card_is(ticket)
+    channel, ts = _where_the_card_is(session, ticket)
     return {"channel": channel, "ts": ts, **blocks.ticket_card(ticket)}
 
 
 def _prepare_note(session: Session, message: OutboxMessage) -> dict[str, Any]:
-    channel, ts = _where_the_card_is(_ticket_of(session, message))
+    channel, ts = _where_the_card_is(session, _ticket_of(session, message))
     return {"channel": channel, "thread_ts": ts, "text": message.args["text"], "unfurl_links": False}
 
 

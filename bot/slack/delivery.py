@@ -75,6 +75,17 @@ class NotReadyError(Exception):
     """The message depends on another that has not been delivered yet; try again shortly."""
 
 
+class GiveUpError(Exception):
+    """The message depends on another that will never be delivered (it failed permanently)."""
+
+
+# Slack errors that say the bot cannot post to a place at all; the first one for a channel is
+# reported to the triage channel (once per channel and error), since nobody reads worker logs.
+PLACE_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "user_not_found", "cannot_dm_bot"}
+)
+
+
 # Multi-step uploads are a client helper in slack_sdk, not one Web API method.
 FILES_UPLOAD_V2 = "files.upload_v2"
 
@@ -89,8 +100,10 @@ class OutboxSender:
         clock: Callable[[], datetime],
         after_sent: Mapping[str, AfterSent] | None = None,
         prepare: Mapping[str, Prepare] | None = None,
+        report_channel: str | None = None,
     ):
         self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
+        self._report_channel = report_channel
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
 
@@ -179,6 +192,26 @@ class OutboxSender:
                 outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
                 log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
+                if code in PLACE_ERRORS:
+                    self._report_place_error(session, str(row.args.get("channel") or ""), code)
+
+    def _report_place_error(self, session: Session, channel: str, code: str) -> None:
+        """Tell the triage channel, once per channel and error, that the bot cannot post somewhere."""
+        if not self._report_channel or not channel or channel == self._report_channel:
+            return
+        where = f"<#{channel}>" if channel[:1] in "CG" else f"<@{channel}>" if channel[:1] in "UW" else channel
+        text = (
+            f":warning: I could not post to {where}: Slack said `{code}`. Invite me there, or fix frontline.yaml; "
+            "`frontline outbox` lists what was not delivered."
+        )
+        outbox.enqueue(
+            session,
+            key=f"delivery-failure:{channel}:{code}"[:255],
+            method="chat.postMessage",
+            args={"channel": self._report_channel, "text": text},
+            purpose="delivery_failure",
+            now=self._clock(),
+        )
 
 
 def _retry_after(error: Exception) -> timedelta:
@@ -193,6 +226,8 @@ def _retry_after(error: Exception) -> timedelta:
 
 
 def _error_code(error: Exception) -> str:
+    if isinstance(error, GiveUpError):
+        return f"given up: {error}"
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or f"http_{getattr(error.response, 'status_code', '?')}")
     return f"{type(error).__name__}: {error}"

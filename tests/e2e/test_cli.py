@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from bot.config import demo_config
 from bot.services.policy import Policy
@@ -79,6 +80,25 @@ def test_migrate_from_empty(env: dict[str, str], empty_database_url: str) -> Non
     assert first.stdout.startswith("database at revision ") and "(was empty)" in first.stdout
     again = frontline("migrate", env=env | {"DATABASE_URL": empty_database_url})
     assert again.returncode == 0 and "was" not in again.stdout
+
+
+def test_a_database_migrated_by_a_newer_version_is_one_line(env: dict[str, str], empty_database_url: str) -> None:
+    newer = env | {"DATABASE_URL": empty_database_url}
+    assert frontline("migrate", env=newer).returncode == 0
+    engine = create_db_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    for verb in ("migrate", "tick"):
+        result = frontline(verb, env=newer)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "is at revision 9999" in result.stderr and "a newer Frontline migrated it" in result.stderr
+
+
+def test_manifest_refuses_a_url_slack_cannot_call(env: dict[str, str]) -> None:
+    for url in ("https://", 'https://a b/"x', "http://bot.example.com/slack/events", "https://localhost/slack"):
+        result = frontline("manifest", "--request-url", url, env=env)
+        assert result.returncode == 2 and result.stderr.startswith("--request-url: Slack needs a public https URL")
 
 
 def test_tick_parses_now(env: dict[str, str]) -> None:

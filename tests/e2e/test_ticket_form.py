@@ -65,3 +65,25 @@ def test_a_valid_form_creates_one_ticket_even_when_submitted_twice(sandbox: Sand
     sandbox.wait_until_delivered()
     assert [e["text"] for e in sandbox.standin.ephemerals("C_HELP")] == ["Created *T-1*: Export &amp; import broken"]
     assert len(sandbox.standin.messages("C_TRIAGE")) == 1
+
+
+def test_forged_private_metadata_gets_an_answer_not_a_500(sandbox: Sandbox) -> None:
+    from bot.slack.modals import reply_modal
+
+    view = _open_form(sandbox)
+    for n, forged in enumerate(("{not json", "[1, 2]", '{"channel": "#general; drop table"}')):
+        response = _submit(sandbox, {**view, "id": f"V_F{n}", "private_metadata": forged}, title="Export broken")
+        assert response.status == 200 and response.body == ""
+    assert len(_tickets(sandbox)) == 3  # created, with no channel to confirm in
+    sandbox.wait_until_delivered()
+    assert sandbox.standin.ephemerals() == []
+    reply = reply_modal(ticket_ref="T-1", number=1, template="bug", text="Thanks, fixed")
+    for forged in ("{not json", '{"number": "1; drop"}', '{"number": true}', "null"):
+        state = {"message": {"value": {"type": "plain_text_input", "value": "Thanks, fixed"}}}
+        submitted = {**reply, "id": "V_X", "private_metadata": forged, "state": {"values": state}}
+        answer = sandbox.simulator.view_submission(user_id="U_AGENT1", view=submitted)
+        assert answer.status == 200
+        assert answer.json() == {
+            "response_action": "errors",
+            "errors": {"message": "This form is out of date: close it and run the command again."},
+        }

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.sandbox import Sandbox
 from bot.worker import run_due_work
-from store.models import AuditEvent, Ticket
+from store.models import AuditEvent, OutboxMessage, Ticket
 
 AGENT, OTHER_AGENT, LEAD, REQUESTER = "U_AGENT1", "U_AGENT2", "U_LEAD", "U_REQUESTER"
 
@@ -342,3 +342,19 @@ def test_crafted_button_values_are_ignored_not_500(sandbox: Sandbox) -> None:
         response = sandbox.simulator.block_action(user_id=AGENT, actions=[action], channel_id="C_TRIAGE", message=card)
         assert response.status == 200
     assert _ticket(sandbox).owner_id is None and _ticket(sandbox).priority == "P1"
+
+
+def test_when_the_card_cannot_be_posted_its_updates_give_up_at_once(database_url: str) -> None:
+    from bot.config import parse_config
+
+    config = parse_config({"channels": {"triage": "C_GONE"}, "roles": {"agents": [AGENT]}})
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        _command(sandbox, "Export button is broken", user=REQUESTER)
+        _command(sandbox, "take T-1")
+        report = run_due_work(sandbox.deps, sandbox.deps.clock())
+        assert (report.dead, report.retrying) == (3, 0)  # the card, then its update and thread line
+        with Session(sandbox.deps.engine) as session:
+            errors = sorted(str(m.last_error) for m in session.exec(select(OutboxMessage)))
+        assert (
+            errors == ["channel_not_found"] + ["given up: the card of T-1 could not be posted (channel_not_found)"] * 2
+        )

@@ -706,7 +706,25 @@ def test_settings_empty_variable_means_unset(clean_env: pytest.MonkeyPatch) -> N
             "DATABASE_URL",
             "mysql://root:secret@db/frontline",
             "env DATABASE_URL: must be sqlite:///path/to/frontline.db or "
-            "postgresql+psycopg://user:pass@host/db (got 'db/frontline')",
+            "postgresql+psycopg://user:pass@host/db (got 'mysql://root:***@db/frontline')",
+        ),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg://u:secret@h:notaport/db",
+            "env DATABASE_URL: is not a valid URL: 'postgresql+psycopg://u:***@h:notaport/db' (use "
+            "sqlite:///path/to/frontline.db or postgresql+psycopg://user:pass@host/db)",
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite:///",
+            "env DATABASE_URL: names no SQLite file: use sqlite:///path/to/frontline.db (sqlite:/// alone is empty)",
+        ),
+        ("SLACK_BOT_TOKEN", "xoxp-12-34", "env SLACK_BOT_TOKEN: must be a bot token (xoxb-…), got xoxp-…"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "env SLACK_APP_TOKEN: must be an app-level token (xapp-…), got xoxb-…"),
+        (
+            "SLACK_SIGNING_SECRET",
+            "   ",
+            "env SLACK_SIGNING_SECRET: is blank: copy the Signing Secret from the app's Basic Information page",
         ),
     ],
 )

@@ -166,3 +166,16 @@ def test_a_bad_token_keeps_messages_for_when_it_is_fixed(engine: Engine, standin
     assert bad.retrying == [message_id] and bad.dead == []
     later = _sender(engine, standin).deliver_due(NOW + timedelta(minutes=1))
     assert later.sent == [message_id]
+
+
+def test_a_place_slack_refuses_is_reported_to_triage_once(engine: Engine, standin: SlackStandIn) -> None:
+    client = make_web_client(standin.bot_token, standin.api_url)
+    sender = OutboxSender(engine, client, worker_id="w1", clock=lambda: NOW, report_channel="C_TRIAGE")
+    for n in range(3):
+        _enqueue(engine, f"never {n}", channel="C_DOES_NOT_EXIST")
+    report = sender.deliver_due(NOW)
+    assert len(report.dead) == 3 and len(report.sent) == 1  # the one report
+    [told] = standin.messages("C_TRIAGE")
+    assert told["text"].startswith(":warning: I could not post to <#C_DOES_NOT_EXIST>: Slack said `channel_not_found`.")
+    _enqueue(engine, "never again", channel="C_DOES_NOT_EXIST")
+    assert len(sender.deliver_due(NOW).sent) == 0 and len(standin.messages("C_TRIAGE")) == 1

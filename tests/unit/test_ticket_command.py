@@ -165,3 +165,22 @@ def test_list_and_history_parse() -> None:
     )
     assert parse_ticket_command("list <@U1|a> breaching") == ListTickets(ListFilter(owner="U1", breaching=True), 1)
     assert parse_ticket_command("history T-4") == TicketHistory(4)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("printer jams P1 P2", "two priorities given (P1 and P2): give one"),
+        ("P1 printer jams P0", "two priorities given (P1 and P0): give one"),
+        ("customer:acme customer:globex printer jams", "two customers given (acme and globex): give one"),
+        ("<@U1> printer jams <@U2>", "two owners given (<@U1> and <@U2>): give one"),
+        ("users:5 printer jams users:6", "two affected-user counts given (5 and 6): give one"),
+    ],
+)
+def test_conflicting_hints_are_refused_not_silently_dropped(text: str, error: str) -> None:
+    assert parse_ticket_command(text) == UsageError(error)
+
+
+def test_a_hint_repeated_with_the_same_value_is_fine() -> None:
+    parsed = parse_ticket_command("P1 customer:acme printer jams P1 customer:ACME")
+    assert isinstance(parsed, CreateTicket) and (parsed.priority, parsed.customer) == ("P1", "acme")
