@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import demo_config
+from bot.core.durations import parse_duration
 from bot.core.text import decode_slack_text
 from bot.sandbox import Sandbox
 from bot.slack.standin import render_message
+from bot.worker import run_due_work
 from store.db import create_db_engine
 from store.migrate import upgrade
 
@@ -26,12 +28,13 @@ class Step:
     user: str
     channel: str
     command: str  # a slash command, MESSAGE for a plain message (REPLY: in the last message's thread),
-    # CLICK (text: "<ticket ref> <button label>") or REACT (text: the emoji, on the last message)
+    # CLICK (text: "<ticket ref> <button label>"), REACT (text: the emoji, on the last message) or
+    # LATER (text: a duration: the worker's sweep runs that much later than now, on a simulated clock)
     text: str
     caption: str
 
 
-MESSAGE, REPLY, CLICK, REACT = "message", "reply", "click", "react"
+MESSAGE, REPLY, CLICK, REACT, LATER = "message", "reply", "click", "react", "later"
 
 
 STORY: tuple[Step, ...] = (
@@ -101,6 +104,22 @@ STORY: tuple[Step, ...] = (
         "ticket",
         "An agent reacts with :ticket: on it: it becomes T-5, linked to that message.",
     ),
+    Step(
+        "",
+        "",
+        LATER,
+        "12m",
+        "12 minutes pass and nobody has answered T-1, a P0 (first response within 15 min, 24x7): "
+        "the triage channel gets a nudge, since nobody owns it.",
+    ),
+    Step(
+        "",
+        "",
+        LATER,
+        "16m",
+        "At 16 minutes T-1 has breached: the L2 channel and the leads are told. Tickets nobody has "
+        "picked up for 15 minutes are pinged in triage.",
+    ),
 )
 
 
@@ -123,6 +142,9 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
                 _click(sandbox, step.user, ref, label)
                 out.write(f"   {who} in {where}: clicks [{label}] on {ref}\n\n")
                 sandbox.wait_until_delivered()
+                continue
+            if step.command == LATER:
+                _later(sandbox, step.text, out)
                 continue
             if step.command == REACT:
                 assert last_message_ts is not None, "a reaction needs a message before it"
@@ -152,6 +174,20 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     elapsed = time.monotonic() - started
     out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir}" if keep else "") + "\n")
     return 0
+
+
+def _later(sandbox: Sandbox, wait: str, out: TextIO) -> None:
+    """Run the worker's sweep as of `wait` from now (what `frontline tick --now` does) and show what
+    it posted."""
+    sandbox.wait_until_delivered()
+    posted_before = len(sandbox.standin.calls_to("chat.postMessage"))
+    run_due_work(sandbox.deps, sandbox.deps.clock() + parse_duration(wait))
+    out.write(f"   ({wait} later: the worker's sweep runs)\n")
+    for call in sandbox.standin.calls_to("chat.postMessage")[posted_before:]:
+        where = sandbox.standin.channel_name(str(call.response.get("channel", call.args.get("channel"))))
+        first_line = decode_slack_text(str(call.args.get("text", ""))).splitlines()[0]
+        out.write(f"   → {where}: {first_line}\n")
+    out.write("\n")
 
 
 def _click(sandbox: Sandbox, user: str, ref: str, label: str) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "info_message",
     "pending_warning",
     "sla_breach",
+    "sla_state",
     "sla_warning",
     "slack_date",
     "ticket_card",
@@ -78,6 +79,22 @@ def slack_date(at: datetime | None) -> str:
     epoch = int(at.timestamp())
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def sla_state(ticket: Ticket, clock: str) -> str:
+    """Where a clock stands, for a card field: due (in the reader's time zone), paused, met or breached."""
+    breached = bool(getattr(ticket, f"{clock}_breached"))
+    stopped_at: datetime | None = getattr(ticket, f"{clock}_stopped_at")
+    due: datetime | None = getattr(ticket, f"{clock}_due")
+    if stopped_at is not None:
+        return (
+            f":rotating_light: breached, done {slack_date(stopped_at)}" if breached else f"met {slack_date(stopped_at)}"
+        )
+    if breached:
+        return f":rotating_light: breached (was due {slack_date(due)})"
+    if getattr(ticket, f"{clock}_running_since") is None:
+        return ":double_vertical_bar: paused while pending"
+    return f"due {slack_date(due)}"
 
 
 _OUR_MENTION = re.compile(r"&lt;@([UW][A-Z0-9_]+)&gt;")
@@ -133,8 +150,8 @@ def ticket_card(ticket: Ticket) -> Message:
                 ("Requester", _user(ticket.requester_id, empty="—")),
                 ("Customer", _customer(ticket)),
                 ("Category", escape_mrkdwn(ticket.category or "—")),
-                ("First response due", slack_date(ticket.first_response_due)),
-                ("Resolution due", slack_date(ticket.resolution_due)),
+                ("First response", sla_state(ticket, "first_response")),
+                ("Resolution", sla_state(ticket, "resolution")),
             ]
         ),
         *_description_blocks(ticket),
@@ -220,8 +237,8 @@ def ticket_detail(ticket: Ticket) -> Message:
         ("Requester", _user(ticket.requester_id, empty="—")),
         ("Customer", _customer(ticket)),
         ("Created", slack_date(ticket.created_at)),
-        ("First response due", slack_date(ticket.first_response_due)),
-        ("Resolution due", slack_date(ticket.resolution_due)),
+        ("First response", sla_state(ticket, "first_response")),
+        ("Resolution", sla_state(ticket, "resolution")),
     ]
     blocks = [_header(f"{ticket.ref} · {ticket.title}"), _fields(fields), *_description_blocks(ticket)]
     if ticket.card_channel and ticket.card_ts:

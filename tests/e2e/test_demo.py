@@ -34,3 +34,7 @@ def test_demo_plays_the_story_and_prints_channels() -> None:
     # A message outside the intake channels becomes a ticket by the :ticket: reaction, acknowledged in its thread.
     assert "Opened" in text and "by @Alex Rivera via reaction" in text
     assert "↳ Frontline: Ticket T-5 opened (P2): FYI smallco says the invoices page times out" in text
+    # The simulated clock: a nudge at 12 minutes, the breach and the unassigned pings at 16.
+    assert "→ #support-triage: :hourglass_flowing_sand: T-1's first response is 75% through its target" in text
+    assert "→ #support-l2: :rotating_light: T-1 breached its first response SLA" in text
+    assert text.count("→ #support-triage: :wave:") == 4  # T-1, T-2, T-3 and T-5; T-4 was solved
