@@ -41,8 +41,11 @@ def enqueue_card(session: Session, policy: Policy, ticket: Ticket, *, now: datet
 
 
 def enqueue_change(session: Session, ticket: Ticket, *, change_id: int, note: str, now: datetime) -> None:
-    """After a change: update the card in place and add `note` (mrkdwn, already escaped) to its thread."""
+    """After a change: update the card in place and add `note` (mrkdwn, already escaped) to its thread.
+    Nothing for a ticket that has no card (no triage channel was set when it was created)."""
     assert ticket.id is not None
+    if not ticket.card_ts and outbox.by_key(session, f"ticket:{ticket.id}:card") is None:
+        return
     for purpose, method, args in ((REFRESH, "chat.update", {}), (NOTE, "chat.postMessage", {"text": note})):
         outbox.enqueue(
             session,
