@@ -90,7 +90,7 @@ def migrate() -> None:
     from store.db import create_db_engine
     from store.migrate import current_revision, upgrade
 
-    settings, _ = _load()
+    settings, config = _load()
     engine = create_db_engine(settings.database_url)
     before = current_revision(engine)
     try:
@@ -99,6 +99,14 @@ def migrate() -> None:
         _fail([str(error)])
     after = current_revision(engine)
     typer.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    if before is not None and before < "0004" <= (after or ""):
+        # Tickets opened before SLA timers existed get theirs now, so their nudges are not lost.
+        from bot.context import utc_now
+        from bot.services.policy import Policy
+        from bot.services.sla import replan_unfinished
+
+        planned = replan_unfinished(engine, Policy.from_config(config), now=utc_now())
+        typer.echo(f"planned SLA and stage timers for {planned} unfinished tickets")
 
 
 @app.command()

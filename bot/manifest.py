@@ -36,6 +36,7 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Create and look up support tickets",
         "[text with hints: customer:acme P1 users:250 @owner] | show T-42 | help",
     ),
+    ("/support", "The support team's SLA policy", "sla | help"),
 )
 
 # (type, callback_id, name (≤ 24 chars), description)
@@ -58,7 +59,7 @@ BOT_EVENTS: tuple[tuple[str, str], ...] = (
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("chat:write", "post ticket cards and acknowledgements in the source thread"),
     ("chat:write.public", "post to a public triage channel without being a member"),
-    ("commands", "the /ticket command"),
+    ("commands", "the /ticket and /support commands"),
     ("channels:history", "read message.channels events in public intake channels"),
     ("groups:history", "read message.groups events in private intake channels"),
     ("im:history", "read message.im events: DMs to the bot"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, commands, errors, events, shortcuts, views
+from handlers import actions, commands, errors, events, shortcuts, support, views
 
 __all__ = ["register_all"]
 
@@ -13,6 +13,7 @@ __all__ = ["register_all"]
 def register_all(app: App, deps: Deps) -> None:
     errors.register(app)
     commands.register(app, deps)
+    support.register(app, deps)
     events.register(app, deps)
     actions.register(app, deps)
     shortcuts.register(app, deps)

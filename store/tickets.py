@@ -35,6 +35,17 @@ def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Tick
     return session.get(Ticket, ticket_id)
 
 
+def unfinished_after(session: Session, number: int, *, limit: int) -> list[Ticket]:
+    """Up to `limit` tickets that are not CLOSED, numbered after `number`, in number order."""
+    statement = (
+        select(Ticket)
+        .where(col(Ticket.number) > number, col(Ticket.status) != "CLOSED")
+        .order_by(col(Ticket.number))
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())
+
+
 def iter_all(session: Session, *, batch: int = 500) -> Iterator[Ticket]:
     """Every ticket in number order, fetched in batches so exports of any size stay small in memory."""
     last = 0

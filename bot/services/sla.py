@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.calendar import Calendar
@@ -18,7 +19,8 @@ from bot.core.lifecycle import Status
 from bot.core.sla import Clock, ClockName, alerts
 from bot.core.stages import StageLimits, stage_timers
 from bot.services.policy import Policy
-from store import timers
+from store import tickets, timers
+from store.db import session_scope
 from store.models import Ticket
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "mark_breached",
     "planned_timers",
     "reconcile",
+    "replan_unfinished",
     "sla_timer_name",
     "timer_key",
 ]
@@ -142,3 +145,17 @@ def _plan(session: Session, policy: Policy, ticket: Ticket) -> None:
     assert ticket.id is not None
     due = {name: (timer_key(ticket, name), when) for name, when in planned_timers(policy, ticket).items()}
     timers.plan(session, kind=TIMER_KIND, subject_id=ticket.id, due=due)
+
+
+def replan_unfinished(engine: Engine, policy: Policy, *, now: datetime, batch: int = 500) -> int:
+    """Reconcile every ticket that is not CLOSED: after an upgrade that added timers (revision 0004)
+    the tickets already open have clocks but no timers yet. Returns how many were looked at."""
+    done, last = 0, 0
+    while True:
+        with session_scope(engine) as session:
+            rows = tickets.unfinished_after(session, last, limit=batch)
+            for ticket in rows:
+                reconcile(session, policy, ticket, now=now)
+        if not rows:
+            return done
+        done, last = done + len(rows), rows[-1].number

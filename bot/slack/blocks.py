@@ -10,6 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.config import FrontlineConfig
+from bot.core.durations import format_duration
 from bot.core.text import displayable, escape_mrkdwn, truncate
 from store.models import AuditEvent, Ticket
 
@@ -26,6 +28,7 @@ __all__ = [
     "info_message",
     "pending_warning",
     "sla_breach",
+    "sla_policy",
     "sla_state",
     "sla_warning",
     "slack_date",
@@ -405,5 +408,40 @@ def pending_warning(ticket: Ticket, *, waited: str, closes_in: str) -> Message:
     text = (
         f"We're still waiting on your reply about {ticket.ref} ({escape_mrkdwn(truncate(ticket.title, 200))}) "
         f"after {waited}. Without a reply here it closes in {closes_in}; you can always reopen it."
+    )
+    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
+
+
+def sla_policy(config: FrontlineConfig) -> Message:
+    """`/support sla`: the targets, calendars, nudges and stage timers in force."""
+    hours = config.business_hours
+    days = ", ".join(day.capitalize() for day in hours.days)
+    holidays = [f"{hours.holidays.country} public holidays"] if hours.holidays.country else []
+    holidays += [f"{len(hours.holidays.extra)} extra date(s)"] if hours.holidays.extra else []
+    business = f"{days} {hours.start:%H:%M}–{hours.end:%H:%M} {hours.timezone}" + (
+        f", closed on {' and '.join(holidays)}" if holidays else ""
+    )
+    rows = []
+    for priority in ("P0", "P1", "P2", "P3"):
+        target = getattr(config.sla, priority)
+        calendar = "24x7" if target.calendar == "24x7" else "business hours"
+        rows.append(
+            f"{PRIORITY_EMOJI[priority]} *{priority}* · first response {format_duration(target.first_response)}"
+            f" · resolution {format_duration(target.resolution)} · {calendar}"
+        )
+    warn = ", ".join(f"{fraction:.0%}" for fraction in config.sla.warn_at) or "never"
+    stages = config.lifecycle
+    text = "\n".join(
+        [
+            "*SLA policy in force*",
+            *rows,
+            f"Business hours: {business}.",
+            f"Owners are nudged at {warn} of a target; at breach the owner, the L2 channel and the leads are told.",
+            "PENDING pauses both clocks; the requester's reply resumes them; a priority change keeps the time used.",
+            f"Stage timers: NEW and unassigned {format_duration(stages.new_unassigned)} → ping triage · PENDING "
+            f"{format_duration(stages.pending_warn)} → warn the requester, closed "
+            f"{format_duration(stages.pending_close_grace)} later · SOLVED {format_duration(stages.solved_close)} "
+            "→ closed.",
+        ]
     )
     return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}

@@ -166,7 +166,7 @@ def test_manifest_is_yaml_with_every_command(env: dict[str, str]) -> None:
     assert result.returncode == 0
     manifest = yaml.safe_load(result.stdout)
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/ticket"}
+    assert commands == {"/ticket", "/support"}
     assert manifest["settings"]["interactivity"]["request_url"] == "https://support.example.com/slack/events"
 
 
@@ -297,3 +297,36 @@ def test_logs_are_json_lines_including_library_logs(env: dict[str, str], empty_d
     records = [json.loads(line) for line in lines]
     assert {record["logger"] for record in records} >= {"alembic.runtime.migration"}
     assert all("event" in record and "level" in record and "timestamp" in record for record in records)
+
+
+def test_migrating_past_0004_plans_timers_for_tickets_already_open(
+    env: dict[str, str], empty_database_url: str
+) -> None:
+    from store.migrate import upgrade
+
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        for number, status in ((1, "NEW"), (2, "PENDING"), (3, "CLOSED")):
+            connection.execute(
+                text(
+                    "INSERT INTO tickets (number, title, description, status, priority, priority_reason, tags,"
+                    " created_by, source_kind, created_at, updated_at, breached, attachments)"
+                    " VALUES (:number, 'Old', '', :status, 'P2', '', '[]', 'U_A', 'command', :now, :now, false, '[]')"
+                ),
+                {"number": number, "status": status, "now": "2026-11-02 15:00:00"},
+            )
+    engine.dispose()
+    result = frontline("migrate", env=env | {"DATABASE_URL": empty_database_url})
+    assert result.returncode == 0, result.stderr
+    assert "planned SLA and stage timers for 2 unfinished tickets" in result.stdout
+    engine = create_db_engine(empty_database_url)
+    with engine.connect() as connection:
+        planned = connection.execute(text("SELECT subject_id, name FROM timers ORDER BY subject_id, name")).all()
+        due = connection.execute(text("SELECT number, resolution_due FROM tickets ORDER BY number")).all()
+    engine.dispose()
+    names = {(subject, name) for subject, name in planned}
+    assert (1, "stage:new_unassigned") in names and (1, "sla:resolution:breach") in names
+    assert (2, "stage:pending_warn") in names and not any(s == 2 and n.startswith("sla:") for s, n in names)
+    assert not any(subject == 3 for subject, _ in names)
+    assert due[0][1] is not None and due[1][1] is None  # running vs paused while pending

@@ -48,7 +48,7 @@ def test_exactly_the_commands_the_app_handles_are_declared() -> None:
     # An entry without a listener would be a 404 to Slack and an error for the person using it.
     features = from_yaml(manifest_yaml(request_url=URL))["features"]
     commands = {command["command"]: command for command in features["slash_commands"]}
-    assert sorted(commands) == ["/ticket"]
+    assert sorted(commands) == ["/support", "/ticket"]
     for command in commands.values():
         assert command["url"] == URL
         assert command["should_escape"] is True  # mentions arrive as <@U…> IDs
