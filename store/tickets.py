@@ -35,6 +35,15 @@ def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Tick
     return session.get(Ticket, ticket_id)
 
 
+def by_ids_for_update(session: Session, ids: list[int]) -> dict[int, Ticket]:
+    """The tickets, locked until commit on PostgreSQL (in id order, so two lockers never deadlock)."""
+    statement = select(Ticket).where(col(Ticket.id).in_(ids)).order_by(col(Ticket.id))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    rows = session.exec(statement.execution_options(populate_existing=True)).all()
+    return {ticket.id: ticket for ticket in rows if ticket.id is not None}
+
+
 def unfinished_after(session: Session, number: int, *, limit: int) -> list[Ticket]:
     """Up to `limit` tickets that are not CLOSED, numbered after `number`, in number order."""
     statement = (

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from store.models import Timer
 
-__all__ = ["CLAIM_LEASE", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
+__all__ = ["CLAIM_LEASE", "by_ids", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -27,8 +27,13 @@ CLAIM_LEASE = timedelta(minutes=5)
 def plan(session: Session, *, kind: str, subject_id: int, due: Mapping[str, tuple[str, datetime]]) -> None:
     """Make the subject's unfired timers exactly `due` (name -> (key, when))."""
     keys = [key for key, _ in due.values()]
+    # A timer a sweep has claimed stays until the sweep fires it (it then finds it no longer applies):
+    # the sweep may be the very transaction re-planning (a stage timer that closes the ticket).
     stale = delete(Timer).where(
-        col(Timer.kind) == kind, col(Timer.subject_id) == subject_id, col(Timer.fired_at).is_(None)
+        col(Timer.kind) == kind,
+        col(Timer.subject_id) == subject_id,
+        col(Timer.fired_at).is_(None),
+        col(Timer.claimed_by).is_(None),
     )
     session.execute(stale.where(col(Timer.key).not_in(keys)) if keys else stale)
     if not due:
@@ -48,11 +53,21 @@ def plan(session: Session, *, kind: str, subject_id: int, due: Mapping[str, tupl
     )
 
 
-def unfired(session: Session, *, kind: str, subject_id: int) -> list[Timer]:
+def by_ids(session: Session, ids: list[int]) -> list[Timer]:
+    """The timers, as they are now (re-read, not from the session's cache)."""
+    statement = select(Timer).where(col(Timer.id).in_(ids)).execution_options(populate_existing=True)
+    return list(session.exec(statement).all())
+
+
+def unfired(session: Session, *, kind: str, subject_ids: list[int]) -> dict[int, list[Timer]]:
+    """The unfired timers of each subject."""
     statement = select(Timer).where(
-        col(Timer.kind) == kind, col(Timer.subject_id) == subject_id, col(Timer.fired_at).is_(None)
+        col(Timer.kind) == kind, col(Timer.subject_id).in_(subject_ids), col(Timer.fired_at).is_(None)
     )
-    return list(session.exec(statement.order_by(col(Timer.due_at))).all())
+    found: dict[int, list[Timer]] = {subject: [] for subject in subject_ids}
+    for timer in session.exec(statement.execution_options(populate_existing=True).order_by(col(Timer.due_at))):
+        found[timer.subject_id].append(timer)
+    return found
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

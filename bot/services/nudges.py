@@ -34,9 +34,11 @@ class Reschedule:
     when: datetime
 
 
-def act(session: Session, policy: Policy, timer: Timer, ticket: Ticket | None, *, now: datetime) -> str | Reschedule:
-    """Do what `timer` is for, if it still applies to `ticket` (locked by the caller); returns the
-    outcome to record on the timer."""
+def act(
+    session: Session, policy: Policy, timer: Timer, ticket: Ticket | None, *, unfired: list[Timer], now: datetime
+) -> str | Reschedule:
+    """Do what `timer` is for, if it still applies to `ticket` (locked by the caller; `unfired` are
+    the ticket's other unfired timers); returns the outcome to record on the timer."""
     if ticket is None:
         return "the ticket no longer exists"
     planned = sla.planned_timers(policy, ticket)
@@ -46,19 +48,26 @@ def act(session: Session, policy: Policy, timer: Timer, ticket: Ticket | None, *
     if when > now:
         return Reschedule(when)
     if timer.name.startswith("sla:"):
-        return _sla_alert(session, policy, ticket, timer, planned=planned, now=now)
+        return _sla_alert(session, policy, ticket, timer, unfired=unfired, planned=planned, now=now)
     return _stage(session, policy, ticket, timer.name, key=timer.key, now=now)
 
 
 def _sla_alert(
-    session: Session, policy: Policy, ticket: Ticket, timer: Timer, *, planned: dict[str, datetime], now: datetime
+    session: Session,
+    policy: Policy,
+    ticket: Ticket,
+    timer: Timer,
+    *,
+    unfired: list[Timer],
+    planned: dict[str, datetime],
+    now: datetime,
 ) -> str:
     """Send the one alert of this clock that says the most; earlier ones due at the same time are
     superseded by it (after a pause, a re-target or a worker outage)."""
     assert ticket.id is not None
     clock = ClockName(timer.name.split(":")[1])
     prefix = f"sla:{clock}:"
-    siblings = [t for t in timers.unfired(session, kind=sla.TIMER_KIND, subject_id=ticket.id) if t.id != timer.id]
+    siblings = [t for t in unfired if t.id != timer.id and t.fired_at is None]
     due = [t for t in (timer, *siblings) if t.name.startswith(prefix) and planned.get(t.name, now) <= now]
     chosen = latest_due({t.name.removeprefix(prefix): planned[t.name] for t in due}, now)
     assert chosen is not None  # `timer` itself is due
