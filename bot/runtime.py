@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
 from bot.slack.client import make_web_client
 from bot.slack.delivery import OutboxSender
+from bot.slack.pacing import ChannelPacer
 from bot.slack.usergroups import load_group_members
 from store.db import create_db_engine
 from store.migrate import ensure_migrated
@@ -51,6 +52,7 @@ def build_deps(
         after_sent=cards.AFTER_SENT | intake.after_sent_hooks(policy),
         prepare=cards.PREPARE | intake.PREPARE | home.PREPARE,
         report_channel=policy.triage_channel,
+        pacer=ChannelPacer(per_second=settings.slack_channel_rate) if settings.slack_channel_rate else None,
     )
     return Deps(
         settings=settings,

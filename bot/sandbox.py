@@ -63,6 +63,7 @@ class Sandbox:
             frontline_config=Path("frontline.yaml"),
             port=3000,
             log_level="INFO",
+            slack_channel_rate=0,  # the stand-in has no rate limits
         )
         self.deps: Deps = build_deps(self.settings, self._config, clock=self._clock)
         self._executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="sandbox-lazy")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     frontline_config: Path = Path("./frontline.yaml")
     port: Annotated[int, BeforeValidator(_port)] = 3000
     log_level: Annotated[LogLevelName, choice_of(LogLevelName, {"WARN": "WARNING", "FATAL": "CRITICAL"})] = "INFO"
+    # Messages a second per channel the worker sends (Slack's limit is about 1); 0 = no pacing, for
+    # the stand-in, which has no limit.
+    slack_channel_rate: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 1.0
 
 
 def _env_name(loc: Loc) -> str:

@@ -136,6 +136,22 @@ def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datet
     )
 
 
+def defer(session: Session, message_id: int, *, until: datetime) -> None:
+    """Put a claimed row back until `until` without counting the claim as an attempt (pacing)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=PENDING,
+            next_attempt_at=until,
+            claimed_by=None,
+            claimed_at=None,
+            attempts=OutboxMessage.attempts - 1,
+        ),
+        execution_options=_PLAIN_UPDATE,
+    )
+
+
 def mark_dead(session: Session, message_id: int, *, error: str) -> None:
     """A permanent failure: kept for `frontline outbox`, never retried."""
     session.execute(

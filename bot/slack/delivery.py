@@ -21,6 +21,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.slack.pacing import PACED_METHODS, ChannelPacer
 from store import outbox
 from store.db import read_scope, session_scope
 from store.models import OutboxMessage
@@ -43,6 +44,7 @@ class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
+    paced: list[int] = field(default_factory=list)  # held back for their channel's rate
 
 
 def is_transient(error: Exception) -> bool:
@@ -101,9 +103,11 @@ class OutboxSender:
         after_sent: Mapping[str, AfterSent] | None = None,
         prepare: Mapping[str, Prepare] | None = None,
         report_channel: str | None = None,
+        pacer: ChannelPacer | None = None,
     ):
         self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
         self._report_channel = report_channel
+        self._pacer = pacer
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
 
@@ -130,6 +134,8 @@ class OutboxSender:
             if args is None:
                 self._record_skip(message, report)
                 return
+            if self._held_back(message, args, report):
+                return
             response = self._call(message.method, args)
         except NotReadyError as waiting:
             self._record_not_ready(message, str(waiting), report)
@@ -147,6 +153,21 @@ class OutboxSender:
             if after is not None:
                 after(session, message, data, now)
         report.sent.append(message.id)
+
+    def _held_back(self, message: OutboxMessage, args: dict[str, Any], report: DeliveryReport) -> bool:
+        """Whether the message waits for its channel's rate (it goes back to pending, unattempted)."""
+        channel = args.get("channel")
+        if self._pacer is None or message.method not in PACED_METHODS or not isinstance(channel, str):
+            return False
+        now = self._clock()
+        wait = self._pacer.wait_for(channel, now)
+        if not wait:
+            return False
+        assert message.id is not None
+        with session_scope(self._engine) as session:
+            outbox.defer(session, message.id, until=now + wait)
+        report.paced.append(message.id)
+        return True
 
     def _prepared_args(self, message: OutboxMessage) -> dict[str, Any] | None:
         prepare = self._prepare.get(message.purpose)

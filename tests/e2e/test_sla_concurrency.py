@@ -74,6 +74,7 @@ def test_three_ticks_send_each_nudge_exactly_once(
             "SLACK_SIGNING_SECRET": "secret",
             "SLACK_API_URL": standin.api_url,
             "LOG_LEVEL": "WARNING",
+            "SLACK_CHANNEL_RATE": "0",  # 500 DMs to each agent: paced, they would take 8 minutes
         }
         now = datetime.now(UTC)
         for result in _ticks(env, now):

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.slack.client import make_web_client
 from bot.slack.delivery import OutboxSender
+from bot.slack.pacing import ChannelPacer
 from bot.slack.standin import SlackStandIn
 from store import outbox
 from store.db import read_scope, session_scope
@@ -179,3 +180,23 @@ def test_a_place_slack_refuses_is_reported_to_triage_once(engine: Engine, standi
     assert told["text"].startswith(":warning: I could not post to <#C_DOES_NOT_EXIST>: Slack said `channel_not_found`.")
     _enqueue(engine, "never again", channel="C_DOES_NOT_EXIST")
     assert len(sender.deliver_due(NOW).sent) == 0 and len(standin.messages("C_TRIAGE")) == 1
+
+
+def test_posts_are_paced_per_channel_without_spending_attempts(engine: Engine, standin: SlackStandIn) -> None:
+    client = make_web_client(standin.bot_token, standin.api_url)
+    clock = {"now": NOW}
+    sender = OutboxSender(
+        engine, client, worker_id="w1", clock=lambda: clock["now"], pacer=ChannelPacer(burst=4, per_second=1.0)
+    )
+    for n in range(8):
+        _enqueue(engine, f"triage {n}")
+    _enqueue(engine, "elsewhere", channel="C_HELP")
+    first = sender.deliver_due(NOW)
+    assert (len(first.sent), len(first.paced)) == (5, 4)  # a burst of 4 to triage, and the other channel
+    rows = [row for row in _rows(engine) if row.status == "pending"]
+    assert len(rows) == 4 and {row.attempts for row in rows} == {0}
+    for second in range(1, 6):
+        clock["now"] = NOW + timedelta(seconds=second)
+        sender.deliver_due(clock["now"])
+    texts = [message["text"] for message in standin.messages("C_TRIAGE")]
+    assert texts == [f"triage {n}" for n in range(8)]  # all delivered, in order
