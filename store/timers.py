@@ -59,10 +59,13 @@ def by_ids(session: Session, ids: list[int]) -> list[Timer]:
     return list(session.exec(statement).all())
 
 
-def unfired(session: Session, *, kind: str, subject_ids: list[int]) -> dict[int, list[Timer]]:
-    """The unfired timers of each subject."""
+def unfired(session: Session, *, kind: str, subject_ids: list[int], due_by: datetime) -> dict[int, list[Timer]]:
+    """The unfired timers of each subject that are due by `due_by`."""
     statement = select(Timer).where(
-        col(Timer.kind) == kind, col(Timer.subject_id).in_(subject_ids), col(Timer.fired_at).is_(None)
+        col(Timer.kind) == kind,
+        col(Timer.subject_id).in_(subject_ids),
+        col(Timer.fired_at).is_(None),
+        col(Timer.due_at) <= due_by,
     )
     found: dict[int, list[Timer]] = {subject: [] for subject in subject_ids}
     for timer in session.exec(statement.execution_options(populate_existing=True).order_by(col(Timer.due_at))):

@@ -74,7 +74,8 @@ def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> Sw
     # Lock the tickets first, as every change to a ticket does, then read the timers again: a
     # process that fired one meanwhile held these locks, and its commit is visible now.
     locked = tickets.by_ids_for_update(session, ticket_ids) if ticket_ids else {}
-    unfired = timers.unfired(session, kind=sla.TIMER_KIND, subject_ids=ticket_ids) if ticket_ids else {}
+    # Only the due ones matter: an alert due now supersedes the other due alerts of its clock.
+    unfired = timers.unfired(session, kind=sla.TIMER_KIND, subject_ids=ticket_ids, due_by=now) if ticket_ids else {}
     # No autoflush: the timers' updates go out together at commit instead of one by one before each
     # message is queued (half the cost of a nudge).
     with session.no_autoflush:
