@@ -51,6 +51,7 @@ class DueWorkReport:
     timers_fired: int = 0
     timers_failed: int = 0
     delivered: int = 0
+    paced: int = 0
     retrying: int = 0
     dead: int = 0
     notes: list[str] = field(default_factory=list)
@@ -59,7 +60,9 @@ class DueWorkReport:
         return (
             f"as of {self.now.isoformat()}: {self.timers_fired} timers fired"
             + (f" ({self.timers_failed} failed)" if self.timers_failed else "")
-            + f", {self.delivered} delivered, "
+            + f", {self.delivered} delivered"
+            + (f", {self.paced} held back by channel pacing (SLACK_CHANNEL_RATE)" if self.paced else "")
+            + ", "
             f"{self.retrying} to retry, {self.dead} failed permanently"
         )
 
@@ -72,6 +75,7 @@ def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     report.timers_fired, report.timers_failed = sweep.fired, sweep.failed
     delivery = deps.sender.deliver_due(now)
     report.delivered, report.retrying, report.dead = len(delivery.sent), len(delivery.retrying), len(delivery.dead)
+    report.paced = len(set(delivery.paced))
     return report
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from store.models import Timer
 
-__all__ = ["CLAIM_LEASE", "by_ids", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
+__all__ = ["CLAIM_LEASE", "by_ids", "by_key", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -97,6 +97,10 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100)
         execution_options={"synchronize_session": False, "populate_existing": True},
     ).all()
     return sorted(claimed, key=lambda timer: (timer.due_at, timer.id or 0))
+
+
+def by_key(session: Session, key: str) -> Timer | None:
+    return session.exec(select(Timer).where(col(Timer.key) == key)).first()
 
 
 def get(session: Session, timer_id: int) -> Timer | None:

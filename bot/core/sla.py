@@ -91,11 +91,13 @@ class Clock:
 
     def instant_of(self, fraction: float, calendar: Calendar) -> datetime | None:
         """When the used time reaches `fraction` of the target, if the clock runs. A moment already
-        passed in this run is the moment the clock started running again (it is due at once)."""
+        passed in this run is the first working moment since the clock started running again."""
         if self.running_since is None:
             return None
         left = self.target * fraction - self.used
-        return calendar.add(self.running_since, left) if left > timedelta(0) else self.running_since
+        if left > timedelta(0):
+            return calendar.add(self.running_since, left)
+        return calendar.next_working_instant(self.running_since)  # never a Saturday alert on business hours
 
     def due(self, calendar: Calendar) -> datetime | None:
         """When the target is reached, if the clock runs (None while paused or stopped)."""

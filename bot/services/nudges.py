@@ -67,8 +67,10 @@ def _sla_alert(
     assert ticket.id is not None
     clock = ClockName(timer.name.split(":")[1])
     prefix = f"sla:{clock}:"
-    siblings = [t for t in unfired if t.id != timer.id and t.fired_at is None]
-    due = [t for t in (timer, *siblings) if t.name.startswith(prefix) and planned.get(t.name, now) <= now]
+    siblings = [t for t in unfired if t.id != timer.id and t.fired_at is None and t.name.startswith(prefix)]
+    for stale in [t for t in siblings if t.name not in planned]:  # e.g. a fraction taken out of warn_at
+        timers.mark_fired(session, stale, now=now, outcome="no longer applies")
+    due = [t for t in (timer, *siblings) if t.name in planned and planned[t.name] <= now]
     chosen = latest_due({t.name.removeprefix(prefix): planned[t.name] for t in due}, now)
     assert chosen is not None  # `timer` itself is due
     sent_key = next(t.key for t in due if t.name == prefix + chosen)
@@ -76,7 +78,7 @@ def _sla_alert(
         _breach(session, policy, ticket, clock, key=sent_key, now=now)
     else:
         _warning(session, policy, ticket, clock, float(chosen.removeprefix("warn:")), key=sent_key, now=now)
-    outcome = {t.id: ("sent" if t.name == prefix + chosen else f"superseded by {chosen}") for t in due}
+    outcome = {t.id: ("queued" if t.name == prefix + chosen else f"superseded by {chosen}") for t in due}
     for sibling in siblings:
         if sibling.id in outcome:
             timers.mark_fired(session, sibling, now=now, outcome=outcome[sibling.id])
@@ -120,7 +122,7 @@ def _breach(session: Session, policy: Policy, ticket: Ticket, clock: ClockName, 
     _record(session, ticket, changes, note=f":rotating_light: {blocks.CLOCK_LABELS[clock]} SLA breached", now=now)
 
 
-def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: str, now: datetime) -> str:
+def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: str, now: datetime) -> str | Reschedule:
     since = ticket.status_since or ticket.updated_at
     waited = format_duration(now - since)
     lifecycle = policy.config.lifecycle
@@ -129,10 +131,15 @@ def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: 
             return "no triage channel to ping"
         message = blocks.unassigned_ping(ticket, waited=waited)
         _post(session, ticket, key=key, channel=policy.triage_channel, message=message, now=now)
-        return "sent"
+        return "queued"
     if name == PENDING_WARN:
         closes_in = format_duration(lifecycle.pending_close_grace)
         return _warn_requester(session, ticket, key=key, waited=waited, closes_in=closes_in, now=now)
+    if name == PENDING_CLOSE:
+        warned = timers.by_key(session, sla.timer_key(ticket, PENDING_WARN))
+        if warned is not None and warned.fired_at is not None and warned.fired_at + lifecycle.pending_close_grace > now:
+            # The warning went out late (the worker was down): the requester still gets the full grace.
+            return Reschedule(warned.fired_at + lifecycle.pending_close_grace)
     if name in {PENDING_CLOSE, SOLVED_CLOSE}:
         _close(session, policy, ticket, why=f"{ticket.status} for {waited}", now=now)
         return "closed"
@@ -148,7 +155,7 @@ def _warn_requester(session: Session, ticket: Ticket, *, key: str, waited: str, 
         _post(session, ticket, key=key, channel=ticket.requester_id, message=message, now=now)
     else:
         return "no requester to warn"
-    return "sent"
+    return "queued"
 
 
 def _close(session: Session, policy: Policy, ticket: Ticket, *, why: str, now: datetime) -> None:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot.core.calendar import Calendar
 from bot.core.lifecycle import Status
-from bot.core.sla import Clock, ClockName, alerts
+from bot.core.sla import BREACH, Clock, ClockName, alerts
 from bot.core.stages import StageLimits, stage_timers
 from bot.services.policy import Policy
 from store import tickets, timers
@@ -26,6 +26,7 @@ from store.models import Ticket
 __all__ = [
     "TIMER_KIND",
     "FieldChange",
+    "checkpoint",
     "clock_of",
     "mark_breached",
     "planned_timers",
@@ -95,6 +96,15 @@ def reconcile(session: Session, policy: Policy, ticket: Ticket, *, now: datetime
     return changes
 
 
+def checkpoint(policy: Policy, ticket: Ticket, *, now: datetime) -> None:
+    """Count the time the running clocks have used so far on the ticket's current calendar: call
+    before changing its priority, whose calendar may differ (business hours vs 24x7)."""
+    for name in ClockName:
+        clock, calendar = clock_of(policy, ticket, name)
+        if clock.running:
+            _store(ticket, name, clock.pause(now, calendar).resume(now))
+
+
 def mark_breached(ticket: Ticket, name: ClockName) -> list[FieldChange]:
     field = f"{name}_breached"
     if getattr(ticket, field):
@@ -117,6 +127,9 @@ def planned_timers(policy: Policy, ticket: Ticket) -> dict[str, datetime]:
         clock, calendar = clock_of(policy, ticket, name)
         for alert, when in alerts(clock, calendar, policy.config.sla.warn_at).items():
             planned[sla_timer_name(name, alert)] = when
+        if clock.stopped and clock.stopped_at and getattr(ticket, f"{name}_breached"):
+            # Stopped late between two sweeps: the breach is still told (once: a fired timer stays).
+            planned[sla_timer_name(name, BREACH)] = clock.stopped_at
     since = ticket.status_since or ticket.updated_at
     planned |= stage_timers(status=ticket.status, owner_id=ticket.owner_id, status_since=since, limits=_limits(policy))
     return planned

@@ -140,7 +140,9 @@ def _set_priority(policy: Policy, ticket: Ticket, priority: str, actor: str, now
         ("priority", before, priority),
         ("priority_reason", ticket.priority_reason, reason),
     ]
-    # The clocks keep the time they used; `sla.reconcile` gives them the new priority's targets.
+    # The clocks keep the time they used, counted on the old priority's calendar up to now;
+    # `sla.reconcile` then gives them the new priority's targets and calendar.
+    sla.checkpoint(policy, ticket, now=now)
     ticket.priority, ticket.priority_reason = priority, reason
     return _Edit(fields, f"<@{actor}> changed the priority: {before} → {priority}")
 

@@ -93,8 +93,10 @@ def sla_state(ticket: Ticket, clock: str) -> str:
         return (
             f":rotating_light: breached, done {slack_date(stopped_at)}" if breached else f"met {slack_date(stopped_at)}"
         )
+    if breached and getattr(ticket, f"{clock}_running_since") is not None:
+        return f":rotating_light: breached; now due {slack_date(due)}"  # e.g. re-prioritised after the breach
     if breached:
-        return f":rotating_light: breached (was due {slack_date(due)})"
+        return ":rotating_light: breached; paused while pending"
     if getattr(ticket, f"{clock}_running_since") is None:
         return ":double_vertical_bar: paused while pending"
     return f"due {slack_date(due)}"

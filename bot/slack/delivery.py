@@ -123,8 +123,14 @@ class OutboxSender:
                 batch = outbox.claim_due(session, worker=self._worker, now=now, limit=limit)
             if not batch:
                 return report
+            paced_before = len(report.paced)
             for message in batch:
                 self._send(message, report)  # follow-ups are due now: the next batch claims them
+            if len(report.paced) - paced_before == len(batch):
+                # Everything left is waiting for its channel's rate: a later pass sends it. (With a
+                # `now` in the future, as `tick --now` may give, it would otherwise be claimed again
+                # at once, round and round.)
+                return report
 
     def _send(self, message: OutboxMessage, report: DeliveryReport) -> None:
         """Send one claimed row and record the outcome."""

@@ -183,10 +183,10 @@ def test_an_unowned_ticket_is_nudged_in_triage_and_only_the_latest_alert_goes_ou
     with Session(sandbox.deps.engine) as session:
         fired = {t.name: t.outcome for t in session.exec(select(Timer).where(col(Timer.fired_at).is_not(None)))}
     assert fired == {
-        "stage:new_unassigned": "sent",
+        "stage:new_unassigned": "queued",
         "sla:first_response:warn:0.75": "superseded by breach",
-        "sla:first_response:breach": "sent",
-        "sla:resolution:warn:0.75": "sent",
+        "sla:first_response:breach": "queued",
+        "sla:resolution:warn:0.75": "queued",
     }
 
 
@@ -231,4 +231,50 @@ def test_repeated_ticks_fire_each_timer_once(sla_sandbox: Sandbox, clock: Clock)
     assert pings == ["T-1", "T-2", "T-3", "T-4", "T-5"]
     with Session(sandbox.deps.engine) as session:
         fired = session.exec(select(Timer.name, Timer.outcome).where(col(Timer.fired_at).is_not(None))).all()
-    assert sorted(fired) == [("stage:new_unassigned", "sent")] * 5
+    assert sorted(fired) == [("stage:new_unassigned", "queued")] * 5
+
+
+def test_a_priority_change_counts_the_time_used_on_the_old_calendar(sla_sandbox: Sandbox, clock: Clock) -> None:
+    sandbox = sla_sandbox
+    _open_by_message(sandbox, clock, ny(12, 4, 16))  # P2 on business hours: 1 h used by Friday 17:00
+    _command(sandbox, clock, ny(12, 7, 9), "priority T-1 P0", user=LEAD)  # P0 runs 24x7, 4 h to resolve
+    ticket = _ticket(sandbox)
+    assert ticket.resolution_used_s == 3600  # the weekend is not counted, whatever P0's calendar
+    assert ticket.resolution_due == ny(12, 7, 12)
+
+
+def test_a_late_first_response_between_sweeps_is_still_told_as_a_breach(sla_sandbox: Sandbox, clock: Clock) -> None:
+    sandbox = sla_sandbox
+    ts = _open_by_message(sandbox, clock, ny(12, 7, 9))  # first response due 10:00
+    _command(sandbox, clock, ny(12, 7, 9, 1), "take T-1")
+    _in_thread(sandbox, clock, ny(12, 7, 10, 20), AGENT, thread_ts=ts, text="Sorry for the wait")  # no tick since 9
+    assert _ticket(sandbox).first_response_breached
+    _tick(sandbox, clock, ny(12, 7, 10, 21))
+    _tick(sandbox, clock, ny(12, 7, 10, 22))
+    breaches = [text for text in _dms(sandbox, AGENT) if "breached its first response SLA" in text]
+    assert len(breaches) == 1 and len(_posts(sandbox, "C_L2")) == 1
+
+
+def test_after_an_outage_the_requester_gets_the_grace_before_the_close(sla_sandbox: Sandbox, clock: Clock) -> None:
+    sandbox = sla_sandbox
+    _open_by_message(sandbox, clock, ny(12, 7, 9))
+    _command(sandbox, clock, ny(12, 7, 9, 5), "take T-1")
+    _command(sandbox, clock, ny(12, 7, 9, 10), "pending T-1")
+    _tick(sandbox, clock, ny(12, 20, 9))  # the worker was down for two weeks
+    assert _ticket(sandbox).status == "PENDING"  # warned now, not closed in the same breath
+    _tick(sandbox, clock, ny(12, 21, 8, 59))
+    assert _ticket(sandbox).status == "PENDING"
+    _tick(sandbox, clock, ny(12, 21, 9))
+    assert _ticket(sandbox).status == "CLOSED"
+
+
+def test_taking_a_fraction_out_of_warn_at_does_not_break_the_other_alerts(sla_sandbox: Sandbox, clock: Clock) -> None:
+    from bot.services.policy import Policy
+    from bot.services.sweep import fire_due_timers
+
+    sandbox = sla_sandbox
+    _open_by_message(sandbox, clock, ny(12, 7, 9))  # P2, resolution 4 h: planned with warn_at [0.75]
+    _command(sandbox, clock, ny(12, 7, 9, 1), "take T-1")
+    changed = Policy.from_config(parse_config({**CONFIG, "sla": {**CONFIG["sla"], "warn_at": [0.5]}}))
+    report = fire_due_timers(sandbox.deps.engine, changed, worker="w", now=ny(12, 7, 12, 10))
+    assert report.failed == 0

@@ -4,6 +4,7 @@ tell the story in the card's thread; roles and the lifecycle refuse what is not 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -98,7 +99,10 @@ def test_priority_change_retargets_and_shows_who(sandbox: Sandbox) -> None:
     assert after.priority == "P0"
     assert after.priority_reason == f"P0: set by <@{AGENT}> (was P1: keyword 'broken')"
     assert after.first_response_due is not None and before.first_response_due is not None
-    assert (after.first_response_due - after.created_at).total_seconds() == 15 * 60  # P0: 15 min, 24x7
+    # P0: 15 min on 24x7, less the time already used on P1's business calendar before the change.
+    assert after.first_response_running_since is not None
+    used = timedelta(seconds=after.first_response_used_s)
+    assert after.first_response_due == after.first_response_running_since + timedelta(minutes=15) - used
     sandbox.wait_until_delivered()
     [card] = sandbox.standin.messages("C_TRIAGE")
     context = " ".join(e["text"] for b in card["blocks"] if b["type"] == "context" for e in b["elements"])

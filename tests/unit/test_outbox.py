@@ -200,3 +200,12 @@ def test_posts_are_paced_per_channel_without_spending_attempts(engine: Engine, s
         sender.deliver_due(clock["now"])
     texts = [message["text"] for message in standin.messages("C_TRIAGE")]
     assert texts == [f"triage {n}" for n in range(8)]  # all delivered, in order
+
+
+def test_pacing_with_a_future_now_returns_instead_of_spinning(engine: Engine, standin: SlackStandIn) -> None:
+    client = make_web_client(standin.bot_token, standin.api_url)
+    sender = OutboxSender(engine, client, worker_id="w1", clock=lambda: NOW, pacer=ChannelPacer(burst=2))
+    for n in range(6):
+        _enqueue(engine, f"triage {n}")
+    report = sender.deliver_due(NOW + timedelta(hours=2))  # what `tick --now` two hours ahead does
+    assert len(report.sent) == 2 and len(set(report.paced)) == 4

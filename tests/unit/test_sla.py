@@ -108,3 +108,10 @@ def test_due_is_never_before_start_plus_target(start: datetime, target: timedelt
     due = Clock.start(target, start).due(US)
     assert due is not None and due >= start + target
     assert US.working_time_between(start, due) == target
+
+
+def test_an_alert_already_passed_when_a_business_clock_resumes_waits_for_business_hours() -> None:
+    # Re-targeted below the time used while pending; the requester replies on Saturday.
+    clock = Clock.start(8 * H, ny(2026, 12, 7, 9)).pause(ny(2026, 12, 7, 13), F4).retarget(2 * H)
+    resumed = clock.resume(ny(2026, 12, 12, 10))
+    assert resumed.due(F4) == utc(2026, 12, 14, 14)  # Monday 09:00 ET, not Saturday
