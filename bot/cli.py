@@ -110,6 +110,18 @@ def migrate() -> None:
 
 
 @app.command()
+def replan() -> None:
+    """Re-plan every unfinished ticket's SLA and stage timers against frontline.yaml as it is now
+    (after changing `sla` or `lifecycle`)."""
+    from bot.services.sla import replan_unfinished
+
+    settings, config = _load()
+    deps = _deps(settings, config, talks_to_slack=False)
+    planned = replan_unfinished(deps.engine, deps.policy, now=deps.clock())
+    typer.echo(f"re-planned the SLA and stage timers of {planned} unfinished tickets")
+
+
+@app.command()
 def serve(
     socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (needs SLACK_APP_TOKEN).")] = False,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="HTTP port (default $PORT or 3000).")] = None,

@@ -330,3 +330,28 @@ def test_migrating_past_0004_plans_timers_for_tickets_already_open(
     assert (2, "stage:pending_warn") in names and not any(s == 2 and n.startswith("sla:") for s, n in names)
     assert not any(subject == 3 for subject, _ in names)
     assert due[0][1] is not None and due[1][1] is None  # running vs paused while pending
+
+
+def test_replan_applies_a_shortened_target_to_open_tickets(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.config import parse_config
+
+    engine = create_db_engine(database_url)
+    before = parse_config({"sla": {"P2": {"first_response": "1h", "resolution": "8h", "calendar": "24x7"}}})
+    opened = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    create_ticket(
+        engine, Policy.from_config(before), NewTicket("Printer jams", "Printer jams", "U_A", "command"), now=opened
+    )
+    config = tmp_path / "shorter.yaml"
+    config.write_text("sla:\n  P2: {first_response: 1h, resolution: 2h, calendar: 24x7}\n")
+    result = frontline("replan", env=env | {"FRONTLINE_CONFIG": str(config)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "re-planned the SLA and stage timers of 1 unfinished tickets"
+    with engine.connect() as connection:
+        due = connection.execute(text("SELECT resolution_due FROM tickets")).scalar_one()
+        breach = connection.execute(text("SELECT due_at FROM timers WHERE name = 'sla:resolution:breach'")).scalar_one()
+    engine.dispose()
+    assert str(due).startswith("2026-12-07 11:00") and str(breach).startswith("2026-12-07 11:00")
