@@ -24,9 +24,12 @@ def by_number(session: Session, number: int, *, for_update: bool = False) -> Tic
     return session.exec(statement).first()
 
 
-def by_source(session: Session, channel: str, ts: str) -> Ticket | None:
-    """The ticket made from the message `ts` in `channel`, if any."""
-    return session.exec(select(Ticket).where(Ticket.source_channel == channel, Ticket.source_ts == ts)).first()
+def by_source(session: Session, channel: str, ts: str, *, for_update: bool = False) -> Ticket | None:
+    """The ticket made from the message `ts` in `channel`, if any; `for_update` as in `by_number`."""
+    statement = select(Ticket).where(Ticket.source_channel == channel, Ticket.source_ts == ts)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return session.exec(statement).first()
 
 
 def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Ticket | None:

@@ -110,7 +110,7 @@ def _open(session: Session, policy: Policy, message: OpenTicket, now: datetime) 
 
 
 def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) -> IntakeResult:
-    ticket = tickets.by_source(session, reply.channel, reply.thread_ts)
+    ticket = tickets.by_source(session, reply.channel, reply.thread_ts, for_update=True)
     if ticket is None or ticket.id is None:
         return IntakeResult("ignored")
     role = "requester" if reply.user == ticket.requester_id else "agent" if policy.is_agent(reply.user) else "other"
@@ -142,7 +142,7 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
 
 
 def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult:
-    ticket = tickets.by_source(session, edit.channel, edit.ts)
+    ticket = tickets.by_source(session, edit.channel, edit.ts, for_update=True)
     if ticket is None or edit.text == ticket.description:
         return IntakeResult("ignored")
     # The ticket keeps what was asked; an edit at the source updates it and is kept in the audit log.
@@ -164,7 +164,7 @@ def _edited(session: Session, edit: SourceEdited, now: datetime) -> IntakeResult
 
 
 def _deleted(session: Session, deletion: SourceDeleted, now: datetime) -> IntakeResult:
-    ticket = tickets.by_source(session, deletion.channel, deletion.ts)
+    ticket = tickets.by_source(session, deletion.channel, deletion.ts, for_update=True)
     if ticket is None or ticket.source_deleted_at is not None:
         return IntakeResult("ignored")
     # Deleting the message never deletes the ticket (field case F1): it is annotated instead.
