@@ -17,14 +17,11 @@ import argparse
 import os
 import random
 import statistics
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, text, update
-from sqlalchemy.engine import make_url
+from harness import scratch_database
+from sqlalchemy import Engine, insert, text, update
 
 from bot.config import parse_config
 from bot.services.policy import Policy
@@ -129,32 +126,22 @@ def main() -> None:
     backend = "postgresql" if admin_url and is_postgres(admin_url) else "sqlite"
     print(f"{backend}: sweep with nothing due (median of 20), then {args.due:,} due nudges in one sweep")
     for size in (int(part) for part in args.sizes.split(",")):
-        scratch: str | None = None
-        if backend == "postgresql":
-            scratch = f"frontline_bench_{uuid.uuid4().hex[:8]}"
-            with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-            url = make_url(admin_url).set(database=scratch).render_as_string(hide_password=False)
-        else:
-            url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='frontline-bench-')) / 'bench.db'}"
-        engine = create_db_engine(url)
-        try:
-            upgrade(engine)
-            now = datetime.now(UTC)
-            filled = _fill(engine, size, now)
-            idle = _idle_sweep_ms(engine, policy, now)
-            due = min(args.due, size // 10)
-            seconds, fired = _due_sweep_seconds(engine, policy, now, due)
-            each = seconds / max(fired, 1) * 1000
-            print(
-                f"{size:>9,} tickets ({size // 10:,} open; filled in {filled:.0f} s): nothing due {idle:6.1f} ms;"
-                f" {fired:,} due nudges decided and queued in {seconds:.2f} s ({each:.2f} ms each)"
-            )
-        finally:
-            engine.dispose()
-            if scratch:
-                with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        with scratch_database(admin_url) as url:
+            engine = create_db_engine(url)
+            try:
+                upgrade(engine)
+                now = datetime.now(UTC)
+                filled = _fill(engine, size, now)
+                idle = _idle_sweep_ms(engine, policy, now)
+                due = min(args.due, size // 10)
+                seconds, fired = _due_sweep_seconds(engine, policy, now, due)
+            finally:
+                engine.dispose()
+        each = seconds / max(fired, 1) * 1000
+        print(
+            f"{size:>9,} tickets ({size // 10:,} open; filled in {filled:.0f} s): nothing due {idle:6.1f} ms;"
+            f" {fired:,} due nudges decided and queued in {seconds:.2f} s ({each:.2f} ms each)"
+        )
 
 
 if __name__ == "__main__":

@@ -12,15 +12,12 @@ import argparse
 import os
 import random
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from harness import scratch_database
+from sqlalchemy import Engine, insert
 
 from bot.core.ticket_command import ListFilter
 from bot.services import tickets as ticket_service
@@ -76,40 +73,32 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", "")
-    scratch: str | None = None
-    if admin_url and is_postgres(admin_url):
-        scratch = f"frontline_bench_{uuid.uuid4().hex[:8]}"
-        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-        url = make_url(admin_url).set(database=scratch).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='frontline-bench-')) / 'bench.db'}"
-    engine = create_db_engine(url)
-    try:
-        upgrade(engine)
-        now = datetime.now(UTC)
-        fill_seconds = _fill(engine, args.tickets, now)
-        rng = random.Random(11)
+    with scratch_database(admin_url) as url:
+        engine = create_db_engine(url)
+        try:
+            upgrade(engine)
+            now = datetime.now(UTC)
+            fill_seconds = _fill(engine, args.tickets, now)
+            rng = random.Random(11)
 
-        def list_mine() -> object:
-            page = ticket_service.list_tickets(engine, ListFilter(mine=True), actor=rng.choice(OWNERS), page=1, now=now)
-            return blocks.ticket_list(page.tickets, total=page.total, page=1, page_size=page.page_size)
+            def list_mine() -> object:
+                page = ticket_service.list_tickets(
+                    engine, ListFilter(mine=True), actor=rng.choice(OWNERS), page=1, now=now
+                )
+                return blocks.ticket_list(page.tickets, total=page.total, page=1, page_size=page.page_size)
 
-        def show() -> object:
-            ticket = ticket_service.get_ticket(engine, rng.randint(1, args.tickets))
-            assert ticket is not None
-            return blocks.ticket_detail(ticket)
+            def show() -> object:
+                ticket = ticket_service.get_ticket(engine, rng.randint(1, args.tickets))
+                assert ticket is not None
+                return blocks.ticket_detail(ticket)
 
-        backend = "postgresql" if scratch else "sqlite"
-        print(f"{backend}: {args.tickets:,} tickets inserted in {fill_seconds:.1f} s; {args.calls} calls each")
-        for name, call in (("list mine", list_mine), ("show", show)):
-            p50, p99 = _measure(call, args.calls)
-            print(f"{name:<10} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-    finally:
-        engine.dispose()
-        if scratch:
-            with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            backend = "postgresql" if is_postgres(url) else "sqlite"
+            print(f"{backend}: {args.tickets:,} tickets inserted in {fill_seconds:.1f} s; {args.calls} calls each")
+            for name, call in (("list mine", list_mine), ("show", show)):
+                p50, p99 = _measure(call, args.calls)
+                print(f"{name:<10} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":

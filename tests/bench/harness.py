@@ -168,3 +168,25 @@ class Deployment:
         while len(self.standin.messages(channel)) < count and time.monotonic() - started < timeout:
             time.sleep(0.2)
         return len(self.standin.messages(channel)), time.monotonic() - started
+
+
+@contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one benchmark run: a new PostgreSQL database (dropped afterwards)
+    when `admin_url` is PostgreSQL, else a new SQLite file."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from store.db import is_postgres
+
+    if not (admin_url and is_postgres(admin_url)):
+        yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='frontline-bench-')) / 'bench.db'}"
+        return
+    name = f"frontline_bench_{os.urandom(4).hex()}"
+    with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
