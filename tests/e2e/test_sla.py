@@ -278,3 +278,20 @@ def test_taking_a_fraction_out_of_warn_at_does_not_break_the_other_alerts(sla_sa
     changed = Policy.from_config(parse_config({**CONFIG, "sla": {**CONFIG["sla"], "warn_at": [0.5]}}))
     report = fire_due_timers(sandbox.deps.engine, changed, worker="w", now=ny(12, 7, 12, 10))
     assert report.failed == 0
+
+
+def test_f11_a_worker_killed_after_claiming_loses_no_nudge(sla_sandbox: Sandbox, clock: Clock) -> None:
+    from store import timers
+    from store.db import session_scope
+
+    sandbox = sla_sandbox
+    _open_by_message(sandbox, clock, ny(12, 8, 11, 40))  # pinged in triage at 11:55 if nobody takes it
+    with session_scope(sandbox.deps.engine) as session:  # a worker claims it, then is killed
+        [claimed] = timers.claim_due(session, worker="killed", now=ny(12, 8, 11, 55))
+        assert claimed.name == "stage:new_unassigned"
+    _tick(sandbox, clock, ny(12, 8, 11, 56))  # the other process leaves it alone during the lease
+    assert not [text for text in _posts(sandbox, "C_TRIAGE") if text.startswith(":wave:")]
+    _tick(sandbox, clock, ny(12, 8, 12, 1))
+    _tick(sandbox, clock, ny(12, 8, 12, 2))
+    pings = [text for text in _posts(sandbox, "C_TRIAGE") if text.startswith(":wave:")]
+    assert len(pings) == 1 and pings[0].startswith(":wave: T-1 has waited 21m")
