@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from store.models import Timer
 
-__all__ = ["CLAIM_LEASE", "by_ids", "by_key", "claim_due", "get", "mark_fired", "plan", "release", "unfired"]
+__all__ = ["CLAIM_LEASE", "by_ids", "by_key", "claim_due", "mark_fired", "plan", "release", "unfired"]
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -101,10 +101,6 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100)
 
 def by_key(session: Session, key: str) -> Timer | None:
     return session.exec(select(Timer).where(col(Timer.key) == key)).first()
-
-
-def get(session: Session, timer_id: int) -> Timer | None:
-    return session.get(Timer, timer_id, populate_existing=True)
 
 
 def mark_fired(session: Session, timer: Timer, *, now: datetime, outcome: str) -> None:

@@ -123,8 +123,7 @@ def _breach(session: Session, policy: Policy, ticket: Ticket, clock: ClockName, 
 
 
 def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: str, now: datetime) -> str | Reschedule:
-    since = ticket.status_since or ticket.updated_at
-    waited = format_duration(now - since)
+    waited = format_duration(now - sla.status_since(ticket))
     lifecycle = policy.config.lifecycle
     if name == NEW_UNASSIGNED:
         if not policy.triage_channel:

@@ -33,6 +33,7 @@ __all__ = [
     "reconcile",
     "replan_unfinished",
     "sla_timer_name",
+    "status_since",
     "timer_key",
 ]
 
@@ -120,6 +121,11 @@ def _store(ticket: Ticket, name: ClockName, clock: Clock) -> None:
     setattr(ticket, f"{name}_stopped_at", clock.stopped_at)
 
 
+def status_since(ticket: Ticket) -> datetime:
+    """When the ticket entered its current status (tickets from before revision 0004: last update)."""
+    return ticket.status_since or ticket.updated_at
+
+
 def planned_timers(policy: Policy, ticket: Ticket) -> dict[str, datetime]:
     """Every timer the ticket needs now (name -> when): its clocks' alerts and its stage timer."""
     planned: dict[str, datetime] = {}
@@ -130,8 +136,10 @@ def planned_timers(policy: Policy, ticket: Ticket) -> dict[str, datetime]:
         if clock.stopped and clock.stopped_at and getattr(ticket, f"{name}_breached"):
             # Stopped late between two sweeps: the breach is still told (once: a fired timer stays).
             planned[sla_timer_name(name, BREACH)] = clock.stopped_at
-    since = ticket.status_since or ticket.updated_at
-    planned |= stage_timers(status=ticket.status, owner_id=ticket.owner_id, status_since=since, limits=_limits(policy))
+    limits = _limits(policy)
+    planned |= stage_timers(
+        status=ticket.status, owner_id=ticket.owner_id, status_since=status_since(ticket), limits=limits
+    )
     return planned
 
 
@@ -150,8 +158,7 @@ def timer_key(ticket: Ticket, name: str) -> str:
     timer by the stage's start too (a ticket that is PENDING again later is warned again)."""
     if name.startswith("sla:"):
         return f"ticket:{ticket.id}:{name}"
-    since = ticket.status_since or ticket.updated_at
-    return f"ticket:{ticket.id}:{name}:{int(since.timestamp())}"
+    return f"ticket:{ticket.id}:{name}:{int(status_since(ticket).timestamp())}"
 
 
 def _plan(session: Session, policy: Policy, ticket: Ticket) -> None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from harness import scratch_database
 from sqlalchemy import Engine, insert, text, update
+from sqlmodel import Session
 
 from bot.config import parse_config
 from bot.services.policy import Policy
@@ -87,11 +88,8 @@ def _idle_sweep_ms(engine: Engine, policy: Policy, now: datetime) -> float:
     for _ in range(20):
         started = time.perf_counter()
         report = fire_due_timers(engine, policy, worker="bench", now=now)
-        with engine.connect() as connection:
-            from sqlmodel import Session
-
-            with Session(bind=connection) as session:
-                assert not has_due(session, now)
+        with Session(engine) as session:
+            assert not has_due(session, now)
         assert report.fired == 0
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
