@@ -14,12 +14,17 @@ from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
 from bot.core.templates import template_named
 from bot.core.ticket_command import (
+    BugAction,
     ChangeTicket,
     CreateTicket,
+    DeescalateTicket,
+    EscalateTicket,
     Help,
+    LinkBug,
     ListTickets,
     OpenCreateModal,
     ReplyTicket,
+    ReportBug,
     ShowTicket,
     TicketCommand,
     TicketHistory,
@@ -100,6 +105,8 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)
+        case EscalateTicket() | DeescalateTicket() | ReportBug() | LinkBug() | BugAction():
+            return blocks.error_message("Escalations and bugs arrive with the next change.")  # replaced below
         case ReplyTicket():  # opened as a modal; only reached when a form could not be made
             return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")
 

@@ -8,7 +8,20 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator, text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AuditEvent", "Comment", "Counter", "OutboxMessage", "SlackEvent", "Ticket", "Timer", "UTCDateTime"]
+__all__ = [
+    "AuditEvent",
+    "Bug",
+    "BugLink",
+    "Comment",
+    "Counter",
+    "Escalation",
+    "EscalationTrigger",
+    "OutboxMessage",
+    "SlackEvent",
+    "Ticket",
+    "Timer",
+    "UTCDateTime",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,6 +49,14 @@ def _json_list_column() -> Any:
     # the same, and for a factory it inspects `list`'s signature on every construction, which made
     # `Ticket(...)` cost 270 µs instead of 100.
     return Field(default=[], sa_column=Column(JSON, nullable=False, default=list))
+
+
+def _json_dict_column() -> Any:
+    return Field(default={}, sa_column=Column(JSON, nullable=False, default=dict))
+
+
+def _text_column() -> Any:
+    return Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 def _utc_column(*, nullable: bool = True, index: bool = False) -> Any:
@@ -202,3 +223,91 @@ class Comment(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     slack_ts: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
     created_at: datetime = _utc_column(nullable=False)
+
+
+class Escalation(SQLModel, table=True):
+    """A ticket handed to a higher tier (seed 001 "Escalation Handoff Template"). `level` counts the
+    ticket's escalations (1, 2, …); it is unique per ticket, so a double-clicked or retried escalation
+    cannot record a second one."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ux_escalations_ticket_level", "ticket_id", "level", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    level: int
+    tier: str = Field(max_length=16)  # L2 | L3 | management
+    from_tier: str = Field(max_length=16)  # L1 | L2 | L3
+    status: str = Field(default="open", max_length=16, index=True)  # open | acknowledged | returned | closed
+    escalated_by: str = Field(max_length=32)
+    trigger: str | None = Field(default=None, max_length=32)  # the matrix trigger, when it escalated by itself
+    # What the next tier needs (what was tried, what is needed, …) and the ticket as it was then.
+    handoff: dict[str, Any] = _json_dict_column()
+    context: dict[str, Any] = _json_dict_column()
+    ack_within_s: int
+    created_at: datetime = _utc_column(nullable=False)
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = _utc_column()
+    returned_by: str | None = Field(default=None, max_length=32)
+    returned_at: datetime | None = _utc_column()
+    nudges: int = 0  # unacknowledged re-nudges sent
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+
+
+class EscalationTrigger(SQLModel, table=True):
+    """A row of the escalation decision matrix that matched a ticket: once per ticket and trigger."""
+
+    __tablename__ = "escalation_triggers"
+    __table_args__ = (Index("ux_escalation_triggers_ticket", "ticket_id", "trigger", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id")
+    trigger: str = Field(max_length=32)
+    action: str = Field(max_length=16)  # escalate | suggest | notify
+    reason: str = _text_column()
+    at: datetime = _utc_column(nullable=False)
+
+
+class Bug(SQLModel, table=True):
+    """A bug filed from support (seed 004's support-to-bug pipeline), `BUG-<n>`, linked to tickets."""
+
+    __tablename__ = "bugs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    severity: str = Field(max_length=16)  # critical | major | minor | trivial
+    priority: str = Field(max_length=2)
+    impact: str = _text_column()
+    area: str = Field(default="", max_length=128)
+    steps: str = _text_column()
+    expected: str = _text_column()
+    actual: str = _text_column()
+    environment: str = _text_column()
+    status: str = Field(default="open", max_length=16, index=True)  # open | resolved
+    flagged_at: datetime | None = _utc_column()  # when the 10x rule raised it
+    reported_by: str = Field(max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+    resolved_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = _utc_column()
+    notified_by: str | None = Field(default=None, max_length=32)  # who told the linked requesters
+    notified_at: datetime | None = _utc_column()
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+
+    @property
+    def ref(self) -> str:
+        return f"BUG-{self.number}"
+
+
+class BugLink(SQLModel, table=True):
+    __tablename__ = "bug_links"
+    __table_args__ = (Index("ux_bug_links_bug_ticket", "bug_id", "ticket_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bug_id: int = Field(foreign_key="bugs.id")
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    linked_by: str = Field(max_length=32)
+    linked_at: datetime = _utc_column(nullable=False)

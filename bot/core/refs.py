@@ -1,12 +1,13 @@
-"""Human references for records: `T-42` for tickets (later `BUG-7`, `INC-3`)."""
+"""Human references for records: `T-42` for tickets, `BUG-7` for bugs (later `INC-3`)."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["BadReferenceError", "format_ticket_ref", "parse_ticket_ref"]
+__all__ = ["BadReferenceError", "format_ticket_ref", "is_bug_ref", "parse_bug_ref", "parse_ticket_ref"]
 
 _TICKET_REF = re.compile(r"^(?:T-?)?(\d{1,9})$", re.IGNORECASE)
+_BUG_REF = re.compile(r"^BUG-?(\d{1,9})$", re.IGNORECASE)
 
 
 class BadReferenceError(ValueError):
@@ -22,4 +23,17 @@ def parse_ticket_ref(text: str) -> int:
     match = _TICKET_REF.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise BadReferenceError(f"'{text.strip()}' is not a ticket reference (use T-42 or 42)")
+    return int(match.group(1))
+
+
+def is_bug_ref(text: str) -> bool:
+    """Shaped like a bug reference (BUG-7, bug7), valid or not."""
+    return re.fullmatch(r"BUG-?[0-9]*", text.strip(), re.IGNORECASE) is not None
+
+
+def parse_bug_ref(text: str) -> int:
+    """`BUG-7`, `bug-7` or `BUG7` → 7."""
+    match = _BUG_REF.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise BadReferenceError(f"'{text.strip()}' is not a bug reference (use BUG-7)")
     return int(match.group(1))

@@ -6,20 +6,26 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.core.refs import BadReferenceError, parse_ticket_ref
+from bot.core.refs import BadReferenceError, is_bug_ref, parse_bug_ref, parse_ticket_ref
 from bot.core.templates import template_named
 from bot.core.text import decode_slack_text
+from bot.core.tiers import Tier, parse_tier
 
 __all__ = [
     "MAX_AFFECTED_USERS",
     "TITLE_MAX",
+    "BugAction",
     "ChangeTicket",
     "CreateTicket",
+    "DeescalateTicket",
+    "EscalateTicket",
     "Help",
+    "LinkBug",
     "ListFilter",
     "ListTickets",
     "OpenCreateModal",
     "ReplyTicket",
+    "ReportBug",
     "ShowTicket",
     "TicketCommand",
     "TicketHistory",
@@ -99,8 +105,49 @@ class ReplyTicket:
     template: str
 
 
+@dataclass(frozen=True)
+class EscalateTicket:
+    """`escalate T-42 [tier] [reason]`: with a reason, straight to the tier; without, the handoff form."""
+
+    number: int
+    tier: Tier | None = None  # None: the tier above the ticket's current one
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DeescalateTicket:
+    number: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportBug:
+    """`bug T-42`: the bug form, for a bug linked to T-42."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class LinkBug:
+    number: int
+    bug: int
+
+
+@dataclass(frozen=True)
+class BugAction:
+    """`bug BUG-7 [show|resolve|notify]`."""
+
+    bug: int
+    action: str = "show"
+
+
 TicketCommand = (
     CreateTicket
+    | EscalateTicket
+    | DeescalateTicket
+    | ReportBug
+    | LinkBug
+    | BugAction
     | ShowTicket
     | ChangeTicket
     | ListTickets
@@ -131,9 +178,11 @@ _STATUS_SHORTCUTS = {"pending": "PENDING", "solve": "SOLVED", "close": "CLOSED",
 
 MAX_AFFECTED_USERS = 100_000_000
 
-# Verbs the spec names that this version does not have yet: "/ticket history T-4" must not file a
-# ticket titled "history T-4" (while "History page is empty" is a request like any other).
-_LATER_VERBS = frozenset(["link", "escalate", "bug"])
+_ESCALATE_USAGE = "usage: `/ticket escalate T-42 [L2|L3|management] [what was tried]` (no reason: the handoff form)"
+_DEESCALATE_USAGE = "usage: `/ticket deescalate T-42 [why]`"
+_LINK_USAGE = "usage: `/ticket link T-42 BUG-7`"
+_BUG_USAGE = "usage: `/ticket bug T-42` (files a bug from T-42) or `/ticket bug BUG-7 [resolve|notify]`"
+_BUG_ACTIONS = ("show", "resolve", "notify")
 _REPLY_USAGE = "usage: `/ticket reply T-42 bug|feature|deescalate|billing|no` (seed 001's response templates)"
 
 # Hints. `customer:` and `users:` are unambiguous anywhere in the text; a bare priority (`P1`) or a
@@ -188,9 +237,53 @@ def parse_ticket_command(text: str) -> TicketCommand:
                 f"'{words[1]}' is not a ticket reference (use T-42 or 42). usage: `{_CHANGE_USAGE[verb]}`"
             )
         return _parse_change(verb, words[1:], stripped)
-    if verb in _LATER_VERBS and (len(words) == 1 or _is_ref(words[1])):
-        return UsageError(f"`/ticket {verb}` is not available in this version. Try `/ticket help`.")
+    if verb in {"escalate", "deescalate", "de-escalate", "link"} and (len(words) == 1 or _looks_like_ref(words[1])):
+        return _parse_escalation_verb(verb, words[1:], stripped)
+    if verb == "bug" and (len(words) == 1 or _looks_like_ref(words[1]) or is_bug_ref(words[1])):
+        return _parse_bug(words[1:])
     return _parse_create(stripped)
+
+
+def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketCommand:
+    usage = {"escalate": _ESCALATE_USAGE, "link": _LINK_USAGE}.get(verb, _DEESCALATE_USAGE)
+    if not args:
+        return UsageError(usage)
+    if not _is_ref(args[0]):
+        return UsageError(f"'{args[0]}' is not a ticket reference (use T-42 or 42). {usage}")
+    number = parse_ticket_ref(args[0])
+    rest = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
+    if verb == "link":
+        if len(args) != 2 or not is_bug_ref(args[1]):
+            return UsageError(usage)
+        try:
+            return LinkBug(number, parse_bug_ref(args[1]))
+        except BadReferenceError as error:
+            return UsageError(f"{error}. {usage}")
+    if verb != "escalate":
+        return DeescalateTicket(number, rest if _visible(rest) else None)
+    first, _, reason = rest.partition(" ")
+    tier = parse_tier(first)
+    if tier is None and re.fullmatch(r"(?:[Ll][0-9]|tier-?[0-9]+)", first):
+        return UsageError(f"'{first}' is not a tier: escalate to L2, L3 or management. {usage}")
+    if tier is Tier.L1:
+        return UsageError(f"L1 is the front line; to hand a ticket back, use `/ticket deescalate`. {usage}")
+    reason = (reason if tier is not None else rest).strip()
+    return EscalateTicket(number, tier, reason if _visible(reason) else None)
+
+
+def _parse_bug(args: list[str]) -> TicketCommand:
+    if not args:
+        return UsageError(_BUG_USAGE)
+    if is_bug_ref(args[0]):
+        try:
+            bug = parse_bug_ref(args[0])
+        except BadReferenceError as error:
+            return UsageError(f"{error}. {_BUG_USAGE}")
+        action = args[1].lower() if len(args) == 2 else "show" if len(args) == 1 else ""
+        return BugAction(bug, action) if action in _BUG_ACTIONS else UsageError(_BUG_USAGE)
+    if len(args) != 1 or not _is_ref(args[0]):
+        return UsageError(_BUG_USAGE)
+    return ReportBug(parse_ticket_ref(args[0]))
 
 
 def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:

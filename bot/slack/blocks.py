@@ -6,13 +6,14 @@ never ping anyone and never break Block Kit's limits (blockkit-limits.md).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from bot.config import FrontlineConfig
 from bot.core.durations import format_duration
-from bot.core.text import displayable, escape_mrkdwn, truncate
+from bot.core.text import escape_mrkdwn, truncate
+from bot.slack import kit
+from bot.slack.kit import HEADER_MAX, SECTION_MAX, TEXT_MAX, Block, Message, slack_date
 from store.models import AuditEvent, Ticket
 
 __all__ = [
@@ -39,49 +40,12 @@ __all__ = [
     "unassigned_ping",
 ]
 
-Block = dict[str, Any]
-Message = dict[str, Any]  # {"text": ..., "blocks": [...]}
-
-HEADER_MAX = 150
-SECTION_MAX = 3000
-FIELD_MAX = 2000
-TEXT_MAX = 4000  # chat.update rejects longer top-level text (msg_too_long)
 PRIORITY_EMOJI = {
     "P0": ":red_circle:",
     "P1": ":large_orange_circle:",
     "P2": ":large_yellow_circle:",
     "P3": ":white_circle:",
 }
-
-
-def _mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": _mrkdwn(truncate(text, SECTION_MAX))}
-
-
-def _context(*texts: str) -> Block:
-    return {"type": "context", "elements": [_mrkdwn(truncate(text, SECTION_MAX)) for text in texts[:10]]}
-
-
-def _header(text: str) -> Block:
-    plain = truncate(displayable(text), HEADER_MAX)
-    return {"type": "header", "text": {"type": "plain_text", "text": plain, "emoji": True}}
-
-
-def _fields(pairs: list[tuple[str, str]]) -> Block:
-    return {"type": "section", "fields": [_mrkdwn(truncate(f"*{k}*\n{v}", FIELD_MAX)) for k, v in pairs[:10]]}
-
-
-def slack_date(at: datetime | None) -> str:
-    """A time every reader sees in their own time zone (Slack's date token), with a UTC fallback."""
-    if at is None:
-        return "—"
-    epoch = int(at.timestamp())
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def sla_state(ticket: Ticket, clock: str) -> str:
@@ -100,19 +64,6 @@ def sla_state(ticket: Ticket, clock: str) -> str:
     if getattr(ticket, f"{clock}_running_since") is None:
         return ":double_vertical_bar: paused while pending"
     return f"due {slack_date(due)}"
-
-
-_OUR_MENTION = re.compile(r"&lt;@([UW][A-Z0-9_]+)&gt;")
-
-
-def _reason(text: str) -> str:
-    """A reason Frontline wrote ("set by <@U1> (auto: …)"): escaped, except the user mentions
-    we put there ourselves, which should render as names. Only IDs of our own shape are restored."""
-    return _OUR_MENTION.sub(r"<@\1>", escape_mrkdwn(text))
-
-
-def _user(user_id: str | None, *, empty: str = "Unassigned") -> str:
-    return f"<@{user_id}>" if user_id else empty
 
 
 def _customer(ticket: Ticket) -> str:
@@ -134,25 +85,25 @@ def description_is_cut(ticket: Ticket) -> bool:
 def _description_blocks(ticket: Ticket) -> list[Block]:
     if not ticket.description.strip():
         files = ", ".join(escape_mrkdwn(a.get("name", "file")) for a in ticket.attachments) or "nothing"
-        return [_section(f"_No text; attached: {files}_")]
-    section = _section(escape_mrkdwn(ticket.description))
+        return [kit.section(f"_No text; attached: {files}_")]
+    section = kit.section(escape_mrkdwn(ticket.description))
     if not description_is_cut(ticket):
         return [section]
     note = f"_Cut to fit: the full text ({len(ticket.description):,} characters) is attached in the thread._"
-    return [section, _context(note)]
+    return [section, kit.context(note)]
 
 
 def ticket_card(ticket: Ticket) -> Message:
     """The one card a ticket has in the triage channel."""
     emoji = PRIORITY_EMOJI.get(ticket.priority, "")
     blocks: list[Block] = [
-        _header(f"{ticket.ref} · {ticket.title}"),
-        _fields(
+        kit.header(f"{ticket.ref} · {ticket.title}"),
+        kit.fields(
             [
                 ("Priority", f"{emoji} {ticket.priority}"),
                 ("Status", ticket.status),
-                ("Owner", _user(ticket.owner_id)),
-                ("Requester", _user(ticket.requester_id, empty="—")),
+                ("Owner", kit.user(ticket.owner_id)),
+                ("Requester", kit.user(ticket.requester_id, empty="—")),
                 ("Customer", _customer(ticket)),
                 ("Category", escape_mrkdwn(ticket.category or "—")),
                 ("First response", sla_state(ticket, "first_response")),
@@ -160,20 +111,13 @@ def ticket_card(ticket: Ticket) -> Message:
             ]
         ),
         *_description_blocks(ticket),
-        _context(*_card_context(ticket)),
+        kit.context(*_card_context(ticket)),
         _card_actions(ticket),
     ]
     return {"text": _fallback_text(ticket), "blocks": blocks}
 
 
 PRIORITY_NAMES = {"P0": "P0 · critical", "P1": "P1 · high", "P2": "P2 · normal", "P3": "P3 · low"}
-
-
-def _button(action_id: str, label: str, value: str, *, style: str | None = None) -> Block:
-    button: Block = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label}}
-    if style:
-        button["style"] = style
-    return {**button, "value": value}
 
 
 def _priority_option(ticket_number: int, priority: str) -> Block:
@@ -184,12 +128,12 @@ def _card_actions(ticket: Ticket) -> Block:
     """Take · Pending · Solve (or Reopen once solved or closed) and the priority select."""
     value = str(ticket.number)
     if ticket.status in {"SOLVED", "CLOSED"}:
-        buttons = [_button("ticket_reopen", "Reopen", value)]
+        buttons = [kit.button("ticket_reopen", "Reopen", value)]
     else:
         buttons = [
-            _button("ticket_take", "Take", value),
-            _button("ticket_pending", "Pending", value),
-            _button("ticket_solve", "Solve", value, style="primary"),
+            kit.button("ticket_take", "Take", value),
+            kit.button("ticket_pending", "Pending", value),
+            kit.button("ticket_solve", "Solve", value, style="primary"),
         ]
     select: Block = {
         "type": "static_select",
@@ -203,9 +147,9 @@ def _card_actions(ticket: Ticket) -> Block:
 
 
 def _card_context(ticket: Ticket) -> list[str]:
-    lines = [f"Priority reason: {_reason(ticket.priority_reason or '—')}"]
+    lines = [f"Priority reason: {kit.reason(ticket.priority_reason or '—')}"]
     source = f"<{ticket.source_permalink}|source message>" if ticket.source_permalink else ticket.source_kind
-    lines.append(f"Opened {slack_date(ticket.created_at)} by {_user(ticket.created_by, empty='—')} via {source}")
+    lines.append(f"Opened {slack_date(ticket.created_at)} by {kit.user(ticket.created_by, empty='—')} via {source}")
     return lines
 
 
@@ -214,46 +158,40 @@ INVITE_HINT = "I'm not in this channel: `/invite @Frontline` here to get this ti
 
 def created_confirmation(ticket: Ticket, triage_channel: str | None, *, bot_absent: bool = False) -> Message:
     where = (
-        f" · card in {_channel(triage_channel)}"
+        f" · card in {kit.channel(triage_channel)}"
         if triage_channel
         else " · no card posted: `channels.triage` is not set in frontline.yaml"
     )
     text = (
-        f"Created *{ticket.ref}* · {ticket.priority} ({_reason(ticket.priority_reason)}){where}\n"
+        f"Created *{ticket.ref}* · {ticket.priority} ({kit.reason(ticket.priority_reason)}){where}\n"
         f">{escape_mrkdwn(truncate(ticket.title, 500))}"
     )
     if bot_absent:
         text += f"\n{INVITE_HINT}"
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
-
-
-def _channel(channel: str | None) -> str:
-    if channel and channel[:1] in "CG" and channel[1:].replace("_", "").isalnum():
-        return f"<#{channel}>"
-    return escape_mrkdwn(channel or "—")
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text)]}
 
 
 def ticket_detail(ticket: Ticket) -> Message:
     """`/ticket show`: everything about one ticket, for the asker only."""
     fields = [
         ("Status", ticket.status),
-        ("Priority", f"{ticket.priority} — {_reason(ticket.priority_reason)}"),
-        ("Owner", _user(ticket.owner_id)),
-        ("Requester", _user(ticket.requester_id, empty="—")),
+        ("Priority", f"{ticket.priority} — {kit.reason(ticket.priority_reason)}"),
+        ("Owner", kit.user(ticket.owner_id)),
+        ("Requester", kit.user(ticket.requester_id, empty="—")),
         ("Customer", _customer(ticket)),
         ("Created", slack_date(ticket.created_at)),
         ("First response", sla_state(ticket, "first_response")),
         ("Resolution", sla_state(ticket, "resolution")),
     ]
-    blocks = [_header(f"{ticket.ref} · {ticket.title}"), _fields(fields), *_description_blocks(ticket)]
+    blocks = [kit.header(f"{ticket.ref} · {ticket.title}"), kit.fields(fields), *_description_blocks(ticket)]
     if ticket.card_channel and ticket.card_ts:
-        blocks.append(_context(f"Card in {_channel(ticket.card_channel)}"))
+        blocks.append(kit.context(f"Card in {kit.channel(ticket.card_channel)}"))
     return {"text": _fallback_text(ticket), "blocks": blocks}
 
 
 def _list_line(ticket: Ticket) -> str:
     due = ticket.first_response_due if ticket.first_responded_at is None else ticket.resolution_due
-    owner = _user(ticket.owner_id, empty="unassigned")
+    owner = kit.user(ticket.owner_id, empty="unassigned")
     title = escape_mrkdwn(truncate(ticket.title, 80))
     return f"*{ticket.ref}* · {ticket.priority} · {ticket.status} · {owner} · due {slack_date(due)} — {title}"
 
@@ -262,12 +200,15 @@ def ticket_list(tickets: list[Ticket], *, total: int, page: int, page_size: int)
     """`/ticket list`: one line per ticket, most urgent first, with where this page stands."""
     if not tickets:
         text = "No tickets match." if page == 1 else f"No tickets on page {page} (there are {total})."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [kit.section(text)]}
     first = (page - 1) * page_size + 1
     heading = f"{total} ticket{'s' if total != 1 else ''} · {first}–{first + len(tickets) - 1}"
     more = f" · next: `page {page + 1}`" if first + len(tickets) - 1 < total else ""
     lines = "\n".join(_list_line(ticket) for ticket in tickets)
-    return {"text": truncate(f"{heading}\n{lines}", TEXT_MAX), "blocks": [_context(heading + more), _section(lines)]}
+    return {
+        "text": truncate(f"{heading}\n{lines}", TEXT_MAX),
+        "blocks": [kit.context(heading + more), kit.section(lines)],
+    }
 
 
 HISTORY_MAX = 40
@@ -281,17 +222,17 @@ def _history_value(field: str, value: str | None) -> str:
             return slack_date(datetime.fromisoformat(value))
         except ValueError:
             pass
-    return _reason(value) if field == "priority_reason" else escape_mrkdwn(value)
+    return kit.reason(value) if field == "priority_reason" else escape_mrkdwn(value)
 
 
 def _actor(actor: str) -> str:
-    return _user(actor) if actor[:1] in {"U", "W"} else escape_mrkdwn(actor.capitalize())
+    return kit.user(actor) if actor[:1] in {"U", "W"} else escape_mrkdwn(actor.capitalize())
 
 
 def _history_line(event: AuditEvent, *, show_notes: bool) -> str:
     when, who = slack_date(event.at), _actor(event.actor)
     if event.action == "created":
-        return f"{when} · {who} opened it ({_reason(event.after or '')})"
+        return f"{when} · {who} opened it ({kit.reason(event.after or '')})"
     if event.field == "note":
         # A note's text is already mrkdwn (we wrote it); it is for agents only.
         return f"{when} · {event.after}" if show_notes else f"{when} · {who} added an internal note"
@@ -307,12 +248,12 @@ def ticket_history(ticket: Ticket, events: list[AuditEvent], *, show_notes: bool
     if len(events) > len(shown):
         heading += f" (the latest {len(shown)})"
     lines = "\n".join(_history_line(event, show_notes=show_notes) for event in shown) or "No changes yet."
-    return {"text": heading, "blocks": [_context(heading), _section(lines)]}
+    return {"text": heading, "blocks": [kit.context(heading), kit.section(lines)]}
 
 
 def _home_section(title: str, tickets: list[Ticket], empty: str) -> list[Block]:
     body = "\n".join(_list_line(ticket) for ticket in tickets) or f"_{empty}_"
-    return [_header(title), _section(body)]
+    return [kit.header(title), kit.section(body)]
 
 
 def home_view(*, mine: list[Ticket], at_risk: list[Ticket], unassigned: list[Ticket]) -> dict[str, Any]:
@@ -325,7 +266,7 @@ def home_view(*, mine: list[Ticket], at_risk: list[Ticket], unassigned: list[Tic
             *_home_section("At risk (due within the hour or overdue)", at_risk, "Nothing at risk."),
             {"type": "divider"},
             *_home_section("Unassigned", unassigned, "Every open ticket has an owner."),
-            _context("Most urgent first. `/ticket list` for more; `/ticket help` for what you can do."),
+            kit.context("Most urgent first. `/ticket list` for more; `/ticket help` for what you can do."),
         ],
     }
 
@@ -348,17 +289,17 @@ HELP_TEXT = "\n".join(
 
 
 def help_message() -> Message:
-    return {"text": HELP_TEXT, "blocks": [_section(HELP_TEXT)]}
+    return {"text": HELP_TEXT, "blocks": [kit.section(HELP_TEXT)]}
 
 
 def info_message(text: str) -> Message:
     """A short answer for one person; `text` is mrkdwn we wrote (user parts already escaped)."""
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text)]}
 
 
 def error_message(text: str) -> Message:
     body = f":warning: {text}"
-    return {"text": truncate(body, TEXT_MAX), "blocks": [_section(body)]}
+    return {"text": truncate(body, TEXT_MAX), "blocks": [kit.section(body)]}
 
 
 # --- SLA nudges and stage timers --------------------------------------------------------------------
@@ -373,8 +314,11 @@ def _ticket_line(ticket: Ticket) -> str:
 def _work_buttons(ticket: Ticket) -> Block:
     """One-click actions on a notification: the card's own buttons, handled the same way."""
     value = str(ticket.number)
-    buttons = [_button("ticket_take", "Take", value)] if ticket.owner_id is None else []
-    buttons += [_button("ticket_pending", "Pending", value), _button("ticket_solve", "Solve", value, style="primary")]
+    buttons = [kit.button("ticket_take", "Take", value)] if ticket.owner_id is None else []
+    buttons += [
+        kit.button("ticket_pending", "Pending", value),
+        kit.button("ticket_solve", "Solve", value, style="primary"),
+    ]
     return {"type": "actions", "block_id": "ticket_actions", "elements": buttons}
 
 
@@ -386,23 +330,23 @@ def sla_warning(ticket: Ticket, *, clock: str, fraction: float, left: str, due: 
         f"{left} left (due {slack_date(due)}){who}"
     )
     text = f"{head}\n{_ticket_line(ticket)}"
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
 
 
 def sla_breach(ticket: Ticket, *, clock: str, leads: list[str], due: datetime | None) -> Message:
     """At breach: the owner, the escalation channel and the leads are told."""
-    owner = _user(ticket.owner_id, empty="nobody (unassigned)")
+    owner = kit.user(ticket.owner_id, empty="nobody (unassigned)")
     leads_line = ", ".join(f"<@{lead}>" for lead in leads) or "no leads configured (roles.leads)"
     text = (
         f":rotating_light: {ticket.ref} breached its {CLOCK_LABELS[clock]} SLA (due {slack_date(due)}).\n"
         f"{_ticket_line(ticket)}\nOwner: {owner} · Leads: {leads_line}"
     )
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
 
 
 def unassigned_ping(ticket: Ticket, *, waited: str) -> Message:
     text = f":wave: {ticket.ref} has waited {waited} with nobody on it.\n{_ticket_line(ticket)}"
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text), _work_buttons(ticket)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
 
 
 def pending_warning(ticket: Ticket, *, waited: str, closes_in: str) -> Message:
@@ -411,7 +355,7 @@ def pending_warning(ticket: Ticket, *, waited: str, closes_in: str) -> Message:
         f"We're still waiting on your reply about {ticket.ref} ({escape_mrkdwn(truncate(ticket.title, 200))}) "
         f"after {waited}. Without a reply here it closes in {closes_in}; you can always reopen it."
     )
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text)]}
 
 
 def sla_policy(config: FrontlineConfig) -> Message:
@@ -446,4 +390,4 @@ def sla_policy(config: FrontlineConfig) -> Message:
             "→ closed.",
         ]
     )
-    return {"text": truncate(text, TEXT_MAX), "blocks": [_section(text)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text)]}

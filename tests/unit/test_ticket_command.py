@@ -4,17 +4,23 @@ import pytest
 
 from bot.core.ticket_command import (
     TITLE_MAX,
+    BugAction,
     ChangeTicket,
     CreateTicket,
+    DeescalateTicket,
+    EscalateTicket,
     Help,
+    LinkBug,
     ListFilter,
     ListTickets,
     OpenCreateModal,
+    ReportBug,
     ShowTicket,
     TicketHistory,
     UsageError,
     parse_ticket_command,
 )
+from bot.core.tiers import Tier
 
 LIST_USAGE = "usage: `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`"
 
@@ -96,6 +102,10 @@ def test_verbs(text: str, expected: object) -> None:
     assert parse_ticket_command(text) == expected
 
 
+ESCALATE_USAGE = "usage: `/ticket escalate T-42 [L2|L3|management] [what was tried]` (no reason: the handoff form)"
+BUG_USAGE = "usage: `/ticket bug T-42` (files a bug from T-42) or `/ticket bug BUG-7 [resolve|notify]`"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -107,7 +117,15 @@ def test_verbs(text: str, expected: object) -> None:
             "users:many is not a number of affected users (e.g. users:250, at most 100,000,000)",
         ),
         ("users:² printer jam", "users:² is not a number of affected users (e.g. users:250, at most 100,000,000)"),
-        ("escalate T-4", "`/ticket escalate` is not available in this version. Try `/ticket help`."),
+        ("escalate T-4 L4 now", "'L4' is not a tier: escalate to L2, L3 or management. " + ESCALATE_USAGE),
+        ("escalate T-0", "'T-0' is not a ticket reference (use T-42 or 42). " + ESCALATE_USAGE),
+        ("escalate", ESCALATE_USAGE),
+        ("link T-4", "usage: `/ticket link T-42 BUG-7`"),
+        ("link T-4 BUG-0", "'BUG-0' is not a bug reference (use BUG-7). usage: `/ticket link T-42 BUG-7`"),
+        ("link T-4 T-5", "usage: `/ticket link T-42 BUG-7`"),
+        ("bug", BUG_USAGE),
+        ("bug BUG-3 frob", BUG_USAGE),
+        ("bug T-4 T-5", BUG_USAGE),
         ("show T-1 T-2", "usage: `/ticket show T-42` (one ticket at a time)"),
         ("history T-1 extra", "usage: `/ticket history T-42`"),
         ("take T-0", "'T-0' is not a ticket reference (use T-42 or 42). usage: `/ticket take T-42`"),
@@ -125,6 +143,26 @@ def test_verbs(text: str, expected: object) -> None:
 )
 def test_bad_input_gets_one_specific_message(text: str, message: str) -> None:
     assert parse_ticket_command(text) == UsageError(message)
+
+
+def test_escalation_and_bug_verbs() -> None:
+    assert parse_ticket_command("escalate T-4") == EscalateTicket(4)
+    assert parse_ticket_command("escalate 4 l3") == EscalateTicket(4, Tier.L3)
+    assert parse_ticket_command("escalate T-4 mgmt tried a restart") == EscalateTicket(
+        4, Tier.MANAGEMENT, "tried a restart"
+    )
+    assert parse_ticket_command("escalate T-4 customer <!here> blocked") == EscalateTicket(
+        4, None, "customer @here blocked"
+    )
+    assert parse_ticket_command("deescalate T-4 wrong tier") == DeescalateTicket(4, "wrong tier")
+    assert parse_ticket_command("de-escalate T-4") == DeescalateTicket(4)
+    assert parse_ticket_command("link t4 bug-7") == LinkBug(4, 7)
+    assert parse_ticket_command("bug T-4") == ReportBug(4)
+    assert parse_ticket_command("bug BUG-7 resolve") == BugAction(7, "resolve")
+    assert parse_ticket_command("bug BUG7") == BugAction(7, "show")
+    # Requests that merely start with the word are tickets.
+    assert isinstance(parse_ticket_command("Escalate this please"), CreateTicket)
+    assert isinstance(parse_ticket_command("bug report: export is broken"), CreateTicket)
 
 
 def test_huge_text_is_refused() -> None:
