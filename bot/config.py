@@ -47,11 +47,14 @@ __all__ = [
     "Customer",
     "DigestConfig",
     "EscalationChannels",
+    "EscalationConfig",
+    "EscalationMatrix",
     "FrontlineConfig",
     "HolidaysConfig",
     "IntakeConfig",
     "LifecycleConfig",
     "Loc",
+    "MatrixRule",
     "P0Rules",
     "P1Rules",
     "P3Rules",
@@ -560,6 +563,114 @@ class SurgeConfig(_Model):
         return requesters
 
 
+# Seed 001 "Escalation Decision Matrix": each trigger escalates, suggests escalating (a button on
+# the card) or only notifies; `within` is the timeline, which is also how long an escalation it
+# makes may wait for acknowledgement before the tier is nudged again.
+ActionName = Literal["escalate", "suggest", "notify", "off"]
+Action = Annotated[ActionName, choice_of(ActionName)]
+EscalationTierName = Literal["L2", "L3", "management"]
+EscalationTier = Annotated[
+    EscalationTierName, choice_of(EscalationTierName, {"l2": "L2", "l3": "L3", "mgmt": "management"})
+]
+NotifyName = Literal["L2", "L3", "management", "leads", "social"]
+NotifyTarget = Annotated[NotifyName, choice_of(NotifyName, {"l2": "L2", "l3": "L3", "mgmt": "management"})]
+
+
+class MatrixRule(_Model):
+    action: Action = "escalate"
+    tier: EscalationTier = "L2"  # where it escalates (or suggests escalating) to
+    notify: tuple[NotifyTarget, ...] = ()  # who else hears of it: tier channels, leads (DM), channels.social
+    within: PositiveDuration = timedelta(hours=4)
+
+    @model_validator(mode="after")
+    def _notify_has_someone(self) -> Self:
+        if self.action == "notify" and not self.notify:
+            raise ValueError("action notify needs at least one `notify` target (L2, L3, management, leads, social)")
+        return self
+
+
+class P0Rule(MatrixRule):
+    notify: tuple[NotifyTarget, ...] = ("L3", "management")
+    within: PositiveDuration = timedelta(minutes=15)
+
+
+CHURN_WORDS = (
+    "cancel our subscription", "cancel our account", "cancel our contract", "cancel the contract",
+    "cancelling our", "canceling our", "not renewing", "won't renew", "will not renew", "terminate our contract",
+    "switch to a competitor", "switching to a competitor", "moving to a competitor", "take our business elsewhere",
+    "looking at alternatives", "churn",
+)  # fmt: skip
+LEGAL_WORDS = (
+    "lawyer", "attorney", "legal action", "lawsuit", "sue", "legal team", "gdpr", "hipaa", "ccpa", "compliance",
+    "regulator", "data protection authority", "subpoena", "breach of contract",
+)  # fmt: skip
+MANAGER_WORDS = (
+    "speak to a manager", "speak with a manager", "talk to a manager", "talk to your manager", "your manager",
+    "speak to your manager", "get me a manager", "want a manager", "need a manager", "your supervisor",
+    "a supervisor", "someone in charge", "your boss",
+)  # fmt: skip
+SOCIAL_WORDS = (
+    "twitter", "tweet", "tweeted", "x.com", "linkedin", "reddit", "facebook", "instagram", "tiktok",
+    "posted publicly", "public post", "going viral", "trustpilot",
+)  # fmt: skip
+
+
+class ChurnRule(MatrixRule):
+    keywords: tuple[Keyword, ...] = CHURN_WORDS
+    arr_over: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 10_000  # dollars of ARR
+    notify: tuple[NotifyTarget, ...] = ("leads",)
+    within: PositiveDuration = timedelta(hours=1)
+
+
+class LegalRule(MatrixRule):
+    keywords: tuple[Keyword, ...] = LEGAL_WORDS
+    notify: tuple[NotifyTarget, ...] = ("leads", "management")
+    within: PositiveDuration = timedelta(hours=1)
+
+
+class RepeatRule(MatrixRule):
+    times: Annotated[int, Field(ge=2)] = 3  # tickets about the same issue from one requester, this one included
+    window: PositiveDuration = timedelta(days=30)
+    suggest_bug: bool = True
+
+
+class StuckRule(MatrixRule):
+    action: Action = "suggest"
+    after: PositiveDuration = timedelta(minutes=30)  # OPEN with an owner this long
+    priorities: tuple[Priority, ...] = ("P0", "P1")  # "escalated priority"
+    within: PositiveDuration = timedelta(minutes=30)
+
+
+class ManagerRule(MatrixRule):
+    """A requester asking for a manager goes to the leads: never refused."""
+
+    action: Action = "notify"
+    keywords: tuple[Keyword, ...] = MANAGER_WORDS
+    notify: tuple[NotifyTarget, ...] = ("leads",)
+    within: PositiveDuration = timedelta(minutes=15)
+
+
+class SocialRule(MatrixRule):
+    action: Action = "notify"
+    keywords: tuple[Keyword, ...] = SOCIAL_WORDS
+    notify: tuple[NotifyTarget, ...] = ("social",)
+    within: PositiveDuration = timedelta(minutes=30)
+
+
+class EscalationMatrix(_Model):
+    p0: P0Rule = Field(default_factory=P0Rule)
+    churn: ChurnRule = Field(default_factory=ChurnRule)
+    legal: LegalRule = Field(default_factory=LegalRule)
+    repeat: RepeatRule = Field(default_factory=RepeatRule)
+    stuck: StuckRule = Field(default_factory=StuckRule)
+    manager: ManagerRule = Field(default_factory=ManagerRule)
+    social: SocialRule = Field(default_factory=SocialRule)
+
+
+class EscalationConfig(_Model):
+    matrix: EscalationMatrix = Field(default_factory=EscalationMatrix)
+
+
 class FrontlineConfig(_Model):
     timezone: TimeZoneName = "UTC"  # digests and displayed times; business hours default to it
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
@@ -572,6 +683,7 @@ class FrontlineConfig(_Model):
     auto_priority: AutoPriorityConfig = Field(default_factory=AutoPriorityConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     surge: SurgeConfig = Field(default_factory=SurgeConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.config import demo_config
 from bot.core.durations import parse_duration
@@ -28,13 +28,28 @@ class Step:
     user: str
     channel: str
     command: str  # a slash command, MESSAGE for a plain message (REPLY: in the last message's thread),
-    # CLICK (text: "<ticket ref> <button label>"), REACT (text: the emoji, on the last message) or
-    # LATER (text: a duration: the worker's sweep runs that much later than now, on a simulated clock)
+    # CLICK (text: "<ticket ref> <button label>", on the newest message in `channel` naming that
+    # ticket), SUBMIT (text: the form's fields as JSON, for the last form opened), REACT (text: the
+    # emoji, on the last message) or LATER (text: a duration: the worker's sweep runs that much later
+    # than now, on a simulated clock)
     text: str
     caption: str
 
 
-MESSAGE, REPLY, CLICK, REACT, LATER = "message", "reply", "click", "react", "later"
+MESSAGE, REPLY, CLICK, SUBMIT, REACT, LATER = "message", "reply", "click", "submit", "react", "later"
+
+HANDOFF = {
+    "tier": "L2",
+    "sentiment": "frustrated",
+    "tried_1": "Cleared the SSO session and had their admin log in again",
+    "result_1": "Same redirect loop",
+    "tried_2": "Compared their IdP metadata with ours",
+    "result_2": "The signing certificate changed on their side yesterday",
+    "needed": "Someone who can check the SAML assertion in our logs and confirm the fix",
+    "expectation": "Their admins can log in before their payroll run",
+    "needed_by": "2026-12-31",
+    "urgency": "Enterprise account; 40 admins locked out",
+}
 
 
 STORY: tuple[Step, ...] = (
@@ -105,20 +120,51 @@ STORY: tuple[Step, ...] = (
         "An agent reacts with :ticket: on it: it becomes T-5, linked to that message.",
     ),
     Step(
+        "U_REQUESTER",
+        "C_HELP",
+        "/ticket",
+        "SSO login loops for our admins after the IdP change customer:acme P1",
+        "An enterprise customer's login problem, marked P1 by hand (the tier alone would make it P0).",
+    ),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "take T-6", "An agent takes it and tries what L1 can."),
+    Step(
+        "U_AGENT1",
+        "C_TRIAGE",
+        "/ticket",
+        "escalate T-6",
+        "It needs L2: `/ticket escalate` opens the handoff form, pre-filled from the ticket.",
+    ),
+    Step(
+        "U_AGENT1",
+        "",
+        SUBMIT,
+        json.dumps(HANDOFF),
+        "The agent fills in what was tried, what is needed and why it is urgent: the handoff card goes to L2.",
+    ),
+    Step(
+        "U_AGENT2",
+        "C_L2",
+        CLICK,
+        "T-6 Acknowledge",
+        "An L2 specialist acknowledges it on the handoff card (only L2 and leads may).",
+    ),
+    Step(
         "",
         "",
         LATER,
         "12m",
         "12 minutes pass and nobody has answered T-1, a P0 (first response within 15 min, 24x7): "
-        "the triage channel gets a nudge, since nobody owns it.",
+        "the triage channel gets a nudge, since nobody owns it. The escalation matrix sent it to L2 "
+        "at once, with L3 and management told.",
     ),
     Step(
         "",
         "",
         LATER,
         "16m",
-        "At 16 minutes T-1 has breached: the L2 channel and the leads are told. Tickets nobody has "
-        "picked up for 15 minutes are pinged in triage.",
+        "At 16 minutes T-1 has breached: the L2 channel and the leads are told, and nobody has "
+        "acknowledged its escalation within the P0 row's 15 minutes: L2 and the leads are nudged again. "
+        "Tickets nobody has picked up for 15 minutes are pinged in triage.",
     ),
 )
 
@@ -131,49 +177,54 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     upgrade(engine)
     engine.dispose()
     with Sandbox(database_url=url, config=demo_config()) as sandbox:
-        users = sandbox.standin
         out.write("Frontline demo: a stand-in Slack workspace on loopback, real signed requests.\n\n")
         last_message_ts: str | None = None
         for number, step in enumerate(STORY, 1):
             out.write(f"{number}. {step.caption}\n")
-            who, where = users.user_name(step.user), users.channel_name(step.channel)
-            if step.command == CLICK:
-                ref, _, label = step.text.partition(" ")
-                _click(sandbox, step.user, ref, label)
-                out.write(f"   {who} in {where}: clicks [{label}] on {ref}\n\n")
-                sandbox.wait_until_delivered()
-                continue
-            if step.command == LATER:
-                _later(sandbox, step.text, out)
-                continue
-            if step.command == REACT:
-                assert last_message_ts is not None, "a reaction needs a message before it"
-                sandbox.simulator.event(users.react_as_user(step.channel, step.user, last_message_ts, step.text))
-                out.write(f"   {who} in {where}: reacts :{step.text}: on the message\n\n")
-                sandbox.wait_until_delivered()
-                continue
-            if step.command in {MESSAGE, REPLY}:
-                thread = last_message_ts if step.command == REPLY else None
-                event = users.post_as_user(step.channel, step.user, step.text, thread_ts=thread)
-                last_message_ts = last_message_ts if thread else event["ts"]
-                sandbox.simulator.event(event)
-                typed = decode_slack_text(step.text)
-                out.write(f"   {who} in {where}{' (in the thread)' if thread else ''}: {typed}\n\n")
-                sandbox.wait_until_delivered()
-                continue
-            response = sandbox.simulator.slash_command(
-                step.command, step.text, user_id=step.user, channel_id=step.channel
-            )
-            out.write(f"   {who} in {where}: {step.command} {step.text}\n")
-            sandbox.wait_until_delivered()  # cards land in story order
-            answer = json.loads(response.body) if response.body else {}
-            out.write(_indent(render_message(answer), "   ↳ (only you) ") + "\n\n")
+            last_message_ts = _play(sandbox, step, out, last_message_ts)
         sandbox.wait_until_delivered()
         out.write("What the channels show now:\n\n")
         out.write(sandbox.standin.transcript() + "\n")
     elapsed = time.monotonic() - started
     out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir}" if keep else "") + "\n")
     return 0
+
+
+def _play(sandbox: Sandbox, step: Step, out: TextIO, last_message_ts: str | None) -> str | None:
+    """Play one step and write what the person did and saw; returns the last top-level message's ts."""
+    users = sandbox.standin
+    who, where = users.user_name(step.user), users.channel_name(step.channel)
+    if step.command == LATER:
+        _later(sandbox, step.text, out)
+        return last_message_ts
+    if step.command == CLICK:
+        ref, _, label = step.text.partition(" ")
+        _click(sandbox, step.user, step.channel, ref, label)
+        out.write(f"   {who} in {where}: clicks [{label}] on {ref}\n\n")
+    elif step.command == SUBMIT:
+        title = _submit(sandbox, step.user, json.loads(step.text))
+        out.write(f"   {who}: fills in and submits the form “{title}”\n\n")
+    elif step.command == REACT:
+        assert last_message_ts is not None, "a reaction needs a message before it"
+        sandbox.simulator.event(users.react_as_user(step.channel, step.user, last_message_ts, step.text))
+        out.write(f"   {who} in {where}: reacts :{step.text}: on the message\n\n")
+    elif step.command in {MESSAGE, REPLY}:
+        thread = last_message_ts if step.command == REPLY else None
+        event = users.post_as_user(step.channel, step.user, step.text, thread_ts=thread)
+        last_message_ts = last_message_ts if thread else event["ts"]
+        sandbox.simulator.event(event)
+        typed = decode_slack_text(step.text)
+        out.write(f"   {who} in {where}{' (in the thread)' if thread else ''}: {typed}\n\n")
+    else:
+        response = sandbox.simulator.slash_command(step.command, step.text, user_id=step.user, channel_id=step.channel)
+        out.write(f"   {who} in {where}: {step.command} {step.text}\n")
+        sandbox.wait_until_delivered()  # cards land in story order
+        answer = json.loads(response.body) if response.body else {}
+        if answer:
+            out.write(_indent(render_message(answer), "   ↳ (only you) ") + "\n")
+        out.write("\n")
+    sandbox.wait_until_delivered()
+    return last_message_ts
 
 
 def _later(sandbox: Sandbox, wait: str, out: TextIO) -> None:
@@ -190,12 +241,33 @@ def _later(sandbox: Sandbox, wait: str, out: TextIO) -> None:
     out.write("\n")
 
 
-def _click(sandbox: Sandbox, user: str, ref: str, label: str) -> None:
-    """Click the button labelled `label` on the card of `ref`, as Slack would send it."""
-    card = next(m for m in sandbox.standin.messages("C_TRIAGE") if m.get("text", "").startswith(f"{ref} "))
-    actions = next(block for block in card["blocks"] if block["type"] == "actions")
-    button = next(e for e in actions["elements"] if e.get("text", {}).get("text") == label)
-    sandbox.simulator.block_action(user_id=user, actions=[button], channel_id="C_TRIAGE", message=card)
+def _click(sandbox: Sandbox, user: str, channel: str, ref: str, label: str) -> None:
+    """Click the button labelled `label` on the newest message in `channel` about `ref` (its card,
+    or its handoff), as Slack would send it."""
+    about = [m for m in sandbox.standin.messages(channel) if f"{ref} " in m.get("text", "")]
+    message = about[-1]
+    buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    button = next(e for e in buttons if e.get("text", {}).get("text") == label)
+    sandbox.simulator.block_action(user_id=user, actions=[button], channel_id=channel, message=message)
+
+
+def _submit(sandbox: Sandbox, user: str, values: dict[str, str]) -> str:
+    """Submit the last form opened with `values` (by block id), shaped as Slack sends each element."""
+    view = sandbox.standin.calls_to("views.open")[-1].response["view"]
+    state: dict[str, dict[str, Any]] = {}
+    for block in view["blocks"]:
+        value = values.get(block.get("block_id", ""))
+        if block["type"] != "input" or value is None:
+            continue
+        kind = block["element"]["type"]
+        shaped = (
+            {"selected_option": {"value": value}} if kind == "static_select"
+            else {"selected_date": value} if kind == "datepicker"
+            else {"value": value}
+        )  # fmt: skip
+        state[block["block_id"]] = {block["element"]["action_id"]: {"type": kind, **shaped}}
+    sandbox.simulator.view_submission(user_id=user, view={**view, "state": {"values": state}})
+    return str(view["title"]["text"])
 
 
 def _indent(text: str, first: str) -> str:

@@ -58,12 +58,13 @@ BOT_EVENTS: tuple[tuple[str, str], ...] = (
 
 BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("chat:write", "post ticket cards and acknowledgements in the source thread"),
-    ("chat:write.public", "post to a public triage channel without being a member"),
+    ("chat:write.public", "post to public triage and escalation channels without being a member"),
+    ("channels:join", "join a public escalation channel to attach a handoff's transcript (files need membership)"),
     ("commands", "the /ticket and /support commands"),
     ("channels:history", "read message.channels events in public intake channels"),
     ("groups:history", "read message.groups events in private intake channels"),
     ("im:history", "read message.im events: DMs to the bot"),
-    ("files:write", "attach the full text of a long ticket in its card's thread"),
+    ("files:write", "attach a long ticket's full text and a handoff's transcript in their threads"),
     ("channels:read", "turn channel names in frontline.yaml (#support-triage) into IDs at start-up"),
     ("groups:read", "the same for private channels the bot was invited to"),
     ("reactions:read", "receive reaction_added for the ticket emoji"),

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
+from bot.core.escalation import Attempt, Handoff
 from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
 from bot.core.templates import template_named
@@ -31,9 +32,10 @@ from bot.core.ticket_command import (
     UsageError,
     parse_ticket_command,
 )
-from bot.services import replies, tickets, working
+from bot.services import escalations, replies, tickets, working
 from bot.slack import blocks
 from bot.slack.modals import create_ticket_modal, reply_modal
+from handlers.escalations import REFUSALS, handoff_form
 
 __all__ = ["change", "register"]
 
@@ -59,6 +61,11 @@ def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dic
     """The modal a command opens (a view), an error instead of one (a message), or None."""
     if isinstance(parsed, OpenCreateModal):
         return create_ticket_modal(command["channel_id"])
+    if isinstance(parsed, EscalateTicket) and parsed.reason is None:
+        try:
+            return handoff_form(deps, number=parsed.number, actor=command["user_id"], tier=parsed.tier)
+        except REFUSALS as error:
+            return blocks.error_message(str(error))
     if not isinstance(parsed, ReplyTicket):
         return None
     template = template_named(parsed.template)
@@ -105,7 +112,18 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)
-        case EscalateTicket() | DeescalateTicket() | ReportBug() | LinkBug() | BugAction():
+        case EscalateTicket():
+            return _escalate(deps, parsed, command)
+        case DeescalateTicket():
+            try:
+                answer = escalations.deescalate(
+                    deps.engine, deps.policy, number=parsed.number, actor=command["user_id"],
+                    reason=parsed.reason, now=deps.clock(),
+                )  # fmt: skip
+            except REFUSALS as error:
+                return blocks.error_message(str(error))
+            return blocks.info_message(answer)
+        case ReportBug() | LinkBug() | BugAction():
             return blocks.error_message("Escalations and bugs arrive with the next change.")  # replaced below
         case ReplyTicket():  # opened as a modal; only reached when a form could not be made
             return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")
@@ -119,6 +137,25 @@ def change(deps: Deps, request: working.ChangeRequest) -> tuple[blocks.Message, 
     except (working.TicketNotFoundError, PermissionDeniedError, IllegalTransitionError) as error:
         return blocks.error_message(str(error)), False
     return blocks.info_message(outcome.message), outcome.changed
+
+
+def _escalate(deps: Deps, parsed: EscalateTicket, command: dict[str, Any]) -> blocks.Message:
+    """The quick path: the reason given is "what was tried"; the handoff card goes straight out."""
+    assert parsed.reason is not None
+    request = escalations.EscalationRequest(
+        number=parsed.number,
+        actor=command["user_id"],
+        handoff=Handoff(what_tried=(Attempt(parsed.reason),)),
+        tier=parsed.tier,
+        request_key=f"command:{command['trigger_id']}" if command.get("trigger_id") else None,
+    )
+    try:
+        escalation = escalations.escalate(deps.engine, deps.policy, request, now=deps.clock())
+    except REFUSALS as error:
+        return blocks.error_message(str(error))
+    where = deps.policy.escalation_channel(escalation.tier)
+    shown = f" in <#{where}>" if where and where[:1] in "CG" else ""
+    return blocks.info_message(f"T-{parsed.number} escalated to {escalation.tier}; the handoff is posted{shown}.")
 
 
 def _create(deps: Deps, parsed: CreateTicket, command: dict[str, Any]) -> blocks.Message:

@@ -18,7 +18,7 @@ from bot.services import notices, replies, tickets, working
 from bot.slack.blocks import PRIORITY_NAMES
 from bot.slack.modals import CATEGORIES, CREATE_TICKET, REPLY, submitted_values
 
-__all__ = ["register", "ticket_form_errors"]
+__all__ = ["register", "ticket_form_errors", "view_metadata"]
 
 
 def _reply_error(prompts: list[str]) -> str:
@@ -43,7 +43,7 @@ def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The form's private_metadata as we wrote it; anything else (a forged or truncated value) is {}."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -63,7 +63,7 @@ def register(app: App, deps: Deps) -> None:
         if not text or prompts:
             ack(response_action="errors", errors={"message": _reply_error(prompts)})
             return
-        meta = _metadata(view)
+        meta = view_metadata(view)
         number = meta.get("number")
         if not isinstance(number, int) or isinstance(number, bool):
             ack(response_action="errors", errors={"message": STALE_FORM})
@@ -86,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=errors)
             return
         user = body["user"]["id"]
-        channel = str(_metadata(view).get("channel") or "")
+        channel = str(view_metadata(view).get("channel") or "")
         channel = channel if re.fullmatch(r"[CGD][A-Z0-9_]{1,30}", channel) else ""
         title = decode_slack_text(values["title"]).strip()
         request = tickets.NewTicket(

@@ -161,8 +161,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, Any], *, unique: str) -> Any:
-    """INSERT … ON CONFLICT (`unique`) DO NOTHING on either backend (rather than catching an
+def insert_if_absent(
+    session: Session, model: type[SQLModel], values: dict[str, Any], *, unique: str | tuple[str, ...]
+) -> Any:
+    """INSERT … ON CONFLICT (`unique`: a column or several) DO NOTHING on either backend (rather than catching an
     IntegrityError: no savepoint, and a concurrent duplicate waits for the other transaction instead
     of failing it). Returns the new row's first primary-key column, or None if the row existed."""
     statement = _insert_if_absent(session.get_bind().dialect.name, model, tuple(values), unique)
@@ -171,7 +173,9 @@ def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, 
 
 
 @lru_cache(maxsize=64)
-def _insert_if_absent(dialect: str, model: type[SQLModel], columns: tuple[str, ...], unique: str) -> Any:
+def _insert_if_absent(
+    dialect: str, model: type[SQLModel], columns: tuple[str, ...], unique: str | tuple[str, ...]
+) -> Any:
     # Built once per shape and bound per call: building the statement cost more than running it.
     # On the Table, not the model: an ORM-enabled INSERT with parameters takes the slower "bulk"
     # path, for nothing here, since the row never becomes an object in the session.
@@ -180,7 +184,7 @@ def _insert_if_absent(dialect: str, model: type[SQLModel], columns: tuple[str, .
     return (
         insert(table)
         .values({column: bindparam(column) for column in columns})
-        .on_conflict_do_nothing(index_elements=[unique])
+        .on_conflict_do_nothing(index_elements=[unique] if isinstance(unique, str) else list(unique))
         .returning(*table.primary_key.columns)
     )
 

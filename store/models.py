@@ -265,6 +265,7 @@ class EscalationTrigger(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="tickets.id")
     trigger: str = Field(max_length=32)
     action: str = Field(max_length=16)  # escalate | suggest | notify
+    tier: str = Field(max_length=16)  # the tier it escalates or suggests escalating to
     reason: str = _text_column()
     at: datetime = _utc_column(nullable=False)
 

@@ -10,9 +10,19 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from store.models import Ticket
+from store.models import Comment, Ticket
 
-__all__ = ["OPEN_STATUSES", "TicketQuery", "by_id", "by_number", "by_source", "iter_all", "search", "set_card"]
+__all__ = [
+    "OPEN_STATUSES",
+    "TicketQuery",
+    "by_id",
+    "by_number",
+    "by_source",
+    "comments_for",
+    "iter_all",
+    "search",
+    "set_card",
+]
 
 
 def by_number(session: Session, number: int, *, for_update: bool = False) -> Ticket | None:
@@ -116,3 +126,11 @@ def search(session: Session, query: TicketQuery, *, limit: int, offset: int = 0)
         .offset(offset)
     ).all()
     return list(rows), int(total)
+
+
+def comments_for(session: Session, ticket_id: int) -> list[Comment]:
+    """The ticket's thread replies and internal notes, oldest first."""
+    statement = (
+        select(Comment).where(col(Comment.ticket_id) == ticket_id).order_by(col(Comment.created_at), col(Comment.id))
+    )
+    return list(session.exec(statement).all())

@@ -373,7 +373,9 @@ def find_cues(text: str, phrases: Iterable[str], *, shadows: Sequence[str] = (),
     topic or a feeling is not "fixed now").
     """
     normalized = normalize(text[:MAX_CHARS])
-    wanted = set(phrases)
+    # In the order given, not a set's: two phrases matching the same words ("tweet", "tweeted") tie
+    # on length, and the first listed must win every time, whatever the process's hash seed.
+    wanted = dict.fromkeys(phrases)
     hits = _occurrences(normalized, [*wanted, *shadows])
     reading = _Reading(normalized, hits)
     return [

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.services.policy import Policy
 from bot.slack import blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, NotReadyError, Prepare
-from store import outbox, tickets
+from store import escalations, outbox, tickets
 from store.models import OutboxMessage, Ticket
 
 __all__ = ["AFTER_SENT", "PREPARE", "enqueue_card", "enqueue_change"]
@@ -74,15 +74,22 @@ def _where_the_card_is(session: Session, ticket: Ticket) -> tuple[str, str]:
     raise NotReadyError(f"the card of {ticket.ref} is not posted yet")
 
 
+def _render(session: Session, ticket: Ticket) -> blocks.Message:
+    """The card as the ticket is now, with its escalation and the matrix's suggestions."""
+    assert ticket.id is not None
+    current = escalations.current(session, ticket.id)
+    return blocks.ticket_card(ticket, escalation=current, triggers=escalations.triggers_for(session, ticket.id))
+
+
 def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:
     ticket = _ticket_of(session, message)
-    return {"channel": message.args["channel"], "unfurl_links": False, **blocks.ticket_card(ticket)}
+    return {"channel": message.args["channel"], "unfurl_links": False, **_render(session, ticket)}
 
 
 def _prepare_refresh(session: Session, message: OutboxMessage) -> dict[str, Any]:
     ticket = _ticket_of(session, message)
     channel, ts = _where_the_card_is(session, ticket)
-    return {"channel": channel, "ts": ts, **blocks.ticket_card(ticket)}
+    return {"channel": channel, "ts": ts, **_render(session, ticket)}
 
 
 def _prepare_note(session: Session, message: OutboxMessage) -> dict[str, Any]:

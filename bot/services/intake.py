@@ -23,7 +23,7 @@ from bot.core.intake import (
 from bot.core.lifecycle import Status
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
-from bot.services import cards, sla
+from bot.services import cards, escalations, sla
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, insert_ticket
 from bot.slack.delivery import AfterSent, Prepare
@@ -138,6 +138,9 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
             _change(session, ticket, actor=reply.user, field=field, before=before, after=after, now=now)
     ticket.updated_at = now
     session.add(ticket)
+    if role == "requester" and ticket.status not in {Status.SOLVED, Status.CLOSED}:
+        # A customer's reply can meet the matrix too ("I want to speak to a manager").
+        escalations.apply_matrix(session, policy, ticket, text=reply.text, now=now, new=False)
     return IntakeResult("comment", ticket.ref)
 
 

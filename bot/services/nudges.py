@@ -15,8 +15,8 @@ from sqlmodel import Session
 from bot.core.durations import format_duration
 from bot.core.lifecycle import Status
 from bot.core.sla import BREACH, ClockName, latest_due
-from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE
-from bot.services import cards, sla
+from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE, STUCK
+from bot.services import cards, escalations, sla
 from bot.services.policy import Policy
 from bot.slack import blocks
 from store import audit, outbox, timers
@@ -113,8 +113,9 @@ def _breach(session: Session, policy: Policy, ticket: Ticket, clock: ClockName, 
     message = blocks.sla_breach(ticket, clock=clock, leads=policy.leads, due=due)
     if ticket.owner_id:
         _post(session, ticket, key=f"{key}:owner", channel=ticket.owner_id, message=message, now=now)
-    # Tickets start at L1, so a breach goes up to the L2 channel (triage when none is set).
-    channel = policy.config.channels.escalation.L2 or policy.triage_channel
+    # The channel of the tier that has the ticket; tickets at L1 go up to L2's (triage when unset).
+    current = escalations.current_tier(session, ticket)
+    channel = policy.escalation_channel("L2" if current == "L1" else current)
     if channel:
         _post(session, ticket, key=f"{key}:escalation", channel=channel, message=message, now=now)
     changes = sla.mark_breached(ticket, clock)
@@ -142,6 +143,8 @@ def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: 
     if name in {PENDING_CLOSE, SOLVED_CLOSE}:
         _close(session, policy, ticket, why=f"{ticket.status} for {waited}", now=now)
         return "closed"
+    if name == STUCK:
+        return escalations.on_stuck(session, policy, ticket, waited=waited, now=now)
     return f"unknown stage timer {name}"
 
 
@@ -162,6 +165,7 @@ def _close(session: Session, policy: Policy, ticket: Ticket, *, why: str, now: d
     ticket.status, ticket.status_since, ticket.closed_at, ticket.updated_at = Status.CLOSED, now, now, now
     changes: list[sla.FieldChange] = [("status", before, Status.CLOSED), ("closed_at", None, now)]
     changes += sla.reconcile(session, policy, ticket, now=now)
+    escalations.finish(session, ticket, now=now)
     _record(session, ticket, changes, note=f"Closed automatically: {why}", now=now)
 
 

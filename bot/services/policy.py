@@ -125,6 +125,23 @@ class Policy:
         """Leads, as user IDs (groups expanded): who hears of every breach."""
         return self.groups.expand(self.config.roles.leads)
 
+    def tier_members(self, tier: str) -> list[str]:
+        """Who works escalations at `tier` (user IDs): L2/L3 from roles; management is the leads and
+        admins. L1 is every agent."""
+        roles = self.config.roles
+        refs = {"L1": roles.agents, "L2": roles.l2, "L3": roles.l3, "management": (*roles.leads, *roles.admins)}
+        return self.groups.expand(refs.get(tier, ()))
+
+    def may_handle(self, tier: str, user_id: str) -> bool:
+        """Acknowledge or take an escalation at `tier`: its members, leads and admins."""
+        return user_id in self.tier_members(tier) or user_id in self.supervisors
+
+    def escalation_channel(self, tier: str) -> str | None:
+        """Where `tier`'s handoff cards go; the triage channel when the tier has none."""
+        channels = self.config.channels.escalation
+        configured = {"L2": channels.L2, "L3": channels.L3, "management": channels.management}.get(tier)
+        return configured or self.triage_channel
+
     @property
     def reopen_window(self) -> timedelta:
         return self.config.lifecycle.reopen_window

@@ -138,18 +138,24 @@ def planned_timers(policy: Policy, ticket: Ticket) -> dict[str, datetime]:
             planned[sla_timer_name(name, BREACH)] = clock.stopped_at
     limits = _limits(policy)
     planned |= stage_timers(
-        status=ticket.status, owner_id=ticket.owner_id, status_since=status_since(ticket), limits=limits
+        status=ticket.status,
+        owner_id=ticket.owner_id,
+        status_since=status_since(ticket),
+        limits=limits,
+        priority=ticket.priority,
     )
     return planned
 
 
 def _limits(policy: Policy) -> StageLimits:
-    lifecycle = policy.config.lifecycle
+    lifecycle, stuck = policy.config.lifecycle, policy.config.escalation.matrix.stuck
     return StageLimits(
         new_unassigned=lifecycle.new_unassigned,
         pending_warn=lifecycle.pending_warn,
         pending_close_grace=lifecycle.pending_close_grace,
         solved_close=lifecycle.solved_close,
+        stuck_after=stuck.after if stuck.action != "off" else None,
+        stuck_priorities=tuple(stuck.priorities),
     )
 
 

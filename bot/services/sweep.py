@@ -18,8 +18,9 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.services import nudges, sla
+from bot.services import escalations, nudges, sla
 from bot.services.policy import Policy
+from store import escalations as store_escalations
 from store import tickets, timers
 from store.db import session_scope
 from store.models import Ticket, Timer
@@ -71,9 +72,12 @@ def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> Sw
     report = SweepReport()
     first_read = timers.by_ids(session, ids)
     ticket_ids = sorted({t.subject_id for t in first_read if t.kind == sla.TIMER_KIND})
+    escalation_ids = [t.subject_id for t in first_read if t.kind == escalations.TIMER_KIND]
+    escalated = store_escalations.by_ids(session, escalation_ids) if escalation_ids else {}
     # Lock the tickets first, as every change to a ticket does, then read the timers again: a
     # process that fired one meanwhile held these locks, and its commit is visible now.
-    locked = tickets.by_ids_for_update(session, ticket_ids) if ticket_ids else {}
+    to_lock = sorted({*ticket_ids, *(e.ticket_id for e in escalated.values())})
+    locked = tickets.by_ids_for_update(session, to_lock) if to_lock else {}
     # Only the due ones matter: an alert due now supersedes the other due alerts of its clock.
     unfired = timers.unfired(session, kind=sla.TIMER_KIND, subject_ids=ticket_ids, due_by=now) if ticket_ids else {}
     # No autoflush: the timers' updates go out together at commit instead of one by one before each
@@ -96,11 +100,15 @@ def _fire_one(
 ) -> None:
     if timer.fired_at is not None:
         return
-    if timer.kind != sla.TIMER_KIND:
+    outcome: str | nudges.Reschedule
+    if timer.kind == escalations.TIMER_KIND:
+        outcome = escalations.fire_ack_timer(session, policy, timer, now=now)
+    elif timer.kind == sla.TIMER_KIND:
+        ticket = locked.get(timer.subject_id)
+        outcome = nudges.act(session, policy, timer, ticket, unfired=unfired.get(timer.subject_id, []), now=now)
+    else:
         timers.mark_fired(session, timer, now=now, outcome=f"unknown kind {timer.kind}")
         return
-    ticket = locked.get(timer.subject_id)
-    outcome = nudges.act(session, policy, timer, ticket, unfired=unfired.get(timer.subject_id, []), now=now)
     if isinstance(outcome, nudges.Reschedule):
         timer.due_at = outcome.when
         timers.release(session, timer)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import cards, sla
+from bot.services import cards, escalations, sla
 from bot.services.policy import Policy
 from store import audit, tickets
 from store.db import session_scope
@@ -64,8 +64,12 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         if edit is None:
             return ChangeOutcome(ticket, False, _no_change(ticket, request))
         edit.fields += sla.reconcile(session, policy, ticket, now=now)
+        if ticket.status in {Status.SOLVED, Status.CLOSED}:
+            escalations.finish(session, ticket, now=now)
         change_id = _record(session, ticket, request.actor, edit, now)
         cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
+        if request.action == "priority":  # a ticket raised to P0 meets the matrix's first row
+            escalations.apply_matrix(session, policy, ticket, text="", now=now, new=False)
         return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
 
 

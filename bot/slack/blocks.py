@@ -6,6 +6,7 @@ never ping anyone and never break Block Kit's limits (blockkit-limits.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from bot.core.durations import format_duration
 from bot.core.text import escape_mrkdwn, truncate
 from bot.slack import kit
 from bot.slack.kit import HEADER_MAX, SECTION_MAX, TEXT_MAX, Block, Message, slack_date
-from store.models import AuditEvent, Ticket
+from store.models import AuditEvent, Escalation, EscalationTrigger, Ticket
 
 __all__ = [
     "HEADER_MAX",
@@ -36,8 +37,10 @@ __all__ = [
     "ticket_card",
     "ticket_detail",
     "ticket_history",
+    "ticket_line",
     "ticket_list",
     "unassigned_ping",
+    "work_buttons",
 ]
 
 PRIORITY_EMOJI = {
@@ -93,8 +96,11 @@ def _description_blocks(ticket: Ticket) -> list[Block]:
     return [section, kit.context(note)]
 
 
-def ticket_card(ticket: Ticket) -> Message:
-    """The one card a ticket has in the triage channel."""
+def ticket_card(
+    ticket: Ticket, *, escalation: Escalation | None = None, triggers: Sequence[EscalationTrigger] = ()
+) -> Message:
+    """The one card a ticket has in the triage channel: with its escalation, if a tier has it, and
+    what the escalation matrix suggests."""
     emoji = PRIORITY_EMOJI.get(ticket.priority, "")
     blocks: list[Block] = [
         kit.header(f"{ticket.ref} · {ticket.title}"),
@@ -111,10 +117,36 @@ def ticket_card(ticket: Ticket) -> Message:
             ]
         ),
         *_description_blocks(ticket),
+        *_escalation_blocks(ticket, escalation, triggers),
         kit.context(*_card_context(ticket)),
         _card_actions(ticket),
     ]
     return {"text": _fallback_text(ticket), "blocks": blocks}
+
+
+def _escalation_blocks(
+    ticket: Ticket, escalation: Escalation | None, triggers: Sequence[EscalationTrigger]
+) -> list[Block]:
+    blocks: list[Block] = []
+    if escalation is not None:
+        by = "the escalation matrix" if escalation.escalated_by == "frontline" else f"<@{escalation.escalated_by}>"
+        state = (
+            f"acknowledged by <@{escalation.acknowledged_by}>"
+            if escalation.acknowledged_by
+            else "awaiting acknowledgement"
+        )
+        where = f" in <#{escalation.card_channel}>" if escalation.card_channel else ""
+        blocks.append(kit.context(f":arrow_double_up: Escalated to {escalation.tier} by {by}{where} · {state}"))
+    open_ = ticket.status not in {"SOLVED", "CLOSED"}
+    for trigger in triggers:
+        if trigger.action != "suggest" or not open_ or escalation is not None:
+            continue
+        blocks.append(kit.section(f":vertical_traffic_light: *Suggested:* {kit.reason(trigger.reason)}"))
+        tier = trigger.tier
+        value = f"{ticket.number}:{tier}:{trigger.trigger}"
+        button = kit.button("escalate_suggested", f"Escalate to {tier}", value)
+        blocks.append({"type": "actions", "block_id": f"suggestion_{trigger.trigger}", "elements": [button]})
+    return blocks[:6]
 
 
 PRIORITY_NAMES = {"P0": "P0 · critical", "P1": "P1 · high", "P2": "P2 · normal", "P3": "P3 · low"}
@@ -134,6 +166,8 @@ def _card_actions(ticket: Ticket) -> Block:
             kit.button("ticket_take", "Take", value),
             kit.button("ticket_pending", "Pending", value),
             kit.button("ticket_solve", "Solve", value, style="primary"),
+            kit.button("ticket_escalate", "Escalate", value),
+            kit.button("ticket_bug", "Report bug", value),
         ]
     select: Block = {
         "type": "static_select",
@@ -307,11 +341,11 @@ def error_message(text: str) -> Message:
 CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
 
 
-def _ticket_line(ticket: Ticket) -> str:
+def ticket_line(ticket: Ticket) -> str:
     return f"*{ticket.ref}* · {ticket.priority} · {ticket.status} — {escape_mrkdwn(truncate(ticket.title, 200))}"
 
 
-def _work_buttons(ticket: Ticket) -> Block:
+def work_buttons(ticket: Ticket) -> Block:
     """One-click actions on a notification: the card's own buttons, handled the same way."""
     value = str(ticket.number)
     buttons = [kit.button("ticket_take", "Take", value)] if ticket.owner_id is None else []
@@ -329,8 +363,8 @@ def sla_warning(ticket: Ticket, *, clock: str, fraction: float, left: str, due: 
         f":hourglass_flowing_sand: {ticket.ref}'s {CLOCK_LABELS[clock]} is {fraction:.0%} through its target: "
         f"{left} left (due {slack_date(due)}){who}"
     )
-    text = f"{head}\n{_ticket_line(ticket)}"
-    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
+    text = f"{head}\n{ticket_line(ticket)}"
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), work_buttons(ticket)]}
 
 
 def sla_breach(ticket: Ticket, *, clock: str, leads: list[str], due: datetime | None) -> Message:
@@ -339,14 +373,14 @@ def sla_breach(ticket: Ticket, *, clock: str, leads: list[str], due: datetime | 
     leads_line = ", ".join(f"<@{lead}>" for lead in leads) or "no leads configured (roles.leads)"
     text = (
         f":rotating_light: {ticket.ref} breached its {CLOCK_LABELS[clock]} SLA (due {slack_date(due)}).\n"
-        f"{_ticket_line(ticket)}\nOwner: {owner} · Leads: {leads_line}"
+        f"{ticket_line(ticket)}\nOwner: {owner} · Leads: {leads_line}"
     )
-    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), work_buttons(ticket)]}
 
 
 def unassigned_ping(ticket: Ticket, *, waited: str) -> Message:
-    text = f":wave: {ticket.ref} has waited {waited} with nobody on it.\n{_ticket_line(ticket)}"
-    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), _work_buttons(ticket)]}
+    text = f":wave: {ticket.ref} has waited {waited} with nobody on it.\n{ticket_line(ticket)}"
+    return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text), work_buttons(ticket)]}
 
 
 def pending_warning(ticket: Ticket, *, waited: str, closes_in: str) -> Message:

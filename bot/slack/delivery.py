@@ -26,7 +26,15 @@ from store import outbox
 from store.db import read_scope, session_scope
 from store.models import OutboxMessage
 
-__all__ = ["AfterSent", "DeliveryReport", "NotReadyError", "OutboxSender", "Prepare", "is_transient"]
+__all__ = [
+    "AfterFailed",
+    "AfterSent",
+    "DeliveryReport",
+    "NotReadyError",
+    "OutboxSender",
+    "Prepare",
+    "is_transient",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +78,11 @@ AfterSent = Callable[[Session, OutboxMessage, dict[str, Any], datetime], None]
 # send. Raises NotReady when something it needs does not exist yet (the card a reply goes under).
 Prepare = Callable[[Session, OutboxMessage], dict[str, Any] | None]
 
+# What a use case does when a message of its purpose fails for good, in the transaction that marks
+# it dead: (session, the row, Slack's error code, now) → whether it has told someone itself (then
+# the generic "I could not post there" report is not made).
+AfterFailed = Callable[[Session, OutboxMessage, str, datetime], bool]
+
 NOT_READY_RETRY = timedelta(seconds=2)
 
 
@@ -102,6 +115,7 @@ class OutboxSender:
         clock: Callable[[], datetime],
         after_sent: Mapping[str, AfterSent] | None = None,
         prepare: Mapping[str, Prepare] | None = None,
+        after_failed: Mapping[str, AfterFailed] | None = None,
         report_channel: str | None = None,
         pacer: ChannelPacer | None = None,
     ):
@@ -110,6 +124,7 @@ class OutboxSender:
         self._pacer = pacer
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
+        self._after_failed = dict(after_failed or {})
 
     @property
     def worker_id(self) -> str:
@@ -184,8 +199,23 @@ class OutboxSender:
 
     def _call(self, method: str, args: dict[str, Any]) -> SlackResponse:
         if method == FILES_UPLOAD_V2:
-            return self._client.files_upload_v2(**args)
+            return self._upload(args)
         return self._client.api_call(method, json=args)
+
+    def _upload(self, args: dict[str, Any]) -> SlackResponse:
+        """Files need channel membership, which `chat:write.public` posting does not: in a public
+        channel the bot is not in, join and upload again (field case F13c). A channel it cannot
+        join (private) keeps the first error."""
+        try:
+            return self._client.files_upload_v2(**args)
+        except SlackApiError as error:
+            if error.response.get("error") != "not_in_channel" or not str(args.get("channel", ""))[:1] == "C":
+                raise
+            try:
+                self._client.conversations_join(channel=args["channel"])
+            except SlackApiError:
+                raise error from None
+            return self._client.files_upload_v2(**args)
 
     def _record_skip(self, message: OutboxMessage, report: DeliveryReport) -> None:
         assert message.id is not None
@@ -219,6 +249,9 @@ class OutboxSender:
                 outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
                 log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
+                after = self._after_failed.get(row.purpose)
+                if after is not None and after(session, row, code, self._clock()):
+                    return
                 if code in PLACE_ERRORS:
                     self._report_place_error(session, str(row.args.get("channel") or ""), code)
 

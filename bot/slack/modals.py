@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.core.escalation import ATTEMPT_ROWS
 from bot.slack.blocks import PRIORITY_NAMES
 
-__all__ = ["CATEGORIES", "CREATE_TICKET", "REPLY", "create_ticket_modal", "reply_modal", "submitted_values"]
+__all__ = [
+    "CATEGORIES",
+    "CREATE_TICKET",
+    "HANDOFF",
+    "REPLY",
+    "create_ticket_modal",
+    "handoff_modal",
+    "reply_modal",
+    "submitted_values",
+]
 
 REPLY = "ticket_reply"
 
@@ -30,15 +40,20 @@ def _text_input(
     }  # fmt: skip
 
 
-def _select(block_id: str, label: str, options: list[tuple[str, str]]) -> Block:
+def _select(
+    block_id: str, label: str, options: list[tuple[str, str]], *, optional: bool = True, initial: str | None = None
+) -> Block:
+    choices = [{"text": {"type": "plain_text", "text": text}, "value": value} for value, text in options]
+    element: Block = {
+        "type": "static_select", "action_id": "value",
+        "placeholder": {"type": "plain_text", "text": "Choose"}, "options": choices,
+    }  # fmt: skip
+    chosen = next((choice for choice in choices if choice["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
     return {
-        "type": "input", "block_id": block_id, "optional": True,
-        "label": {"type": "plain_text", "text": label},
-        "element": {
-            "type": "static_select", "action_id": "value",
-            "placeholder": {"type": "plain_text", "text": "Choose"},
-            "options": [{"text": {"type": "plain_text", "text": text}, "value": value} for value, text in options],
-        },
+        "type": "input", "block_id": block_id, "optional": optional,
+        "label": {"type": "plain_text", "text": label}, "element": element,
     }  # fmt: skip
 
 
@@ -77,12 +92,67 @@ def reply_modal(*, ticket_ref: str, number: int, template: str, text: str) -> di
     }
 
 
+HANDOFF = "escalation_handoff"
+SENTIMENTS = ("angry", "frustrated", "neutral", "positive")  # seed 001's handoff template, plus positive
+# The taxonomy's reading of the ticket, as the handoff template names feelings.
+_SENTIMENT_OF = {"negative": "frustrated", "urgent": "frustrated", "neutral": "neutral", "positive": "positive"}
+
+
+def handoff_modal(
+    *,
+    ticket_ref: str,
+    number: int,
+    level: int,
+    tier: str | None,
+    facts: list[tuple[str, str]],
+    summary: str,
+    sentiment: str | None,
+) -> dict[str, Any]:
+    """Seed 001's "Escalation Handoff Template" as a form: the ticket's facts shown, the rest asked.
+    Every field that can be wrong is an input block, so its error shows under it (field case F7)."""
+    tiers = [("L2", "L2 · specialists"), ("L3", "L3 · engineering"), ("management", "Management")]
+    summary_input = _text_input("summary", "Summary", multiline=True, optional=True, max_length=2000)
+    summary_input["element"]["initial_value"] = summary[:2000]
+    attempts: list[Block] = []
+    for row in range(1, ATTEMPT_ROWS + 1):
+        label = "What was tried" if row == 1 else f"What else was tried ({row})"
+        attempts.append(_text_input(f"tried_{row}", label, multiline=True, optional=row > 1, max_length=2000))
+        attempts.append(_text_input(f"result_{row}", "… and what happened", optional=True, max_length=2000))
+    fact_lines = "\n".join(f"*{name}:* {value}" for name, value in facts)
+    return {
+        "type": "modal",
+        "callback_id": HANDOFF,
+        "private_metadata": json.dumps({"number": number, "level": level}),
+        "title": {"type": "plain_text", "text": f"Escalate {ticket_ref}"[:24]},
+        "submit": {"type": "plain_text", "text": "Escalate"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": fact_lines[:3000] or "—"}},
+            _select("tier", "Escalate to", tiers, optional=False, initial=tier),
+            summary_input,
+            _select(
+                "sentiment", "Customer sentiment", [(name, name.capitalize()) for name in SENTIMENTS],
+                initial=_SENTIMENT_OF.get(sentiment or ""),
+            ),
+            *attempts,
+            _text_input("needed", "What is needed from them", multiline=True, max_length=2000),
+            _text_input("expectation", "What the customer expects", multiline=True, optional=True, max_length=2000),
+            {
+                "type": "input", "block_id": "needed_by", "optional": True,
+                "label": {"type": "plain_text", "text": "Customer needs it by"},
+                "element": {"type": "datepicker", "action_id": "value"},
+            },
+            _text_input("urgency", "Why it is urgent", multiline=True, optional=True, max_length=2000),
+        ],
+    }  # fmt: skip
+
+
 def submitted_values(view: dict[str, Any]) -> dict[str, str]:
-    """{block_id: value} for every filled input of a submitted view (text or selected option)."""
+    """{block_id: value} for every filled input of a submitted view (text, option or date)."""
     values: dict[str, str] = {}
     for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
         state = (actions or {}).get("value") or {}
-        value = state.get("value") or (state.get("selected_option") or {}).get("value")
+        value = state.get("value") or (state.get("selected_option") or {}).get("value") or state.get("selected_date")
         if isinstance(value, str) and value.strip():
             values[block_id] = value
     return values

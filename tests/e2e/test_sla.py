@@ -223,8 +223,11 @@ def test_solved_tickets_close_after_48h_and_pending_ones_are_warned_then_closed(
 
 def test_repeated_ticks_fire_each_timer_once(sla_sandbox: Sandbox, clock: Clock) -> None:
     sandbox = sla_sandbox
-    for n in range(5):
-        _open_by_message(sandbox, clock, ny(12, 7, 9, n), f"Question {n} about the reports page")
+    # Five different questions (one requester asking the same thing three times would meet the
+    # escalation matrix's "repeat" row and go to L2 instead of waiting in triage).
+    topics = ("the reports page", "invoice totals", "SSO setup", "webhook retries", "seat limits")
+    for n, topic in enumerate(topics):
+        _open_by_message(sandbox, clock, ny(12, 7, 9, n), f"Question about {topic}")
     for _ in range(3):
         _tick(sandbox, clock, ny(12, 7, 9, 30))
     pings = sorted(text.split()[1] for text in _posts(sandbox, "C_TRIAGE") if text.startswith(":wave:"))

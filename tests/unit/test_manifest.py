@@ -74,7 +74,7 @@ def test_events_scopes_and_interactivity_for_http() -> None:
     assert len(scopes) == len(set(scopes))
     expected = (
         "chat:write chat:write.public commands channels:history groups:history im:history files:write "
-        "channels:read groups:read reactions:read usergroups:read"
+        "channels:read groups:read reactions:read usergroups:read channels:join"
     )
     assert set(scopes) == set(expected.split())
     assert "users:read.email" not in scopes  # no feature reads e-mail addresses

@@ -71,6 +71,7 @@ class SlackStandIn:
         self._failure_kinds: tuple[str, ...] = ()
         self.set_failures(failure_rate, failure_kinds)
         self._fail_next: dict[str, list[tuple[str, int]]] = {}
+        self._delays: dict[str, float] = {}
         self._calls: list[RecordedCall] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -180,6 +181,11 @@ class SlackStandIn:
         """The next call of `method` answers `{"ok": false, "error": error}` (HTTP `status`) and changes nothing."""
         with self._lock:
             self._fail_next.setdefault(method, []).append((error, status))
+
+    def set_delay(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds` (a slow Slack); 0 takes the delay away."""
+        with self._lock:
+            self._delays[method] = seconds
 
     # inspection
 
@@ -325,6 +331,10 @@ class SlackStandIn:
         bearer = request.headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
             token = bearer[len("bearer ") :].strip()
+        with self._lock:
+            delay = self._delays.get(method, 0.0)
+        if delay:
+            time.sleep(delay)  # outside the lock: other calls go on meanwhile
         with self._lock:
             status, payload, headers = self._answer(method, token, raw, parse_error)
             reply = _json_reply(status, payload, headers)

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), sa.ForeignKey("tickets.id"), nullable=False),
         sa.Column("trigger", sa.String(length=32), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("tier", sa.String(length=16), nullable=False),
         _text("reason"),
         _utc("at", nullable=False),
         sa.PrimaryKeyConstraint("id"),
