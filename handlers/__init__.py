@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, commands, errors, events, shortcuts, support, views
+from handlers import actions, bugs, commands, errors, events, shortcuts, support, views
 
 __all__ = ["register_all"]
 
@@ -18,3 +18,4 @@ def register_all(app: App, deps: Deps) -> None:
     actions.register(app, deps)
     shortcuts.register(app, deps)
     views.register(app, deps)
+    bugs.register(app, deps)

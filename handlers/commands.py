@@ -34,6 +34,7 @@ from bot.core.ticket_command import (
 from bot.services import replies, tickets, working
 from bot.slack import blocks
 from bot.slack.modals import create_ticket_modal, reply_modal
+from handlers import bugs
 
 __all__ = ["change", "register"]
 
@@ -59,6 +60,8 @@ def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dic
     """The modal a command opens (a view), an error instead of one (a message), or None."""
     if isinstance(parsed, OpenCreateModal):
         return create_ticket_modal(command["channel_id"])
+    if isinstance(parsed, ReportBug):
+        return bugs.bug_form(deps, number=parsed.number, user=command["user_id"], channel=command.get("channel_id"))
     if not isinstance(parsed, ReplyTicket):
         return None
     template = template_named(parsed.template)
@@ -105,7 +108,13 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)
-        case EscalateTicket() | DeescalateTicket() | ReportBug() | LinkBug() | BugAction():
+        case LinkBug():
+            return bugs.answer_link(deps, parsed, command["user_id"])
+        case BugAction():
+            return bugs.answer_bug_action(deps, parsed, command["user_id"])
+        case ReportBug():  # opened as a modal; only reached when a form could not be made
+            return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")
+        case EscalateTicket() | DeescalateTicket():
             return blocks.error_message("Escalations and bugs arrive with the next change.")  # replaced below
         case ReplyTicket():  # opened as a modal; only reached when a form could not be made
             return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")

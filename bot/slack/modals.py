@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.core.bugs import FIELD_MAX, SEVERITY_PRIORITY
+from bot.core.text import displayable, truncate
 from bot.slack.blocks import PRIORITY_NAMES
 
-__all__ = ["CATEGORIES", "CREATE_TICKET", "REPLY", "create_ticket_modal", "reply_modal", "submitted_values"]
+__all__ = [
+    "BUG_FORM",
+    "CATEGORIES",
+    "CREATE_TICKET",
+    "REPLY",
+    "bug_modal",
+    "create_ticket_modal",
+    "reply_modal",
+    "submitted_values",
+]
 
 REPLY = "ticket_reply"
+BUG_FORM = "ticket_bug_form"
 
 CREATE_TICKET = "ticket_create"
 # Seed 001's taxonomy, top level.
@@ -30,9 +42,9 @@ def _text_input(
     }  # fmt: skip
 
 
-def _select(block_id: str, label: str, options: list[tuple[str, str]]) -> Block:
+def _select(block_id: str, label: str, options: list[tuple[str, str]], *, optional: bool = True) -> Block:
     return {
-        "type": "input", "block_id": block_id, "optional": True,
+        "type": "input", "block_id": block_id, "optional": optional,
         "label": {"type": "plain_text", "text": label},
         "element": {
             "type": "static_select", "action_id": "value",
@@ -74,6 +86,44 @@ def reply_modal(*, ticket_ref: str, number: int, template: str, text: str) -> di
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [message],
+    }
+
+
+def bug_modal(*, ticket_ref: str, number: int, title: str) -> dict[str, Any]:
+    """The bug form (seed 004: severity, impact, area, steps …), for a bug linked to `ticket_ref`;
+    the title starts as the ticket's. Every field is an input block, so errors sit under their field."""
+    title_input = _text_input("title", "Title", max_length=FIELD_MAX["title"])
+    if title.strip():
+        title_input["element"]["initial_value"] = truncate(displayable(title).strip(), FIELD_MAX["title"])
+    severities = [
+        (severity, f"{severity.capitalize()} (starts at {priority})")
+        for severity, priority in SEVERITY_PRIORITY.items()
+    ]
+    return {
+        "type": "modal",
+        "callback_id": BUG_FORM,
+        "private_metadata": json.dumps({"number": number}),
+        "title": {"type": "plain_text", "text": f"Bug from {ticket_ref}"[:24]},
+        "submit": {"type": "plain_text", "text": "File bug"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            title_input,
+            _select("severity", "Severity", severities, optional=False),
+            _text_input(
+                "impact", "Impact (who is affected, how badly)", multiline=True, max_length=FIELD_MAX["impact"]
+            ),
+            _text_input("area", "Product area", max_length=FIELD_MAX["area"]),
+            _text_input("steps", "Steps to reproduce", multiline=True, max_length=FIELD_MAX["steps"]),
+            _text_input("expected", "Expected", multiline=True, max_length=FIELD_MAX["expected"]),
+            _text_input("actual", "Actual", multiline=True, max_length=FIELD_MAX["actual"]),
+            _text_input(
+                "environment",
+                "Environment (browser, OS, version, account)",
+                multiline=True,
+                optional=True,
+                max_length=FIELD_MAX["environment"],
+            ),
+        ],
     }
 
 
