@@ -3,7 +3,14 @@ bug card updated in place in L3's channel, resolving, telling every requester on
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -291,3 +298,46 @@ def test_links_older_than_30_days_do_not_count(sandbox: Sandbox) -> None:
         _say(sandbox, f"link T-{n} BUG-1")
     [bug] = _bugs(sandbox)
     assert (bug.priority, bug.flagged_at) == ("P2", None)  # 11 linked, 10 of them in the last 30 days
+
+
+def test_export_bugs_jsonl_and_csv(sandbox: Sandbox, database_url: str, tmp_path: Path) -> None:
+    _file_bug_1(sandbox)
+    _say(sandbox, "Export is broken for us too", user=REQUESTER)  # T-2
+    _say(sandbox, "link T-2 BUG-1")
+    _intake(sandbox, "Typo on the pricing page", 3)  # T-3
+    sandbox.wait_until_delivered()
+    view = _open_form(sandbox, "bug T-3")
+    _submit(sandbox, view, GOOD_FORM | {"title": "=HYPERLINK(1) typo", "severity": "trivial"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FRONTLINE_", "DATABASE_"))} | {
+        "DATABASE_URL": database_url, "FRONTLINE_CONFIG": str(tmp_path / "absent.yaml"), "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    (tmp_path / "absent.yaml").write_text("channels: {triage: C_TRIAGE}\n")
+
+    def frontline(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bot", "export", "bugs", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    jsonl = frontline("--format", "jsonl")
+    assert jsonl.returncode == 0, jsonl.stderr
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [(r["id"], r["linked_count"], r["linked_tickets"]) for r in records] == [
+        ("BUG-1", 2, ["T-1", "T-2"]),
+        ("BUG-2", 1, ["T-3"]),
+    ]
+    first = records[0]
+    assert (first["severity"], first["priority"], first["status"], first["reported_by"]) == (
+        "minor",
+        "P2",
+        "open",
+        AGENT,
+    )
+    assert first["created_at"].endswith("Z") and first["resolved_at"] is None
+    out = tmp_path / "bugs.csv"
+    written = frontline("--format", "csv", "-o", str(out))
+    assert written.returncode == 0 and "wrote 2 bugs" in written.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(r["id"], r["linked_tickets"], r["linked_count"]) for r in rows] == [
+        ("BUG-1", "T-1 T-2", "2"),
+        ("BUG-2", "T-3", "1"),
+    ]
+    assert rows[1]["title"] == "'=HYPERLINK(1) typo"  # a spreadsheet will not run it
