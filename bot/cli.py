@@ -244,6 +244,24 @@ def export_tickets(
     typer.echo(f"wrote {count} tickets to {output}", err=True)
 
 
+@export_app.command("bugs")
+def export_bugs(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """Every bug, one record each, with its linked tickets (times in ISO 8601 UTC)."""
+    from bot.export import write_bugs
+
+    settings, config = _load()
+    deps = _deps(settings, config, talks_to_slack=False)
+    if output is None:
+        write_bugs(deps.engine, sys.stdout, fmt.value)
+        return
+    with output.open("w", encoding="utf-8", newline="") as out:
+        count = write_bugs(deps.engine, out, fmt.value)
+    typer.echo(f"wrote {count} bugs to {output}", err=True)
+
+
 @app.command()
 def manifest(
     request_url: Annotated[str, typer.Option(help="Public URL of POST /slack/events.")] = (

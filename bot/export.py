@@ -1,4 +1,4 @@
-"""`frontline export tickets`: one record per ticket, for reporting and migration."""
+"""`frontline export tickets|bugs`: one record per ticket (or bug), for reporting and migration."""
 
 from __future__ import annotations
 
@@ -11,11 +11,21 @@ from typing import Any, TextIO
 from sqlalchemy import Engine
 
 from bot.core.timefmt import iso_utc
-from store import tickets
+from store import bugs, tickets
 from store.db import read_scope
-from store.models import Ticket
+from store.models import Bug, Ticket
 
-__all__ = ["TICKET_FIELDS", "csv_cell", "ticket_record", "ticket_records", "write_tickets"]
+__all__ = [
+    "BUG_FIELDS",
+    "TICKET_FIELDS",
+    "bug_record",
+    "bug_records",
+    "csv_cell",
+    "ticket_record",
+    "ticket_records",
+    "write_bugs",
+    "write_tickets",
+]
 
 TICKET_FIELDS = (
     "id",
@@ -109,17 +119,88 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def write_tickets(engine: Engine, out: TextIO, fmt: str) -> int:
-    """Write every ticket as JSON Lines or CSV; returns how many were written."""
+def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], out: TextIO, fmt: str) -> int:
+    """Write records as JSON Lines or CSV; returns how many were written."""
     count = 0
     if fmt == "jsonl":
-        for record in ticket_records(engine):
+        for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
         return count
-    writer = csv.DictWriter(out, fieldnames=TICKET_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    for record in ticket_records(engine):
+    for record in records:
         writer.writerow({key: csv_cell(value) for key, value in record.items()})
         count += 1
     return count
+
+
+def write_tickets(engine: Engine, out: TextIO, fmt: str) -> int:
+    """Write every ticket as JSON Lines or CSV; returns how many were written."""
+    return _write(ticket_records(engine), TICKET_FIELDS, out, fmt)
+
+
+BUG_FIELDS = (
+    "id",
+    "number",
+    "title",
+    "severity",
+    "priority",
+    "status",
+    "impact",
+    "area",
+    "steps",
+    "expected",
+    "actual",
+    "environment",
+    "reported_by",
+    "created_at",
+    "updated_at",
+    "flagged_at",
+    "resolved_by",
+    "resolved_at",
+    "notified_by",
+    "notified_at",
+    "linked_count",
+    "linked_tickets",
+)
+
+
+def bug_record(bug: Bug, linked: list[Ticket]) -> dict[str, Any]:
+    """One bug with its linked tickets' refs (in the order they were linked) and their count."""
+    return {
+        "id": bug.ref,
+        "number": bug.number,
+        "title": bug.title,
+        "severity": bug.severity,
+        "priority": bug.priority,
+        "status": bug.status,
+        "impact": bug.impact,
+        "area": bug.area,
+        "steps": bug.steps,
+        "expected": bug.expected,
+        "actual": bug.actual,
+        "environment": bug.environment,
+        "reported_by": bug.reported_by,
+        "created_at": _time(bug.created_at),
+        "updated_at": _time(bug.updated_at),
+        "flagged_at": _time(bug.flagged_at),
+        "resolved_by": bug.resolved_by,
+        "resolved_at": _time(bug.resolved_at),
+        "notified_by": bug.notified_by,
+        "notified_at": _time(bug.notified_at),
+        "linked_count": len(linked),
+        "linked_tickets": [ticket.ref for ticket in linked],
+    }
+
+
+def bug_records(engine: Engine) -> Iterator[dict[str, Any]]:
+    with read_scope(engine) as session:
+        for bug in bugs.iter_all(session):
+            assert bug.id is not None
+            yield bug_record(bug, bugs.linked_tickets(session, bug.id))
+
+
+def write_bugs(engine: Engine, out: TextIO, fmt: str) -> int:
+    """Write every bug as JSON Lines or CSV; returns how many were written."""
+    return _write(bug_records(engine), BUG_FIELDS, out, fmt)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import cards, escalations, home, intake
+from bot.services import bugs, cards, escalations, home, intake
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -49,8 +49,8 @@ def build_deps(
         client,
         worker_id=worker_id,
         clock=clock,
-        after_sent=cards.AFTER_SENT | intake.after_sent_hooks(policy) | escalations.AFTER_SENT,
-        prepare=cards.PREPARE | intake.PREPARE | home.PREPARE | escalations.PREPARE,
+        after_sent=cards.AFTER_SENT | bugs.AFTER_SENT | intake.after_sent_hooks(policy) | escalations.AFTER_SENT,
+        prepare=cards.PREPARE | bugs.PREPARE | intake.PREPARE | home.PREPARE | escalations.PREPARE,
         after_failed=escalations.AFTER_FAILED,
         report_channel=policy.triage_channel,
         pacer=ChannelPacer(per_second=settings.slack_channel_rate) if settings.slack_channel_rate else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, commands, errors, escalations, events, shortcuts, support, views
+from handlers import actions, bugs, commands, errors, escalations, events, shortcuts, support, views
 
 __all__ = ["register_all"]
 
@@ -19,3 +19,4 @@ def register_all(app: App, deps: Deps) -> None:
     shortcuts.register(app, deps)
     views.register(app, deps)
     escalations.register(app, deps)
+    bugs.register(app, deps)

@@ -35,6 +35,7 @@ from bot.core.ticket_command import (
 from bot.services import escalations, replies, tickets, working
 from bot.slack import blocks
 from bot.slack.modals import create_ticket_modal, reply_modal
+from handlers import bugs
 from handlers.escalations import REFUSALS, handoff_form
 
 __all__ = ["change", "register"]
@@ -66,6 +67,8 @@ def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dic
             return handoff_form(deps, number=parsed.number, actor=command["user_id"], tier=parsed.tier)
         except REFUSALS as error:
             return blocks.error_message(str(error))
+    if isinstance(parsed, ReportBug):
+        return bugs.bug_form(deps, number=parsed.number, user=command["user_id"], channel=command.get("channel_id"))
     if not isinstance(parsed, ReplyTicket):
         return None
     template = template_named(parsed.template)
@@ -123,9 +126,11 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             except REFUSALS as error:
                 return blocks.error_message(str(error))
             return blocks.info_message(answer)
-        case ReportBug() | LinkBug() | BugAction():
-            return blocks.error_message("Escalations and bugs arrive with the next change.")  # replaced below
-        case ReplyTicket():  # opened as a modal; only reached when a form could not be made
+        case LinkBug():
+            return bugs.answer_link(deps, parsed, command["user_id"])
+        case BugAction():
+            return bugs.answer_bug_action(deps, parsed, command["user_id"])
+        case ReportBug() | ReplyTicket():  # opened as a modal; only reached when a form could not be made
             return blocks.error_message("That opens a form, which needs Slack's trigger_id; try again from Slack.")
 
 

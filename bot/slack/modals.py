@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.core.bugs import FIELD_MAX, SEVERITY_PRIORITY
 from bot.core.escalation import ATTEMPT_ROWS
+from bot.core.text import displayable, truncate
 from bot.slack.blocks import PRIORITY_NAMES
 
 __all__ = [
+    "BUG_FORM",
     "CATEGORIES",
     "CREATE_TICKET",
     "HANDOFF",
     "REPLY",
+    "bug_modal",
     "create_ticket_modal",
     "handoff_modal",
     "reply_modal",
@@ -20,6 +24,7 @@ __all__ = [
 ]
 
 REPLY = "ticket_reply"
+BUG_FORM = "ticket_bug_form"
 
 CREATE_TICKET = "ticket_create"
 # Seed 001's taxonomy, top level.
@@ -145,6 +150,44 @@ def handoff_modal(
             _text_input("urgency", "Why it is urgent", multiline=True, optional=True, max_length=2000),
         ],
     }  # fmt: skip
+
+
+def bug_modal(*, ticket_ref: str, number: int, title: str) -> dict[str, Any]:
+    """The bug form (seed 004: severity, impact, area, steps …), for a bug linked to `ticket_ref`;
+    the title starts as the ticket's. Every field is an input block, so errors sit under their field."""
+    title_input = _text_input("title", "Title", max_length=FIELD_MAX["title"])
+    if title.strip():
+        title_input["element"]["initial_value"] = truncate(displayable(title).strip(), FIELD_MAX["title"])
+    severities = [
+        (severity, f"{severity.capitalize()} (starts at {priority})")
+        for severity, priority in SEVERITY_PRIORITY.items()
+    ]
+    return {
+        "type": "modal",
+        "callback_id": BUG_FORM,
+        "private_metadata": json.dumps({"number": number}),
+        "title": {"type": "plain_text", "text": f"Bug from {ticket_ref}"[:24]},
+        "submit": {"type": "plain_text", "text": "File bug"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            title_input,
+            _select("severity", "Severity", severities, optional=False),
+            _text_input(
+                "impact", "Impact (who is affected, how badly)", multiline=True, max_length=FIELD_MAX["impact"]
+            ),
+            _text_input("area", "Product area", max_length=FIELD_MAX["area"]),
+            _text_input("steps", "Steps to reproduce", multiline=True, max_length=FIELD_MAX["steps"]),
+            _text_input("expected", "Expected", multiline=True, max_length=FIELD_MAX["expected"]),
+            _text_input("actual", "Actual", multiline=True, max_length=FIELD_MAX["actual"]),
+            _text_input(
+                "environment",
+                "Environment (browser, OS, version, account)",
+                multiline=True,
+                optional=True,
+                max_length=FIELD_MAX["environment"],
+            ),
+        ],
+    }
 
 
 def submitted_values(view: dict[str, Any]) -> dict[str, str]:
