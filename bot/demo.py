@@ -50,6 +50,16 @@ HANDOFF = {
     "needed_by": "2026-12-31",
     "urgency": "Enterprise account; 40 admins locked out",
 }
+BUG = {
+    "title": "CSV export fails with error 500 for reports over 10,000 rows",
+    "severity": "major",
+    "impact": "Every customer exporting a large report; no workaround but smaller date ranges",
+    "area": "Reports / export",
+    "steps": "1. Open a report with more than 10,000 rows\n2. Click Export, then CSV",
+    "expected": "A CSV file downloads",
+    "actual": "Error 500 after about 30 seconds",
+    "environment": "Chrome 131 and Firefox 133, EU and US regions",
+}
 
 
 STORY: tuple[Step, ...] = (
@@ -148,6 +158,37 @@ STORY: tuple[Step, ...] = (
         "T-6 Acknowledge",
         "An L2 specialist acknowledges it on the handoff card (only L2 and leads may).",
     ),
+    Step(
+        "U_AGENT1",
+        "C_TRIAGE",
+        "/ticket",
+        "bug T-2",
+        "T-2's CSV export failure is a product bug: `/ticket bug T-2` opens the bug form.",
+    ),
+    Step(
+        "U_AGENT1",
+        "",
+        SUBMIT,
+        json.dumps(BUG),
+        "The agent files what they see (severity, impact, area, steps, expected vs actual): BUG-1, "
+        "linked to T-2, its card in the L3 channel.",
+    ),
+    Step(
+        "U_REQUESTER",
+        "C_HELP",
+        MESSAGE,
+        "Exporting our big quarterly report to CSV gives an error page",
+        "Another customer hits the same bug: T-7.",
+    ),
+    Step(
+        "U_AGENT2",
+        "C_HELP",
+        "/ticket",
+        "CSV download of the yearly report errors out customer:smallco",
+        "And another: T-8.",
+    ),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "link T-7 BUG-1", "Three tickets about one bug are one bug, not three."),
+    Step("U_AGENT1", "C_TRIAGE", "/ticket", "link T-8 BUG-1", "The bug card counts its tickets, updated in place."),
     Step(
         "",
         "",

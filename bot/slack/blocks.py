@@ -317,6 +317,9 @@ HELP_TEXT = "\n".join(
         "• `/ticket pending|solve|close|reopen T-42` · `/ticket status T-42 open|pending|solved|closed`",
         "• `/ticket priority T-42 P1` (someone else's ticket: leads) · `/ticket tag T-42 billing vip`",
         "• `/ticket note T-42 <text>` an internal note in the card's thread",
+        "• `/ticket escalate T-42 [L2|L3|management]` the handoff form · add what was tried to post at once:"
+        " `/ticket escalate T-42 L2 restarted the sync, same error`",
+        "• `/ticket deescalate T-42 [why]` back to L1 and its owner",
         "• `/ticket bug T-42` file a bug from a ticket (a form) · `/ticket link T-43 BUG-7` link another ticket to it",
         "• `/ticket bug BUG-7` the bug and its tickets · `/ticket bug BUG-7 resolve` (L3, leads, admins)"
         " · `/ticket bug BUG-7 notify` tell every linked ticket's requester it is fixed",

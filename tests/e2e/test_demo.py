@@ -37,8 +37,10 @@ def test_demo_plays_the_story_and_prints_channels() -> None:
     # The simulated clock: a nudge at 12 minutes, the breach and the unassigned pings at 16.
     assert "→ #support-triage: :hourglass_flowing_sand: T-1's first response is 75% through its target" in text
     assert "→ #support-l2: :rotating_light: T-1 breached its first response SLA" in text
-    # T-2, T-3 and T-5; T-4 was solved, T-6 taken, and T-1 went straight to L2 (a P0).
-    assert text.count("→ #support-triage: :wave:") == 3
+    # T-2, T-3, T-5, T-7 and T-8; T-4 was solved, T-6 taken, and T-1 went straight to L2 (a P0).
+    assert text.count("→ #support-triage: :wave:") == 5
+    # The bug: filed from T-2 with the form, two more tickets linked, its card counting them.
+    assert "BUG-1" in text and "T-2, T-7, T-8" in text
     # Escalations: the matrix sent T-1 to L2 and told L3 and management; T-6 went with a full handoff.
     assert "#support-l3 (C_L3)\n  Frontline: :vertical_traffic_light: T-1: P0 ticket — escalated to L2" in text
     assert "• Compared their IdP metadata with ours → The signing certificate changed on their side yesterday" in text
