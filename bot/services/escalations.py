@@ -479,7 +479,10 @@ def apply_matrix(session: Session, policy: Policy, ticket: Ticket, *, text: str,
     done = {row.trigger for row in escalations.triggers_for(session, ticket.id)}
     customer = policy.customer(ticket.customer) if ticket.customer else None
     repeats = 1
-    if new and ticket.requester_id and "repeat" not in done and matrix.repeat.action != "off":
+    # "Same requester" means a customer writing again; an agent filing tickets for customers is not one.
+    repeatable = ticket.requester_id is not None and not policy.is_agent(ticket.requester_id)
+    if new and repeatable and "repeat" not in done and matrix.repeat.action != "off":
+        assert ticket.requester_id is not None
         earlier = escalations.recent_texts_of_requester(
             session, ticket.requester_id, since=now - matrix.repeat.window, exclude=ticket.id
         )

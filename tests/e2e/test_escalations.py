@@ -357,3 +357,27 @@ def test_transcript_joins_a_public_channel_first_and_reports_a_private_one(esc: 
         "The conversation is in the ticket's source thread."
     ]
     assert "could not post to" not in " ".join(_shown(esc, "C_TRIAGE"))
+
+
+def test_concurrent_escalations_of_one_ticket_record_one(esc: Sandbox, clock: Clock) -> None:
+    """Eight agents escalate T-1 at the same moment (real concurrent requests): one escalation, one
+    handoff, and seven answers naming who did it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _open_ticket(esc, clock)
+    users = [AGENT, L2_AGENT] * 4
+
+    def escalate(n: int) -> str:
+        response = esc.simulator.slash_command(
+            "/ticket", f"escalate T-1 L2 attempt {n}", user_id=users[n], channel_id="C_TRIAGE"
+        )
+        assert response.status == 200 and response.elapsed < 3.0
+        return str(response.json()["text"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(escalate, range(8)))
+    assert sum(a.startswith("T-1 escalated to L2") for a in answers) == 1
+    assert sum("is already escalated to L2 by" in a for a in answers) == 7
+    assert [e.level for e in _escalations(esc)] == [1]
+    _deliver(esc, clock)
+    assert len(esc.standin.messages("C_L2")) == 1
