@@ -594,24 +594,30 @@ class P0Rule(MatrixRule):
     within: PositiveDuration = timedelta(minutes=15)
 
 
+# Phrases that say the thing, not words that merely occur: "Sue from accounting", "the compliance
+# report", "the Twitter integration" and "your supervisor dashboard" are ordinary requests.
 CHURN_WORDS = (
     "cancel our subscription", "cancel our account", "cancel our contract", "cancel the contract",
-    "cancelling our", "canceling our", "not renewing", "won't renew", "will not renew", "terminate our contract",
-    "switch to a competitor", "switching to a competitor", "moving to a competitor", "take our business elsewhere",
-    "looking at alternatives", "churn",
+    "cancelling our subscription", "canceling our subscription", "not renewing", "won't renew", "will not renew",
+    "terminate our contract", "switch to a competitor", "switching to a competitor", "moving to a competitor",
+    "take our business elsewhere", "looking at alternatives", "we are leaving", "we're leaving",
 )  # fmt: skip
 LEGAL_WORDS = (
-    "lawyer", "attorney", "legal action", "lawsuit", "sue", "legal team", "gdpr", "hipaa", "ccpa", "compliance",
-    "regulator", "data protection authority", "subpoena", "breach of contract",
+    "legal action", "lawsuit", "sue you", "sue your company", "suing you", "our lawyer", "our lawyers",
+    "my lawyer", "our attorney", "my attorney", "our legal team", "our legal department", "gdpr violation",
+    "violates gdpr", "violation of gdpr", "breach of gdpr", "data protection authority", "report you to",
+    "hipaa violation", "subpoena", "breach of contract", "compliance violation", "non-compliant",
 )  # fmt: skip
 MANAGER_WORDS = (
-    "speak to a manager", "speak with a manager", "talk to a manager", "talk to your manager", "your manager",
-    "speak to your manager", "get me a manager", "want a manager", "need a manager", "your supervisor",
-    "a supervisor", "someone in charge", "your boss",
+    "speak to a manager", "speak with a manager", "talk to a manager", "talk to your manager",
+    "speak to your manager", "get me a manager", "want a manager", "need a manager", "speak to a supervisor",
+    "speak to your supervisor", "talk to a supervisor", "talk to your supervisor", "someone in charge",
+    "escalate this to management", "speak to your boss", "talk to your boss",
 )  # fmt: skip
 SOCIAL_WORDS = (
-    "twitter", "tweet", "tweeted", "x.com", "linkedin", "reddit", "facebook", "instagram", "tiktok",
-    "posted publicly", "public post", "going viral", "trustpilot",
+    "tweeted", "tweet about", "on twitter", "on x.com", "posted on linkedin", "on reddit", "posted on facebook",
+    "on instagram", "on tiktok", "posted publicly", "public post", "going viral", "trustpilot review",
+    "one-star review", "1-star review",
 )  # fmt: skip
 
 

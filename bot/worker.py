@@ -71,7 +71,9 @@ def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     """Run every piece of time-based work that is due at `now`: fire the due timers (SLA nudges and
     breaches, stage timers), then deliver what they and everything else queued."""
     report = DueWorkReport(now=now)
-    sweep = fire_due_timers(deps.engine, deps.policy, worker=deps.sender.worker_id, now=now)
+    sweep = fire_due_timers(
+        deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested
+    )
     report.timers_fired, report.timers_failed = sweep.fired, sweep.failed
     delivery = deps.sender.deliver_due(now)
     report.delivered, report.retrying, report.dead = len(delivery.sent), len(delivery.retrying), len(delivery.dead)
@@ -108,6 +110,7 @@ class DeliveryLoop:
     def stop(self, *, wait: bool = True) -> None:
         """Stop after the batch in progress (its claimed rows are recorded before the thread ends)."""
         self._stopping.set()
+        self._deps.sender.request_stop()
         if wait and self._thread.is_alive():
             self._thread.join(timeout=10)
 

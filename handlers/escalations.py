@@ -16,7 +16,7 @@ from bot.context import Deps
 from bot.core.escalation import handoff_errors, read_handoff
 from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
-from bot.core.text import escape_mrkdwn
+from bot.core.text import decode_slack_text, escape_mrkdwn
 from bot.core.tiers import Tier, parse_tier
 from bot.services import escalations, notices
 from bot.slack import escalation_blocks, kit
@@ -159,7 +159,8 @@ def _register_buttons(app: App, deps: Deps) -> None:
 def _register_submission(app: App, deps: Deps) -> None:
     @app.view(HANDOFF)
     def on_handoff(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = submitted_values(view)
+        # As the ticket form does: what was typed, not Slack's escaping of it.
+        values = {block: decode_slack_text(value) for block, value in submitted_values(view).items()}
         errors = handoff_errors(values, today=_local_today(deps).date())
         if errors:
             ack(response_action="errors", errors=errors)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bot.config import EscalationMatrix, MatrixRule
@@ -183,7 +184,7 @@ def _found(matrix: EscalationMatrix, facts: TicketFacts) -> Iterable[_Found]:
     if facts.priority == "P0":
         yield _Found("p0", "P0 ticket")
     churn = matrix.churn
-    churn_words = find_keywords(facts.text, churn.keywords, shadows=())
+    churn_words = find_keywords(facts.text, churn.keywords, shadows=_denials(churn.keywords))
     if churn_words and facts.arr > churn.arr_over:
         yield _Found("churn", f"churn threat ('{churn_words[0]}') from {facts.customer} with ARR ${facts.arr:,.0f}")
     legal_words = find_keywords(facts.text, matrix.legal.keywords, shadows=())
@@ -203,6 +204,18 @@ def _found(matrix: EscalationMatrix, facts: TicketFacts) -> Iterable[_Found]:
     if social_words or facts.from_social_channel:
         cue = f"'{social_words[0]}'" if social_words else "posted in the social channel"
         yield _Found("social", f"public social-media post ({cue})")
+
+
+# Ways of saying one will *not* do a churn phrase's thing ("we won't cancel our subscription"). The
+# taxonomy's negation deliberately skips "won't" (a failure report: "it won't load"); a churn
+# phrase is an intention, where "won't" does deny it.
+_DENIALS = ("won't", "will not", "wouldn't", "would not", "not going to", "don't want to", "do not want to",
+            "no plans to", "not planning to", "never")  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _denials(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{denial} {phrase}" for phrase in phrases for denial in _DENIALS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,16 +325,20 @@ def _stem(word: str) -> str:
     return word
 
 
+SAME_ISSUE_MIN_SHARED = 2  # "Invoice is wrong" and "Invoice is late" share a word, not an issue
+
+
 def same_issue(text: str, others: Sequence[str], *, threshold: float = SAME_ISSUE_SIMILARITY) -> int:
-    """How many of `others` are about the same issue as `text`: their content words overlap by at
-    least `threshold` (Jaccard). Word overlap, not meaning; enough for one requester writing about
-    one problem again, in their own words each time."""
+    """How many of `others` are about the same issue as `text`: at least two content words shared,
+    and their content words overlapping by at least `threshold` (Jaccard). Word overlap, not
+    meaning; enough for one requester writing about one problem again, in their own words."""
     mine = _content_words(text)
     if not mine:
         return 0
     count = 0
     for other in others:
         theirs = _content_words(other)
-        if theirs and len(mine & theirs) / len(mine | theirs) >= threshold:
+        shared = len(mine & theirs)
+        if shared >= SAME_ISSUE_MIN_SHARED and shared / len(mine | theirs) >= threshold:
             count += 1
     return count

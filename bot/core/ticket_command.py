@@ -178,6 +178,7 @@ _STATUS_SHORTCUTS = {"pending": "PENDING", "solve": "SOLVED", "close": "CLOSED",
 
 MAX_AFFECTED_USERS = 100_000_000
 
+REASON_MAX = 2000  # as each field of the handoff form
 _ESCALATE_USAGE = "usage: `/ticket escalate T-42 [L2|L3|management] [what was tried]` (no reason: the handoff form)"
 _DEESCALATE_USAGE = "usage: `/ticket deescalate T-42 [why]`"
 _LINK_USAGE = "usage: `/ticket link T-42 BUG-7`"
@@ -237,7 +238,7 @@ def parse_ticket_command(text: str) -> TicketCommand:
                 f"'{words[1]}' is not a ticket reference (use T-42 or 42). usage: `{_CHANGE_USAGE[verb]}`"
             )
         return _parse_change(verb, words[1:], stripped)
-    if verb in {"escalate", "deescalate", "de-escalate", "link"} and (len(words) == 1 or _looks_like_ref(words[1])):
+    if verb in {"escalate", "deescalate", "de-escalate", "link"} and (len(words) == 1 or _meant_a_ref(words[1])):
         return _parse_escalation_verb(verb, words[1:], stripped)
     if verb == "bug" and (len(words) == 1 or _looks_like_ref(words[1]) or is_bug_ref(words[1])):
         return _parse_bug(words[1:])
@@ -252,6 +253,10 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
         return UsageError(f"'{args[0]}' is not a ticket reference (use T-42 or 42). {usage}")
     number = parse_ticket_ref(args[0])
     rest = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
+    if len(rest) > REASON_MAX:
+        return UsageError(
+            f"that reason is {len(rest):,} characters; keep it to {REASON_MAX:,} (the form has room for more)"
+        )
     if verb == "link":
         if len(args) != 2 or not is_bug_ref(args[1]):
             return UsageError(usage)
@@ -349,6 +354,12 @@ def _parse_list(words: list[str]) -> TicketCommand:
                 f"'{word}' is not a list filter (a ticket that starts with “list” needs other words). {_LIST_USAGE}"
             )
     return ListTickets(ListFilter(**options), page)  # type: ignore[arg-type]
+
+
+def _meant_a_ref(word: str) -> bool:
+    """After `escalate`/`link`: a reference, or something that tried to be one (`T-`, `T-x`,
+    `BUG-1` where a ticket belongs), so the person gets the usage instead of a ticket named so."""
+    return _looks_like_ref(word) or re.fullmatch(r"(?:[Tt]-\S*|(?i:bug)-?[0-9]\S*)", word) is not None
 
 
 def _looks_like_ref(word: str) -> bool:

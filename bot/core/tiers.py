@@ -21,13 +21,12 @@ _ALIASES = {
     "l3": Tier.L3,
     "management": Tier.MANAGEMENT,
     "mgmt": Tier.MANAGEMENT,
-    "manager": Tier.MANAGEMENT,
 }
 
 
 def parse_tier(word: str) -> Tier | None:
-    """`L2`, `l3`, `management` (or `mgmt`) → the tier; None for anything else."""
-    return _ALIASES.get(word.strip().lower())
+    """`L2`, `l3`, `management` (or `mgmt`), with a trailing `:` or `,` → the tier; None for anything else."""
+    return _ALIASES.get(word.strip().rstrip(":,;.").lower())
 
 
 def next_tier(current: Tier) -> Tier | None:

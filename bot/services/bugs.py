@@ -181,12 +181,15 @@ def notify_requesters(engine: Engine, policy: Policy, *, bug_number: int, actor:
         check_may_resolve(policy.roles_of(actor), what=what, who_may=_who_may_resolve(policy))
         if bug.status != "resolved":
             return BugOutcome(bug, False, f"{bug.ref} is not resolved yet: resolve it first, then notify.")
-        told = [ticket for ticket in bugs.linked_tickets(session, bug.id) if _tell(session, bug, ticket, actor, now)]
+        linked = bugs.linked_tickets(session, bug.id)
+        untold = [t for t in linked if _reach(t) is not None and not _was_told(session, bug, t)]
+        messages = sum(_tell(session, bug, ticket, actor, now) for ticket in untold)
+        told = untold
         if not told:
             if bug.notified_by:
                 return BugOutcome(bug, False, f"{bug.ref}'s requesters were already notified by <@{bug.notified_by}>.")
             return BugOutcome(bug, False, f"None of {bug.ref}'s tickets has a requester to tell.")
-        count = f"{len(told)} requester{'s' if len(told) != 1 else ''}"
+        count = f"{messages} requester{'s' if messages != 1 else ''}" if messages else "no one new"
         event = _audit(session, bug, actor, "notified", now, field="tickets", after=" ".join(t.ref for t in told))
         if bug.notified_at is None:
             _audit(session, bug, actor, "changed", now, field="notified_by", after=actor)
@@ -224,6 +227,8 @@ def _check_ten_x(session: Session, policy: Policy, bug: Bug, actor: str, now: da
     """Seed 001's 10x rule, asked after every link: the first time it trips, the bug is raised to P1
     (if lower), flagged, and L3's channel gets one alert. Returns the bug card's thread lines."""
     assert bug.id is not None
+    if bug.status == "resolved":
+        return []  # fixed already: more reports are for telling, not for raising it
     verdict = ten_x(bugs.link_times(session, bug.id), priority=bug.priority, now=now)
     if not verdict.tripped or bug.flagged_at is not None:
         return []
@@ -255,26 +260,33 @@ def _reach(ticket: Ticket) -> dict[str, str] | None:
 
 
 def _tell(session: Session, bug: Bug, ticket: Ticket, actor: str, now: datetime) -> bool:
-    """Queue the fixed-bug note for one ticket's requester; False if there is nobody or it was queued before."""
+    """Tell one ticket's requester that the bug is fixed: a reply in their request's thread, or one
+    DM per person however many of their tickets the bug had. The ticket is recorded as told either
+    way; returns whether a message was queued (False: nobody to tell, told before, or DMed already)."""
     assert bug.id is not None and ticket.id is not None
     where = _reach(ticket)
-    if where is None:
+    if where is None or _was_told(session, bug, ticket):
         return False
+    by_dm = "thread_ts" not in where
+    key = f"bug:{bug.id}:notify-dm:{ticket.requester_id}" if by_dm else _told_key(bug, ticket)
     message = bug_blocks.requester_notice(bug, ticket)
     queued = outbox.enqueue(
-        session, key=f"bug:{bug.id}:notify:{ticket.id}", method="chat.postMessage",
+        session, key=key, method="chat.postMessage",
         args={**where, "unfurl_links": False, **message}, purpose=NOTIFY, ticket_id=ticket.id, now=now,
     )  # fmt: skip
-    if queued is None:
-        return False
     event = audit.record(
         session, at=now, actor=actor, entity_type="ticket", entity_id=ticket.id, action="notified", field="bug",
         after=bug.ref,
     )  # fmt: skip
-    how = "in the request's thread" if "thread_ts" in where else "by DM"
+    how = "in the request's thread" if not by_dm else "by DM" if queued is not None else "(already, by DM)"
     note = f"<@{actor}> told the requester {how} that {bug.ref} is fixed"
     cards.enqueue_change(session, ticket, change_id=_id(session, event), note=note, now=now)
-    return True
+    return queued is not None
+
+
+def _was_told(session: Session, bug: Bug, ticket: Ticket) -> bool:
+    assert ticket.id is not None
+    return any(e.action == "notified" and e.after == bug.ref for e in audit.events_for(session, "ticket", ticket.id))
 
 
 def _audit(
@@ -335,10 +347,18 @@ def _enqueue_bug_change(session: Session, bug: Bug, *, change_id: int, note: str
         )  # fmt: skip
 
 
+def _told_key(bug: Bug, ticket: Ticket) -> str:
+    return f"bug:{bug.id}:notify:{ticket.id}"
+
+
 def _linked(session: Session, bug: Bug) -> LinkedTickets:
+    """The bug's tickets, and how many people a notification would reach now: the requesters of
+    tickets not yet told (a ticket linked after a notify is told by the next one)."""
     assert bug.id is not None
     linked = bugs.linked_tickets(session, bug.id)
-    return LinkedTickets([ticket.ref for ticket in linked], sum(1 for t in linked if _reach(t) is not None))
+    untold = [t for t in linked if _reach(t) is not None and not _was_told(session, bug, t)]
+    people = {t.requester_id or f"ticket:{t.id}" for t in untold}
+    return LinkedTickets([ticket.ref for ticket in linked], len(people))
 
 
 def _bug_of(session: Session, message: OutboxMessage) -> Bug:

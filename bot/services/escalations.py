@@ -18,7 +18,7 @@ from sqlmodel import Session
 from bot.core.durations import format_duration
 from bot.core.escalation import Handoff, MatrixMatch, TicketFacts, match_matrix, same_issue, stuck_match
 from bot.core.lifecycle import IllegalTransitionError, Status, check_transition
-from bot.core.permissions import PermissionDeniedError, check_may_work
+from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.tiers import Tier, is_above, next_tier
 from bot.core.timefmt import iso_utc
@@ -53,6 +53,7 @@ __all__ = [
     "on_stuck",
     "return_to_l1",
     "take",
+    "working_status",
 ]
 
 SYSTEM_ACTOR = "frontline"
@@ -106,6 +107,12 @@ def current_tier(session: Session, ticket: Ticket) -> Tier:
     return _current_tier(escalations.current(session, ticket.id))
 
 
+def working_status(session: Session, ticket: Ticket) -> Status:
+    """The status a ticket being worked on has: ESCALATED while a tier has it, else OPEN (what a
+    PENDING ticket returns to when the customer replies)."""
+    return Status.ESCALATED if current_tier(session, ticket) != Tier.L1 else Status.OPEN
+
+
 def _current_tier(current: Escalation | None) -> Tier:
     return Tier(current.tier) if current is not None else Tier.L1
 
@@ -142,10 +149,13 @@ def draft(engine: Engine, policy: Policy, *, number: int, actor: str, tier: Tier
         return Draft(ticket, tier, level, _context(policy, ticket, previous=level))
 
 
-def _context(policy: Policy, ticket: Ticket, *, previous: int) -> dict[str, Any]:
-    """The ticket as the handoff shows it (seed 001's template), kept as it was when escalated."""
+def _context(policy: Policy, ticket: Ticket, *, previous: int, current: Escalation | None = None) -> dict[str, Any]:
+    """The ticket as the handoff shows it (seed 001's template), kept as it was when escalated, and
+    who owned it at L1 (carried along L2 → L3 → management: "Return to L1" gives it back to them)."""
     customer = policy.customer(ticket.customer) if ticket.customer else None
+    l1_owner = current.context.get("l1_owner") if current is not None else ticket.owner_id
     return {
+        "l1_owner": l1_owner,
         "customer": ticket.customer,
         "tier": ticket.customer_tier,
         "arr": customer.arr if customer else None,
@@ -187,6 +197,7 @@ def _escalate(
         session.add(current)
         assert current.id is not None
         timers.plan(session, kind=TIMER_KIND, subject_id=current.id, due={})
+        _refresh_handoff(session, current, now=now, change="superseded")
     within = request.within or policy.config.lifecycle.escalation_ack
     escalation = Escalation(
         ticket_id=ticket.id,
@@ -196,7 +207,7 @@ def _escalate(
         escalated_by=request.actor,
         trigger=request.trigger,
         handoff=request.handoff.as_json(),
-        context=_context(policy, ticket, previous=level),
+        context=_context(policy, ticket, previous=level, current=current),
         ack_within_s=int(within.total_seconds()),
         created_at=now,
     )
@@ -227,8 +238,14 @@ def _escalate(
         ticket_id=ticket.id,
         now=now,
     )
-    _plan_ack(session, escalation, round_=1, due=now + within)
+    _plan_ack(session, escalation, round_=1, due=_ack_due(policy, ticket, now, within))
     return escalation
+
+
+def _ack_due(policy: Policy, ticket: Ticket, start: datetime, within: timedelta) -> datetime:
+    """Acknowledgement is due `within` on the ticket's SLA calendar: a P0's around the clock, the
+    others' in business hours (an escalation on Friday evening is not chased all weekend)."""
+    return policy.sla_target(ticket.priority).calendar.add(start, within)
 
 
 def escalate_suggested(
@@ -369,6 +386,12 @@ def take(engine: Engine, policy: Policy, *, escalation_id: int, actor: str, now:
         _check_active(escalation, ticket)
         if ticket.owner_id == actor:
             return f"{ticket.ref} is already yours."
+        # Taking it from its L1 owner is what the handoff is for; taking it from someone who already
+        # took it at this tier is a takeover, which needs a lead.
+        if ticket.owner_id not in {None, escalation.context.get("l1_owner", escalation.context.get("owner"))}:
+            check_may_change_others(
+                actor, policy.roles_of(actor), owner=ticket.owner_id, what="take over", supervisors=policy.supervisors
+            )
         if not escalation.acknowledged_by:
             _acknowledge(session, escalation, ticket, actor, now=now)
         fields: list[tuple[str, object, object]] = [("owner_id", ticket.owner_id, actor)]
@@ -397,7 +420,7 @@ def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reaso
         if ticket.status == Status.ESCALATED:
             fields.append(("status", ticket.status, Status.OPEN))
             ticket.status, ticket.status_since = Status.OPEN, now
-        previous_owner = current.context.get("owner")
+        previous_owner = current.context.get("l1_owner", current.context.get("owner"))
         if previous_owner != ticket.owner_id:
             fields.append(("owner_id", ticket.owner_id, previous_owner))
             ticket.owner_id = previous_owner
@@ -450,7 +473,8 @@ def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datet
         _post(session, ticket, key=f"{timer.key}:lead:{lead}", channel=lead, message=message, now=now)
     escalation.nudges += 1
     session.add(escalation)
-    _plan_ack(session, escalation, round_=escalation.nudges + 1, due=now + timedelta(seconds=escalation.ack_within_s))
+    interval = timedelta(seconds=escalation.ack_within_s)
+    _plan_ack(session, escalation, round_=escalation.nudges + 1, due=_ack_due(policy, ticket, now, interval))
     return "queued"
 
 
@@ -475,6 +499,8 @@ def apply_matrix(session: Session, policy: Policy, ticket: Ticket, *, text: str,
     """Check the matrix against what just arrived (`new`: a new ticket's text; else a customer's
     reply or a change) and act on every trigger met for the first time."""
     assert ticket.id is not None
+    if ticket.status in {Status.SOLVED, Status.CLOSED}:
+        return  # nothing to escalate; the trigger stays unspent for a reopened ticket
     matrix = policy.config.escalation.matrix
     done = {row.trigger for row in escalations.triggers_for(session, ticket.id)}
     customer = policy.customer(ticket.customer) if ticket.customer else None

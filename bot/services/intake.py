@@ -126,11 +126,12 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
         cards.enqueue_change(session, ticket, change_id=change_id, note=f"<@{reply.user}> responded first", now=now)
         clocks_moved = True
     if role == "requester" and ticket.status == Status.PENDING:
+        back_to = escalations.working_status(session, ticket)  # still with L2/L3 if escalated
         change_id = _change(
-            session, ticket, actor=reply.user, field="status", before=ticket.status, after=Status.OPEN, now=now
+            session, ticket, actor=reply.user, field="status", before=ticket.status, after=back_to, now=now
         )
-        ticket.status, ticket.status_since = Status.OPEN, now
-        note = f"<@{reply.user}> replied: {Status.PENDING} → {Status.OPEN}"
+        ticket.status, ticket.status_since = back_to, now
+        note = f"<@{reply.user}> replied: {Status.PENDING} → {back_to}"
         cards.enqueue_change(session, ticket, change_id=change_id, note=note, now=now)
         clocks_moved = True
     if clocks_moved:  # the first response stops a clock; the customer's reply resumes both

@@ -11,6 +11,7 @@ lease.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,10 +44,18 @@ class SweepReport:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
 
-def fire_due_timers(engine: Engine, policy: Policy, *, worker: str, now: datetime, batch: int = 200) -> SweepReport:
-    """Act on every timer due at `now`."""
+def fire_due_timers(
+    engine: Engine,
+    policy: Policy,
+    *,
+    worker: str,
+    now: datetime,
+    batch: int = 200,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SweepReport:
+    """Act on every timer due at `now` (until `should_stop` says the process is shutting down)."""
     report = SweepReport()
-    while True:
+    while not should_stop():
         with session_scope(engine) as session:
             claimed = [timer.id for timer in timers.claim_due(session, worker=worker, now=now, limit=batch)]
         ids = [timer_id for timer_id in claimed if timer_id is not None]
@@ -66,6 +75,7 @@ def fire_due_timers(engine: Engine, policy: Policy, *, worker: str, now: datetim
                 except Exception:  # its claim lapses after the lease and it is tried again
                     report.failed += 1
                     log.exception("timer_failed", timer_id=timer_id)
+    return report
 
 
 def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> SweepReport:

@@ -68,7 +68,7 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
             escalations.finish(session, ticket, now=now)
         change_id = _record(session, ticket, request.actor, edit, now)
         cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
-        if request.action == "priority":  # a ticket raised to P0 meets the matrix's first row
+        if request.action in {"priority", "status"}:  # raised to P0, or a P0 reopened: the matrix's first row
             escalations.apply_matrix(session, policy, ticket, text="", now=now, new=False)
         return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
 
@@ -87,7 +87,7 @@ def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeReque
             note = f"<@{actor}> assigned it to <@{request.value}>"
             return _set_owner(policy, ticket, actor, request.value, note=note, now=now)
         case "status":
-            return _set_status(policy, ticket, Status(request.value or ""), actor, now)
+            return _set_status(session, policy, ticket, Status(request.value or ""), actor=actor, now=now)
         case "priority":
             return _set_priority(policy, ticket, request.value or "", actor, now)
         case "tag":
@@ -111,8 +111,19 @@ def _set_owner(policy: Policy, ticket: Ticket, actor: str, owner: str, *, note: 
     return _Edit(fields, note)
 
 
-def _set_status(policy: Policy, ticket: Ticket, target: Status, actor: str, now: datetime) -> _Edit | None:
+def _set_status(
+    session: Session, policy: Policy, ticket: Ticket, target: Status, *, actor: str, now: datetime
+) -> _Edit | None:
     current = Status(ticket.status)
+    if target == Status.OPEN and current in {Status.PENDING, Status.ESCALATED}:
+        # While a tier has the ticket, working on it again means ESCALATED; leaving the tier is
+        # `/ticket deescalate`, which gives it back to its L1 owner.
+        target = escalations.working_status(session, ticket)
+        if current == target == Status.ESCALATED:
+            raise IllegalTransitionError(
+                f"{ticket.ref} is escalated to {escalations.current_tier(session, ticket)}; "
+                f"`/ticket deescalate {ticket.ref}` returns it to L1."
+            )
     if current == target:
         return None
     check_transition(current, target)

@@ -104,7 +104,7 @@ def _actions(bug: Bug, linked: LinkedTickets) -> list[Block]:
     value = str(bug.number)
     if bug.status != "resolved":
         buttons = [kit.button(BUG_RESOLVE, "Resolve", value, style="primary")]
-    elif linked.notifiable and bug.notified_at is None:
+    elif linked.notifiable:  # again for tickets linked since the last notify
         label = f"Notify {linked.notifiable} requester{'s' if linked.notifiable != 1 else ''}"
         buttons = [kit.button(BUG_NOTIFY, label, value, style="primary")]
     else:

@@ -8,6 +8,7 @@ lease in `store.outbox` hands it to another sender later (the one message that m
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.error
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,15 +126,24 @@ class OutboxSender:
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
         self._after_failed = dict(after_failed or {})
+        self._stop = threading.Event()
 
     @property
     def worker_id(self) -> str:
         return self._worker
 
+    def request_stop(self) -> None:
+        """Finish the batch in hand and claim no more (shutdown): a backlog must not keep the
+        process alive."""
+        self._stop.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
     def deliver_due(self, now: datetime, *, limit: int = 10) -> DeliveryReport:
         """Deliver every due row (the worker's sweep); returns what happened to each."""
         report = DeliveryReport()
-        while True:
+        while not self._stop.is_set():
             with session_scope(self._engine) as session:
                 batch = outbox.claim_due(session, worker=self._worker, now=now, limit=limit)
             if not batch:
@@ -146,6 +156,7 @@ class OutboxSender:
                 # `now` in the future, as `tick --now` may give, it would otherwise be claimed again
                 # at once, round and round.)
                 return report
+        return report
 
     def _send(self, message: OutboxMessage, report: DeliveryReport) -> None:
         """Send one claimed row and record the outcome."""

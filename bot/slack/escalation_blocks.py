@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.durations import format_duration
-from bot.core.escalation import MatrixMatch
+from bot.core.escalation import ATTEMPT_ROWS, MatrixMatch
 from bot.core.text import displayable, escape_mrkdwn, truncate
 from bot.slack import kit
 from bot.slack.blocks import PRIORITY_EMOJI, ticket_line
@@ -38,13 +38,15 @@ _STATE = {
     "open": "awaiting acknowledgement",
     "acknowledged": "acknowledged",
     "returned": "returned to L1",
-    "superseded": "escalated further",
+    "superseded": "escalated further: see the newer handoff",
     "closed": "closed",
 }
 
 
 def _text(value: object, limit: int = 1000) -> str:
-    return escape_mrkdwn(truncate(str(value or ""), limit)) or "—"
+    """Escaped, then cut: a field full of `<` or `&` grows fourfold when escaped, and the budget is
+    for what Slack receives."""
+    return truncate(escape_mrkdwn(str(value or "")), limit) or "—"
 
 
 def _arr(value: object) -> str:
@@ -104,11 +106,12 @@ def handoff_card(escalation: Escalation, ticket: Ticket) -> Message:
 
 def _attempts(attempts: Sequence[Any]) -> str:
     lines = []
-    for attempt in attempts[:10]:
+    for attempt in attempts[:ATTEMPT_ROWS]:
         if not isinstance(attempt, dict):
             continue
-        result = f" → {_text(attempt.get('result'), 600)}" if attempt.get("result") else ""
-        lines.append(f"• {_text(attempt.get('action'), 600)}{result}")
+        # Three pairs fit one section (3,000 characters) whatever they hold.
+        result = f" → {_text(attempt.get('result'), 440)}" if attempt.get("result") else ""
+        lines.append(f"• {_text(attempt.get('action'), 500)}{result}")
     return "\n".join(lines) or "_Nothing recorded: ask the escalating agent, and see the transcript in the thread._"
 
 
@@ -173,9 +176,7 @@ def matrix_notice(ticket: Ticket, match: MatrixMatch) -> Message:
 
 
 def suggestion_for_owner(ticket: Ticket, match: MatrixMatch) -> Message:
-    text = (
-        f":raising_hand: {ticket.ref}: {escape_mrkdwn(match.reason)}. Ask a peer, or escalate.\n{ticket_line(ticket)}"
-    )
+    text = f":raising_hand: {ticket.ref}: {kit.reason(match.reason)}. Ask a peer, or escalate.\n{ticket_line(ticket)}"
     button = kit.button(
         ESCALATE_SUGGESTED, f"Escalate to {match.tier}", f"{ticket.number}:{match.tier}:{match.trigger}"
     )

@@ -44,7 +44,9 @@ def main() -> None:
                     "type": "message",
                     "channel": "C_HELP",
                     "channel_type": "channel",
-                    "user": f"U_CUSTOMER{n % 50}",
+                    # One requester per message: the escalation matrix looks at each (its "same
+                    # requester, same issue" query included) without escalating the whole load.
+                    "user": f"U_CUSTOMER{n + 100}",
                     "text": f"{MESSAGES[n % len(MESSAGES)]} (#{n})",
                     "ts": f"{base_ts + n // 1000}.{n % 1000:06d}",
                 }

@@ -22,7 +22,10 @@ def _load(url: str, requests: int, clients: int) -> dict[str, Run]:
     simulator = SlackSimulator(url, SECRET)
 
     def send(n: int) -> SlackResponse:
-        return simulator.slash_command("/ticket", f"printer {n} jams on floor 3", user_id="U_A", channel_id="C_HELP")
+        # One requester per request: the escalation matrix checks each ticket (its "same requester,
+        # same issue" query included) without escalating the whole load to L2.
+        text = f"printer {n} jams on floor 3"
+        return simulator.slash_command("/ticket", text, user_id=f"U_R{n + 100}", channel_id="C_HELP")
 
     drive(send, 50, 1, first=-50)  # warm-up: imports, connection pools, first queries
     return {"sequential": drive(send, requests, 1), f"{clients} clients": drive(send, requests, clients)}

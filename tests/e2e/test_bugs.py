@@ -232,7 +232,10 @@ def test_resolve_is_for_l3_and_notify_tells_each_requester_once(sandbox: Sandbox
     assert (bug.status, bug.resolved_by) == ("resolved", ENG)
     [card] = sandbox.standin.messages("C_L3")
     [notify] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert (notify["action_id"], notify["text"]["text"]) == ("bug_notify", "Notify 3 requesters")
+    assert (notify["action_id"], notify["text"]["text"]) == (
+        "bug_notify",
+        "Notify 2 requesters",
+    )  # T-1 and T-3 are one person
     told = [e for e in sandbox.standin.ephemerals("C_L3") if e["user"] == AGENT]
     assert len(told) == 1 and "Only L3, leads or admins may resolve BUG-1" in told[0]["text"]
 
@@ -341,3 +344,28 @@ def test_export_bugs_jsonl_and_csv(sandbox: Sandbox, database_url: str, tmp_path
         ("BUG-2", "T-3", "1"),
     ]
     assert rows[1]["title"] == "'=HYPERLINK(1) typo"  # a spreadsheet will not run it
+
+
+def test_after_a_fix_new_links_are_told_once_per_person_and_never_raise_the_bug(sandbox: Sandbox) -> None:
+    """Found by a fresh-eyes review: links to a resolved bug tripped the 10x rule, and one person
+    with several tickets got one DM per ticket."""
+    _file_bug_1(sandbox)
+    _say(sandbox, "bug BUG-1 resolve", user=ENG)
+    assert _say(sandbox, "bug BUG-1 notify", user=ENG).startswith("Telling 1 requester")
+    for n in range(2, 14):  # twelve more reports, all from one person, after the fix
+        _say(sandbox, f"Export broken again {n}", user=REQUESTER)
+        _say(sandbox, f"link T-{n} BUG-1")
+    [bug] = _bugs(sandbox)
+    assert (bug.priority, bug.flagged_at) == ("P2", None)
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_L3")
+    [notify] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert notify["text"]["text"] == "Notify 1 requester"
+    for _ in range(2):
+        sandbox.simulator.block_action(user_id=ENG, actions=[notify], channel_id="C_L3", message=card)
+    sandbox.wait_until_delivered()
+    dm = sandbox.standin.dm_channel(REQUESTER)
+    assert dm is not None
+    assert len([m for m in sandbox.standin.messages(dm) if "is fixed" in m["text"]]) == 1
+    [card] = sandbox.standin.messages("C_L3")
+    assert not [b for b in card["blocks"] if b["type"] == "actions"]

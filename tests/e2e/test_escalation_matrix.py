@@ -130,7 +130,7 @@ def test_public_social_posts_go_to_the_social_channel(esc: Sandbox, clock: Clock
     _deliver(esc, clock)
     assert _triggers(esc) == [(1, "social", "notify")]
     [notice] = _texts(esc, "C_SOCIAL")
-    assert "public social-media post ('tweet')" in notice
+    assert "public social-media post ('tweeted')" in notice
 
 
 def test_rows_can_suggest_instead_or_be_switched_off(database_url: str, clock: Clock) -> None:

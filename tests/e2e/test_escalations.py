@@ -251,13 +251,17 @@ def test_unacknowledged_escalation_renudges_the_tier_and_leads_once_per_interval
     lead_dm = esc.standin.dm_channel(LEAD)
     assert lead_dm is not None
     assert sum("without acknowledgement" in m["text"] for m in esc.standin.messages(lead_dm)) == 1
-    _deliver(esc, clock, start + timedelta(hours=7, minutes=59))
+    # A P2's acknowledgement runs on business hours (09:00-17:00 here): the next interval is three
+    # hours on Monday and one on Tuesday, not the evening.
+    _deliver(esc, clock, start + timedelta(hours=8))  # Monday 18:00
     assert nudges() == 1
-    _deliver(esc, clock, start + timedelta(hours=8))
+    _deliver(esc, clock, start + timedelta(hours=23, minutes=59))  # Tuesday 09:59
+    assert nudges() == 1
+    _deliver(esc, clock, start + timedelta(hours=24))  # Tuesday 10:00
     assert nudges() == 2
     [handoff] = [m for m in esc.standin.messages("C_L2") if m["text"].startswith("L2 escalation:")]
     _click(esc, L2_AGENT, handoff, "C_L2", "escalation_ack")
-    _deliver(esc, clock, start + timedelta(hours=20))
+    _deliver(esc, clock, start + timedelta(days=3))
     assert nudges() == 2
     assert _escalations(esc)[0].nudges == 2
 
@@ -381,3 +385,76 @@ def test_concurrent_escalations_of_one_ticket_record_one(esc: Sandbox, clock: Cl
     assert [e.level for e in _escalations(esc)] == [1]
     _deliver(esc, clock)
     assert len(esc.standin.messages("C_L2")) == 1
+
+
+# --- found by a fresh-eyes review --------------------------------------------------------------
+
+
+def test_taking_over_from_a_tier_colleague_needs_a_lead(database_url: str, clock: Clock) -> None:
+    config = {**CONFIG, "roles": {**CONFIG["roles"], "l2": [L2_AGENT, ENG]}}
+    with Sandbox(database_url=database_url, config=parse_config(config), clock=clock, with_worker=False) as esc:
+        _open_ticket(esc, clock)
+        _said(esc, "take T-1")
+        _said(esc, "escalate T-1 L2 Tried a restart")
+        _deliver(esc, clock)
+        [handoff] = esc.standin.messages("C_L2")
+        _click(esc, L2_AGENT, handoff, "C_L2", "escalation_take")  # from its L1 owner: the point of it
+        _click(esc, ENG, handoff, "C_L2", "escalation_take")
+        _deliver(esc, clock)
+        assert _ticket(esc).owner_id == L2_AGENT
+        [refused] = _ephemerals(esc, ENG)
+        assert refused.startswith(":warning: <@U_AGENT2> owns this ticket; only leads or admins may take over it.")
+        _click(esc, LEAD, handoff, "C_L2", "escalation_take")
+        assert _ticket(esc).owner_id == LEAD
+
+
+def test_return_to_l1_after_l2_and_l3_gives_it_to_the_l1_owner(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    _said(esc, "take T-1")
+    _said(esc, "escalate T-1 L2 Tried a restart")
+    _deliver(esc, clock)
+    [l2] = esc.standin.messages("C_L2")
+    _click(esc, L2_AGENT, l2, "C_L2", "escalation_take")
+    _said(esc, "escalate T-1 L3 Needs a code change", user=L2_AGENT)
+    _deliver(esc, clock)
+    # The L2 card says it moved on, and offers nothing to click.
+    [l2] = esc.standin.messages("C_L2")
+    assert "escalated further" in str(l2["blocks"]) and not [b for b in l2["blocks"] if b["type"] == "actions"]
+    assert _said(esc, "deescalate T-1 Config, not code", user=ENG) == "T-1 is back with L1 and <@U_AGENT1>."
+    assert (_ticket(esc).status, _ticket(esc).owner_id) == ("OPEN", AGENT)
+
+
+def test_pending_and_back_keeps_an_escalated_ticket_escalated(esc: Sandbox, clock: Clock) -> None:
+    ts = esc.standin.post_as_user("C_HELP", REQUESTER, "The sync drops half the rows")
+    assert esc.simulator.event(ts).status == 200
+    _said(esc, "escalate T-1 L2 Tried a resync")
+    _said(esc, "pending T-1", user=L2_AGENT)
+    reply = esc.standin.post_as_user("C_HELP", REQUESTER, "Here is the log you asked for", thread_ts=ts["ts"])
+    assert esc.simulator.event(reply).status == 200
+    assert _ticket(esc).status == "ESCALATED"
+    assert (
+        _said(esc, "status T-1 open") == ":warning: T-1 is escalated to L2; `/ticket deescalate T-1` returns it to L1."
+    )
+    _said(esc, "pending T-1", user=L2_AGENT)
+    assert _said(esc, "status T-1 open", user=L2_AGENT).startswith("T-1: ")
+    assert _ticket(esc).status == "ESCALATED"
+
+
+def test_a_p0_on_a_finished_ticket_waits_for_it_to_reopen(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    _said(esc, "solve T-1")
+    _said(esc, "priority T-1 P0", user=LEAD)
+    assert _escalations(esc) == []
+    _said(esc, "reopen T-1")
+    [escalation] = _escalations(esc)
+    assert (escalation.tier, escalation.trigger) == ("L2", "p0")
+
+
+def test_quick_path_parsing_edges(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    assert _said(esc, "escalate T-").startswith(":warning: 'T-' is not a ticket reference")
+    assert _said(esc, "escalate BUG-1 L2 x").startswith(":warning: 'BUG-1' is not a ticket reference")
+    assert _said(esc, "escalate T-1 " + "x" * 2001).startswith(":warning: that reason is 2,001 characters")
+    assert _said(esc, "escalate T-1 L3: tried a restart") == "T-1 escalated to L3; the handoff is posted in <#C_L3>."
+    with Session(esc.deps.engine) as session:
+        assert len(session.exec(select(Ticket)).all()) == 1  # no ticket named "escalate T-"

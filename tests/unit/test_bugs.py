@@ -145,7 +145,11 @@ def test_the_card_offers_resolve_then_notify_then_nothing() -> None:
     assert buttons(_bug()) == [("bug_resolve", "Resolve")]
     resolved = _bug(status="resolved", resolved_by="U_ENG", resolved_at=NOW)
     assert buttons(resolved) == [("bug_notify", "Notify 2 requesters")]
-    assert buttons(_bug(status="resolved", resolved_at=NOW, notified_by="U_ENG", notified_at=NOW)) == []
+    # `notifiable` counts the people not told yet: once everyone is, nothing is left to click.
+    everyone_told = bug_blocks.bug_card(
+        _bug(status="resolved", resolved_at=NOW, notified_by="U_ENG", notified_at=NOW), LinkedTickets(["T-1"], 0)
+    )
+    assert not [b for b in everyone_told["blocks"] if b["type"] == "actions"]
     flagged = bug_blocks.bug_card(_bug(priority="P1", flagged_at=NOW), linked)
     assert any("10x rule" in text for text in _mrkdwn_texts(flagged))
 
