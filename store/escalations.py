@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from store.db import insert_if_absent
-from store.models import Escalation, EscalationTrigger, Ticket
+from store.models import Escalation, EscalationTrigger, Ticket, UTCDateTime
 
 __all__ = [
     "ACTIVE",
@@ -19,6 +20,7 @@ __all__ = [
     "recent_texts_of_requester",
     "record_trigger",
     "set_card",
+    "suggestions_for",
     "triggers_for",
 ]
 
@@ -63,6 +65,14 @@ def triggers_for(session: Session, ticket_id: int) -> list[EscalationTrigger]:
     return list(session.exec(statement.order_by(col(EscalationTrigger.id))).all())
 
 
+def suggestions_for(session: Session, ticket_id: int) -> list[EscalationTrigger]:
+    """The matrix's suggestions for the ticket (what its card offers to act on)."""
+    statement = select(EscalationTrigger).where(
+        col(EscalationTrigger.ticket_id) == ticket_id, col(EscalationTrigger.action) == "suggest"
+    )
+    return list(session.exec(statement.order_by(col(EscalationTrigger.id))).all())
+
+
 def record_trigger(
     session: Session, *, ticket_id: int, trigger: str, action: str, tier: str, reason: str, now: datetime
 ) -> bool:
@@ -75,14 +85,20 @@ def recent_texts_of_requester(
     session: Session, requester_id: str, *, since: datetime, exclude: int, limit: int = 50
 ) -> list[str]:
     """Title and description of the requester's latest tickets since `since` (not `exclude`)."""
-    statement = (
-        select(Ticket.title, Ticket.description)
-        .where(
-            col(Ticket.requester_id) == requester_id,
-            col(Ticket.created_at) >= since,
-            col(Ticket.id) != exclude,
-        )
-        .order_by(col(Ticket.id).desc())
-        .limit(limit)
+    rows = session.execute(_RECENT, {"requester": requester_id, "since": since, "exclude": exclude, "limit": limit})
+    return [f"{title}\n{description}" for title, description in rows]
+
+
+# Built once, on the table: this runs for every new ticket, and the ORM's per-call work cost more
+# than the indexed lookup itself.
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_RECENT = (
+    sa_select(_TICKETS.c.title, _TICKETS.c.description)
+    .where(
+        _TICKETS.c.requester_id == bindparam("requester"),
+        _TICKETS.c.created_at >= bindparam("since", type_=UTCDateTime()),
+        _TICKETS.c.id != bindparam("exclude"),
     )
-    return [f"{title}\n{description}" for title, description in session.exec(statement).all()]
+    .order_by(_TICKETS.c.id.desc())
+    .limit(bindparam("limit"))
+)

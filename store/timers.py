@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -24,32 +26,45 @@ __all__ = ["CLAIM_LEASE", "by_ids", "by_key", "claim_due", "mark_fired", "plan",
 CLAIM_LEASE = timedelta(minutes=5)
 
 
-def plan(session: Session, *, kind: str, subject_id: int, due: Mapping[str, tuple[str, datetime]]) -> None:
-    """Make the subject's unfired timers exactly `due` (name -> (key, when))."""
+def plan(
+    session: Session, *, kind: str, subject_id: int, due: Mapping[str, tuple[str, datetime]], fresh: bool = False
+) -> None:
+    """Make the subject's unfired timers exactly `due` (name -> (key, when)); `fresh`: the subject
+    was created in this transaction, so there is nothing to drop."""
     keys = [key for key, _ in due.values()]
     # A timer a sweep has claimed stays until the sweep fires it (it then finds it no longer applies):
     # the sweep may be the very transaction re-planning (a stage timer that closes the ticket).
-    stale = delete(Timer).where(
-        col(Timer.kind) == kind,
-        col(Timer.subject_id) == subject_id,
-        col(Timer.fired_at).is_(None),
-        col(Timer.claimed_by).is_(None),
-    )
-    session.execute(stale.where(col(Timer.key).not_in(keys)) if keys else stale)
+    if not fresh:
+        table = Timer.__table__  # type: ignore[attr-defined]
+        # On the table, not the entity: the ORM's bulk delete would first evaluate every loaded Timer.
+        stale = delete(table).where(
+            table.c.kind == kind,
+            table.c.subject_id == subject_id,
+            table.c.fired_at.is_(None),
+            table.c.claimed_by.is_(None),
+        )
+        session.execute(stale.where(table.c.key.not_in(keys)) if keys else stale)
     if not due:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {"key": key, "kind": kind, "subject_id": subject_id, "name": name, "due_at": when}
         for name, (key, when) in due.items()
     ]
-    statement = insert(Timer.__table__).values(rows)  # type: ignore[attr-defined]
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"due_at": statement.excluded.due_at, "claimed_by": None, "claimed_at": None},
-            where=col(Timer.fired_at).is_(None),  # a fired timer stays as it was
-        )
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE of a timer's due time, built once and run for many rows
+    (a statement built per call, with its rows inlined, cost more to compile than to run)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Timer.__table__  # type: ignore[attr-defined]
+    columns = ("key", "kind", "subject_id", "name", "due_at")
+    statement = insert(table).values({column: bindparam(column) for column in columns})
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"due_at": statement.excluded.due_at, "claimed_by": None, "claimed_at": None},
+        where=table.c.fired_at.is_(None),  # a fired timer stays as it was
     )
 
 

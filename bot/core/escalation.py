@@ -184,12 +184,16 @@ def _found(matrix: EscalationMatrix, facts: TicketFacts) -> Iterable[_Found]:
     if facts.priority == "P0":
         yield _Found("p0", "P0 ticket")
     churn = matrix.churn
-    churn_words = find_keywords(facts.text, churn.keywords, shadows=_denials(churn.keywords))
-    if churn_words and facts.arr > churn.arr_over:
-        yield _Found("churn", f"churn threat ('{churn_words[0]}') from {facts.customer} with ARR ${facts.arr:,.0f}")
-    legal_words = find_keywords(facts.text, matrix.legal.keywords, shadows=())
-    if legal_words:
-        yield _Found("legal", f"legal or compliance ('{legal_words[0]}')")
+    if facts.arr > churn.arr_over:  # only then is a churn phrase worth reading for
+        churn_words = find_keywords(facts.text, churn.keywords, shadows=_denials(churn.keywords))
+        if churn_words:
+            yield _Found("churn", f"churn threat ('{churn_words[0]}') from {facts.customer} with ARR ${facts.arr:,.0f}")
+    # One reading of the text for the three phrase rows (a reading costs more than a lookup).
+    rows = (matrix.legal.keywords, matrix.manager.keywords, matrix.social.keywords)
+    live = set(find_keywords(facts.text, tuple(phrase for row in rows for phrase in row), shadows=()))
+    legal, manager, social = ([phrase for phrase in row if phrase in live] for row in rows)
+    if legal:
+        yield _Found("legal", f"legal or compliance ('{legal[0]}')")
     if facts.same_issue_count >= matrix.repeat.times:
         bug = "; three reports of one issue are one bug: file it" if matrix.repeat.suggest_bug else ""
         yield _Found(
@@ -197,12 +201,10 @@ def _found(matrix: EscalationMatrix, facts: TicketFacts) -> Iterable[_Found]:
             f"same requester, same issue {facts.same_issue_count} times{bug}",
             {"suggest_bug": matrix.repeat.suggest_bug},
         )
-    manager_words = find_keywords(facts.text, matrix.manager.keywords, shadows=())
-    if manager_words:
-        yield _Found("manager", f"the requester asked for a manager ('{manager_words[0]}'): a lead takes it")
-    social_words = find_keywords(facts.text, matrix.social.keywords, shadows=())
-    if social_words or facts.from_social_channel:
-        cue = f"'{social_words[0]}'" if social_words else "posted in the social channel"
+    if manager:
+        yield _Found("manager", f"the requester asked for a manager ('{manager[0]}'): a lead takes it")
+    if social or facts.from_social_channel:
+        cue = f"'{social[0]}'" if social else "posted in the social channel"
         yield _Found("social", f"public social-media post ({cue})")
 
 

@@ -77,8 +77,10 @@ def _where_the_card_is(session: Session, ticket: Ticket) -> tuple[str, str]:
 def _render(session: Session, ticket: Ticket) -> blocks.Message:
     """The card as the ticket is now, with its escalation and the matrix's suggestions."""
     assert ticket.id is not None
-    current = escalations.current(session, ticket.id)
-    return blocks.ticket_card(ticket, escalation=current, triggers=escalations.triggers_for(session, ticket.id))
+    # A tier has the ticket only while it is ESCALATED or PENDING: other cards skip the lookup.
+    escalated = ticket.status in {"ESCALATED", "PENDING"}
+    current = escalations.current(session, ticket.id) if escalated else None
+    return blocks.ticket_card(ticket, escalation=current, triggers=escalations.suggestions_for(session, ticket.id))
 
 
 def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:

@@ -502,7 +502,8 @@ def apply_matrix(session: Session, policy: Policy, ticket: Ticket, *, text: str,
     if ticket.status in {Status.SOLVED, Status.CLOSED}:
         return  # nothing to escalate; the trigger stays unspent for a reopened ticket
     matrix = policy.config.escalation.matrix
-    done = {row.trigger for row in escalations.triggers_for(session, ticket.id)}
+    # A ticket created in this transaction has met no trigger yet: no need to ask.
+    done = set() if new else {row.trigger for row in escalations.triggers_for(session, ticket.id)}
     customer = policy.customer(ticket.customer) if ticket.customer else None
     repeats = 1
     # "Same requester" means a customer writing again; an agent filing tickets for customers is not one.

@@ -78,8 +78,20 @@ def _moved(clock: Clock, wanted: str, now: datetime, calendar: Calendar) -> Cloc
     return clock.stop(now, calendar)
 
 
-def reconcile(session: Session, policy: Policy, ticket: Ticket, *, now: datetime) -> list[FieldChange]:
-    """Bring the clocks and timers in line with the ticket; returns the SLA fields that changed."""
+def reconcile(
+    session: Session, policy: Policy, ticket: Ticket, *, now: datetime, new: bool = False
+) -> list[FieldChange]:
+    """Bring the clocks and timers in line with the ticket (`new`: created in this transaction, so it
+    has no timers yet); returns the SLA fields that changed."""
+    changes = reconcile_clocks(policy, ticket, now=now)
+    session.add(ticket)
+    _plan(session, policy, ticket, new=new)
+    return changes
+
+
+def reconcile_clocks(policy: Policy, ticket: Ticket, *, now: datetime) -> list[FieldChange]:
+    """The clock half of `reconcile`, on the ticket alone: a new ticket gets its due times before
+    its row is first written (one INSERT, not an INSERT and then an UPDATE)."""
     changes: list[FieldChange] = []
     for name in ClockName:
         clock, calendar = clock_of(policy, ticket, name)
@@ -92,9 +104,12 @@ def reconcile(session: Session, policy: Policy, ticket: Ticket, *, now: datetime
             setattr(ticket, due_field, due)
         if moved.stopped and not clock.stopped and moved.breached_at(now, calendar):
             changes += mark_breached(ticket, name)
-    session.add(ticket)
-    _plan(session, policy, ticket)
     return changes
+
+
+def plan_new(session: Session, policy: Policy, ticket: Ticket) -> None:
+    """The timers of a ticket created in this transaction (its clocks set by `reconcile_clocks`)."""
+    _plan(session, policy, ticket, new=True)
 
 
 def checkpoint(policy: Policy, ticket: Ticket, *, now: datetime) -> None:
@@ -167,10 +182,10 @@ def timer_key(ticket: Ticket, name: str) -> str:
     return f"ticket:{ticket.id}:{name}:{int(status_since(ticket).timestamp())}"
 
 
-def _plan(session: Session, policy: Policy, ticket: Ticket) -> None:
+def _plan(session: Session, policy: Policy, ticket: Ticket, *, new: bool = False) -> None:
     assert ticket.id is not None
     due = {name: (timer_key(ticket, name), when) for name, when in planned_timers(policy, ticket).items()}
-    timers.plan(session, kind=TIMER_KIND, subject_id=ticket.id, due=due)
+    timers.plan(session, kind=TIMER_KIND, subject_id=ticket.id, due=due, fresh=new)
 
 
 def replan_unfinished(engine: Engine, policy: Policy, *, now: datetime, batch: int = 500) -> int:

@@ -110,10 +110,11 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         first_response_running_since=now,
         resolution_running_since=now,
     )
+    sla.reconcile_clocks(policy, ticket, now=now)  # due times, written with the row
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
-    sla.reconcile(session, policy, ticket, now=now)  # due times and timers
+    sla.plan_new(session, policy, ticket)
     audit.record(
         session,
         at=now,
