@@ -69,7 +69,7 @@ class UsageError:
 
 @dataclass(frozen=True)
 class ChangeTicket:
-    """take | assign | status | priority | tag | note, with its value (a user id, status, …)."""
+    """take | assign | status | priority | customer | tag | note, with its value (a user id, status, …)."""
 
     number: int
     action: str
@@ -173,6 +173,7 @@ _CHANGE_USAGE = {
     "priority": "/ticket priority T-42 P0|P1|P2|P3",
     "tag": "/ticket tag T-42 billing vip",
     "note": "/ticket note T-42 <text only agents see>",
+    "customer": "/ticket customer T-42 acme",
 }
 _STATUS_SHORTCUTS = {"pending": "PENDING", "solve": "SOLVED", "close": "CLOSED", "reopen": "OPEN"}
 
@@ -310,6 +311,9 @@ def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
     if verb == "assign":
         owner = _MENTION.fullmatch(rest[0]) if len(rest) == 1 else None
         return ChangeTicket(number, "assign", owner.group(1)) if owner else UsageError(usage)
+    if verb == "customer":
+        name = " ".join(rest).strip()
+        return ChangeTicket(number, "customer", name) if name and len(name) <= 128 else UsageError(usage)
     if verb == "priority":
         if len(rest) != 1 or not re.fullmatch(r"[Pp][0-3]", rest[0]):
             return UsageError(usage)

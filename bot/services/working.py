@@ -33,7 +33,7 @@ class TicketNotFoundError(LookupError):
 class ChangeRequest:
     number: int
     actor: str
-    action: str  # take | assign | status | priority | tag | note
+    action: str  # take | assign | status | priority | customer | tag | note
     value: str | None = None
 
 
@@ -70,6 +70,9 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
         if request.action in {"priority", "status"}:  # raised to P0, or a P0 reopened: the matrix's first row
             escalations.apply_matrix(session, policy, ticket, text="", now=now, new=False)
+        if request.action == "customer":  # the request's words, read again now that its ARR is known
+            text = f"{ticket.title}\n{ticket.description}"
+            escalations.apply_matrix(session, policy, ticket, text=text, now=now, new=False)
         return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
 
 
@@ -90,6 +93,8 @@ def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeReque
             return _set_status(session, policy, ticket, Status(request.value or ""), actor=actor, now=now)
         case "priority":
             return _set_priority(policy, ticket, request.value or "", actor, now)
+        case "customer":
+            return _set_customer(policy, ticket, request.value or "", actor)
         case "tag":
             return _add_tags(ticket, (request.value or "").split(), actor)
         case "note":
@@ -162,6 +167,24 @@ def _set_priority(policy: Policy, ticket: Ticket, priority: str, actor: str, now
     return _Edit(fields, f"<@{actor}> changed the priority: {before} → {priority}")
 
 
+def _set_customer(policy: Policy, ticket: Ticket, name: str, actor: str) -> _Edit | None:
+    """Name the customer (a message in an intake channel has none): their tier and ARR then count,
+    e.g. for the escalation matrix's churn row. The priority stays as decided; change it by hand."""
+    customer = policy.customer(name)
+    if customer is None:
+        known = ", ".join(policy.customer_names) or "none configured (customers in frontline.yaml)"
+        raise IllegalTransitionError(f"unknown customer '{name}' (known: {known})")
+    if ticket.customer == customer.name:
+        return None
+    fields: list[tuple[str, object, object]] = [
+        ("customer", ticket.customer, customer.name),
+        ("customer_tier", ticket.customer_tier, customer.tier),
+    ]
+    ticket.customer, ticket.customer_tier = customer.name, customer.tier
+    shown = escape_mrkdwn(f"{customer.name} ({customer.tier})")
+    return _Edit(fields, f"<@{actor}> set the customer: {shown}")
+
+
 def _add_tags(ticket: Ticket, new_tags: list[str], actor: str) -> _Edit | None:
     added = [tag for tag in new_tags if tag not in ticket.tags]
     if not added:
@@ -216,5 +239,7 @@ def _no_change(ticket: Ticket, request: ChangeRequest) -> str:
             return f"{ticket.ref} is already {ticket.status}."
         case "priority":
             return f"{ticket.ref} is already {ticket.priority}."
+        case "customer":
+            return f"{ticket.ref} is already {escape_mrkdwn(ticket.customer or '')}'s."
         case _:
             return f"{ticket.ref} already has those tags."

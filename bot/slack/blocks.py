@@ -316,7 +316,8 @@ HELP_TEXT = "\n".join(
         "• `/ticket take T-42` · `/ticket assign T-42 @person` (someone else's ticket: leads)",
         "• `/ticket pending|solve|close|reopen T-42` · `/ticket status T-42 open|pending|solved|closed`",
         "• `/ticket priority T-42 P1` (someone else's ticket: leads) · `/ticket tag T-42 billing vip`",
-        "• `/ticket note T-42 <text>` an internal note in the card's thread",
+        "• `/ticket note T-42 <text>` an internal note in the card's thread ·"
+        " `/ticket customer T-42 acme` name the customer (tier and ARR then count)",
         "• `/ticket escalate T-42 [L2|L3|management]` the handoff form · add what was tried to post at once:"
         " `/ticket escalate T-42 L2 restarted the sync, same error`",
         "• `/ticket deescalate T-42 [why]` back to L1 and its owner",

@@ -148,3 +148,15 @@ def test_rows_can_suggest_instead_or_be_switched_off(database_url: str, clock: C
         _deliver(sandbox, clock)
         [card] = sandbox.standin.messages("C_TRIAGE")
         assert "1:L2:churn" not in str(card["blocks"])  # escalated: the suggestion has done its job
+
+
+def test_naming_the_customer_later_lets_the_churn_row_read_the_request(esc: Sandbox, clock: Clock) -> None:
+    """A message in an intake channel has no customer; `/ticket customer` names it, and the churn
+    row then reads the request with the customer's ARR."""
+    _post(esc, "If this isn't fixed by Friday we are not renewing")
+    assert _triggers(esc) == []
+    assert _said(esc, "customer T-1 acmee").startswith(":warning: unknown customer 'acmee' (known: acme, globex")
+    assert _said(esc, "customer T-1 Globex") == "T-1: <@U_AGENT1> set the customer: globex (business)"
+    assert _triggers(esc) == [(1, "churn", "escalate")]
+    assert _said(esc, "customer T-1 globex") == "T-1 is already globex's."
+    assert _said(esc, "customer T-1", user=REQUESTER).startswith(":warning: usage: `/ticket customer T-42 acme`")
