@@ -190,4 +190,5 @@ def _register_submission(app: App, deps: Deps) -> None:
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An int we could have written (a forged 10**30 would overflow the database's integers)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from store.models import Comment, Ticket
@@ -20,6 +21,7 @@ __all__ = [
     "by_source",
     "comments_for",
     "iter_all",
+    "number_by_source",
     "search",
     "set_card",
 ]
@@ -40,6 +42,18 @@ def by_source(session: Session, channel: str, ts: str, *, for_update: bool = Fal
     if for_update and session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     return session.exec(statement).first()
+
+
+def number_by_source(session: Session, channel: str, ts: str) -> int | None:
+    """The number of the ticket made from the message, if any: the intake path asks this of every
+    new message, so it reads one column with a statement built once."""
+    return session.execute(_NUMBER_BY_SOURCE, {"channel": channel, "ts": ts}).scalar()
+
+
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_NUMBER_BY_SOURCE = sa_select(_TICKETS.c.number).where(
+    _TICKETS.c.source_channel == bindparam("channel"), _TICKETS.c.source_ts == bindparam("ts")
+)
 
 
 def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Ticket | None:

@@ -241,7 +241,7 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return _parse_change(verb, words[1:], stripped)
     if verb in {"escalate", "deescalate", "de-escalate", "link"} and (len(words) == 1 or _meant_a_ref(words[1])):
         return _parse_escalation_verb(verb, words[1:], stripped)
-    if verb == "bug" and (len(words) == 1 or _looks_like_ref(words[1]) or is_bug_ref(words[1])):
+    if verb == "bug" and (len(words) == 1 or _meant_a_ref(words[1]) or is_bug_ref(words[1])):
         return _parse_bug(words[1:])
     return _parse_create(stripped)
 
@@ -254,10 +254,6 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
         return UsageError(f"'{args[0]}' is not a ticket reference (use T-42 or 42). {usage}")
     number = parse_ticket_ref(args[0])
     rest = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
-    if len(rest) > REASON_MAX:
-        return UsageError(
-            f"that reason is {len(rest):,} characters; keep it to {REASON_MAX:,} (the form has room for more)"
-        )
     if verb == "link":
         if len(args) != 2 or not is_bug_ref(args[1]):
             return UsageError(usage)
@@ -266,7 +262,7 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
         except BadReferenceError as error:
             return UsageError(f"{error}. {usage}")
     if verb != "escalate":
-        return DeescalateTicket(number, rest if _visible(rest) else None)
+        return _too_long(rest) or DeescalateTicket(number, rest if _visible(rest) else None)
     first, _, reason = rest.partition(" ")
     tier = parse_tier(first)
     if tier is None and re.fullmatch(r"(?:[Ll][0-9]|tier-?[0-9]+)", first):
@@ -274,7 +270,15 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
     if tier is Tier.L1:
         return UsageError(f"L1 is the front line; to hand a ticket back, use `/ticket deescalate`. {usage}")
     reason = (reason if tier is not None else rest).strip()
-    return EscalateTicket(number, tier, reason if _visible(reason) else None)
+    return _too_long(reason) or EscalateTicket(number, tier, reason if _visible(reason) else None)
+
+
+def _too_long(reason: str) -> UsageError | None:
+    if len(reason) <= REASON_MAX:
+        return None
+    return UsageError(
+        f"that reason is {len(reason):,} characters; keep it to {REASON_MAX:,} (the form has room for more)"
+    )
 
 
 def _parse_bug(args: list[str]) -> TicketCommand:

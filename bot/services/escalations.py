@@ -24,6 +24,7 @@ from bot.core.tiers import Tier, is_above, next_tier
 from bot.core.timefmt import iso_utc
 from bot.services import cards, sla
 from bot.services.policy import Policy
+from bot.services.timer_outcome import Reschedule
 from bot.slack import escalation_blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterFailed, AfterSent, GiveUpError, NotReadyError, Prepare
 from store import audit, escalations, events, outbox, tickets, timers
@@ -186,11 +187,13 @@ def _escalate(
     current = escalations.current(session, ticket.id)
     target = _target(ticket, current, request.tier)
     level = escalations.count_for(session, ticket.id)
-    if request.expected_level is not None and request.expected_level != level and current is not None:
-        raise AlreadyEscalatedError(
-            f"{ticket.ref} was escalated to {current.tier} by {_who(current.escalated_by)} while the form was open; "
-            "nothing changed."
+    if request.expected_level is not None and request.expected_level != level:
+        meanwhile = (
+            f"was escalated to {current.tier} by {_who(current.escalated_by)}"
+            if current is not None
+            else "had its escalations changed"
         )
+        raise AlreadyEscalatedError(f"{ticket.ref} {meanwhile} while the form was open; nothing changed.")
     here = _current_tier(current)
     if current is not None:
         current.status = "superseded"
@@ -386,9 +389,10 @@ def take(engine: Engine, policy: Policy, *, escalation_id: int, actor: str, now:
         _check_active(escalation, ticket)
         if ticket.owner_id == actor:
             return f"{ticket.ref} is already yours."
-        # Taking it from its L1 owner is what the handoff is for; taking it from someone who already
-        # took it at this tier is a takeover, which needs a lead.
-        if ticket.owner_id not in {None, escalation.context.get("l1_owner", escalation.context.get("owner"))}:
+        # Taking it from whoever handed it over (its L1 owner, or the tier before) is what the handoff
+        # is for; taking it from someone who already took it at this tier is a takeover: a lead's.
+        handed_over_by = {escalation.context.get("l1_owner"), escalation.context.get("owner")}  # L1 and the tier before
+        if ticket.owner_id is not None and ticket.owner_id not in handed_over_by:
             check_may_change_others(
                 actor, policy.roles_of(actor), owner=ticket.owner_id, what="take over", supervisors=policy.supervisors
             )
@@ -413,6 +417,7 @@ def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reaso
             raise IllegalTransitionError(f"{ticket.ref} is not escalated; nothing to return.")
         if actor != current.escalated_by:
             _check_may_handle(policy, current, actor, "return")
+        was = current.status
         current.status, current.returned_by, current.returned_at = "returned", actor, now
         session.add(current)
         _plan_ack(session, current, round_=current.nudges + 1, due=None)
@@ -420,7 +425,8 @@ def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reaso
         if ticket.status == Status.ESCALATED:
             fields.append(("status", ticket.status, Status.OPEN))
             ticket.status, ticket.status_since = Status.OPEN, now
-        previous_owner = current.context.get("l1_owner", current.context.get("owner"))
+        # Back to its L1 owner; a ticket nobody owned at L1 stays with whoever has it now.
+        previous_owner = current.context.get("l1_owner", current.context.get("owner")) or ticket.owner_id
         if previous_owner != ticket.owner_id:
             fields.append(("owner_id", ticket.owner_id, previous_owner))
             ticket.owner_id = previous_owner
@@ -429,7 +435,7 @@ def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reaso
         _record_ticket(session, ticket, actor, fields, note=f":arrow_down: <@{actor}> returned it to L1{why}", now=now)
         audit.record(
             session, at=now, actor=actor, entity_type="escalation", entity_id=current.id,
-            action="changed", field="status", before="open", after="returned",
+            action="changed", field="status", before=was, after="returned",
         )  # fmt: skip
         _refresh_handoff(session, current, now=now, change="return")
         return f"{ticket.ref} is back with L1" + (f" and <@{previous_owner}>." if previous_owner else ".")
@@ -456,7 +462,7 @@ def _since(then: datetime, now: datetime) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime) -> str:
+def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime) -> str | Reschedule:
     """Unacknowledged after its deadline: nudge the tier's channel and the leads, then again one
     interval later, until someone acknowledges (the caller holds the ticket's lock)."""
     escalation = escalations.by_id(session, timer.subject_id)
@@ -464,6 +470,9 @@ def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datet
         return "no longer applies"
     ticket = tickets.by_id(session, escalation.ticket_id)
     assert ticket is not None and escalation.id is not None
+    interval = timedelta(seconds=escalation.ack_within_s)
+    if ticket.status == Status.PENDING:  # waiting on the customer: nobody to chase now, look again later
+        return Reschedule(_ack_due(policy, ticket, now, interval))
     waited = _since(escalation.created_at, now)
     message = escalation_blocks.ack_overdue(escalation, ticket, waited=waited, leads=policy.leads)
     channel = policy.escalation_channel(escalation.tier)
@@ -473,7 +482,6 @@ def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datet
         _post(session, ticket, key=f"{timer.key}:lead:{lead}", channel=lead, message=message, now=now)
     escalation.nudges += 1
     session.add(escalation)
-    interval = timedelta(seconds=escalation.ack_within_s)
     _plan_ack(session, escalation, round_=escalation.nudges + 1, due=_ack_due(policy, ticket, now, interval))
     return "queued"
 

@@ -21,6 +21,7 @@ from bot.core.intake import (
     message_to_ticket,
 )
 from bot.core.lifecycle import Status
+from bot.core.refs import format_ticket_ref
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
 from bot.services import cards, escalations, sla
@@ -76,9 +77,9 @@ def _title(text: str, files: tuple[dict[str, str], ...]) -> str:
 
 
 def _open(session: Session, policy: Policy, message: OpenTicket, now: datetime) -> IntakeResult:
-    existing = tickets.by_source(session, message.channel, message.ts)
+    existing = tickets.number_by_source(session, message.channel, message.ts)
     if existing is not None:
-        return IntakeResult("duplicate", existing.ref)
+        return IntakeResult("duplicate", format_ticket_ref(existing))
     request = NewTicket(
         title=_title(message.text, message.files),
         description=message.text,

@@ -7,7 +7,6 @@ nor sent twice, however many workers sweep.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
@@ -18,6 +17,7 @@ from bot.core.sla import BREACH, ClockName, latest_due
 from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE, STUCK
 from bot.services import cards, escalations, sla
 from bot.services.policy import Policy
+from bot.services.timer_outcome import Reschedule
 from bot.slack import blocks
 from store import audit, outbox, timers
 from store.models import Ticket, Timer
@@ -25,13 +25,6 @@ from store.models import Ticket, Timer
 __all__ = ["SYSTEM_ACTOR", "Reschedule", "act"]
 
 SYSTEM_ACTOR = "frontline"  # who the audit log names for what the bot does by itself
-
-
-@dataclass(frozen=True)
-class Reschedule:
-    """The timer is not due after all (the clock moved): look again at `when`."""
-
-    when: datetime
 
 
 def act(

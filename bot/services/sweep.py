@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bot.services import escalations, nudges, sla
 from bot.services.policy import Policy
+from bot.services.timer_outcome import Reschedule
 from store import escalations as store_escalations
 from store import tickets, timers
 from store.db import session_scope
@@ -110,7 +111,7 @@ def _fire_one(
 ) -> None:
     if timer.fired_at is not None:
         return
-    outcome: str | nudges.Reschedule
+    outcome: str | Reschedule
     if timer.kind == escalations.TIMER_KIND:
         outcome = escalations.fire_ack_timer(session, policy, timer, now=now)
     elif timer.kind == sla.TIMER_KIND:
@@ -119,7 +120,7 @@ def _fire_one(
     else:
         timers.mark_fired(session, timer, now=now, outcome=f"unknown kind {timer.kind}")
         return
-    if isinstance(outcome, nudges.Reschedule):
+    if isinstance(outcome, Reschedule):
         timer.due_at = outcome.when
         timers.release(session, timer)
         report.rescheduled += 1

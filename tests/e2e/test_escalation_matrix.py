@@ -87,7 +87,7 @@ def test_churn_threat_needs_the_arr_and_tells_the_leads(esc: Sandbox, clock: Clo
 
 
 def test_legal_words_reach_l2_the_leads_and_management(esc: Sandbox, clock: Clock) -> None:
-    _post(esc, "Our lawyer says exporting this data breaks GDPR customer:smallco")
+    _post(esc, "Exporting this data is a GDPR violation and you will hear from our lawyers")
     _deliver(esc, clock)
     assert _triggers(esc) == [(1, "legal", "escalate")]
     assert len(_dms(esc, LEAD)) == 1 and len(_texts(esc, "C_MGMT")) == 1 and len(_texts(esc, "C_L2")) == 1
@@ -126,11 +126,11 @@ def test_a_customer_asking_for_a_manager_reaches_the_leads_once(esc: Sandbox, cl
 
 
 def test_public_social_posts_go_to_the_social_channel(esc: Sandbox, clock: Clock) -> None:
-    _post(esc, "A customer tweeted screenshots of the broken checkout")
+    _post(esc, "A customer tweeted about the broken checkout with screenshots")
     _deliver(esc, clock)
     assert _triggers(esc) == [(1, "social", "notify")]
     [notice] = _texts(esc, "C_SOCIAL")
-    assert "public social-media post ('tweeted')" in notice
+    assert "public social-media post ('tweeted about')" in notice
 
 
 def test_rows_can_suggest_instead_or_be_switched_off(database_url: str, clock: Clock) -> None:

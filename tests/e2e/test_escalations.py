@@ -458,3 +458,76 @@ def test_quick_path_parsing_edges(esc: Sandbox, clock: Clock) -> None:
     assert _said(esc, "escalate T-1 L3: tried a restart") == "T-1 escalated to L3; the handoff is posted in <#C_L3>."
     with Session(esc.deps.engine) as session:
         assert len(session.exec(select(Ticket)).all()) == 1  # no ticket named "escalate T-"
+
+
+# --- found by a second fresh-eyes review -----------------------------------------------------
+
+
+def test_l3_takes_from_the_l2_agent_who_handed_it_on(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    _said(esc, "take T-1")
+    _said(esc, "escalate T-1 L2 Tried a restart")
+    _deliver(esc, clock)
+    [l2] = esc.standin.messages("C_L2")
+    _click(esc, L2_AGENT, l2, "C_L2", "escalation_take")
+    _said(esc, "escalate T-1 L3 Needs a code fix", user=L2_AGENT)
+    _deliver(esc, clock)
+    [l3] = esc.standin.messages("C_L3")
+    _click(esc, ENG, l3, "C_L3", "escalation_take")
+    assert _ticket(esc).owner_id == ENG
+
+
+def test_return_of_a_ticket_nobody_owned_at_l1_keeps_its_owner(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    _said(esc, "escalate T-1 L2 Tried a restart")
+    _deliver(esc, clock)
+    [l2] = esc.standin.messages("C_L2")
+    _click(esc, L2_AGENT, l2, "C_L2", "escalation_ack")
+    _click(esc, L2_AGENT, l2, "C_L2", "escalation_take")
+    assert _said(esc, "deescalate T-1", user=L2_AGENT) == "T-1 is back with L1 and <@U_AGENT2>."
+    assert _ticket(esc).owner_id == L2_AGENT
+    from store.models import AuditEvent
+
+    with Session(esc.deps.engine) as session:
+        statuses = session.exec(
+            select(AuditEvent.before, AuditEvent.after).where(
+                AuditEvent.entity_type == "escalation", AuditEvent.field == "status"
+            )
+        ).all()
+    assert list(statuses) == [("open", "acknowledged"), ("acknowledged", "returned")]
+
+
+def test_no_acknowledgement_nudges_while_waiting_on_the_customer(esc: Sandbox, clock: Clock) -> None:
+    start = clock.now
+    _open_ticket(esc, clock)
+    _said(esc, "escalate T-1 L2 Tried a restart")
+    _said(esc, "pending T-1")
+    for hours in (4, 8, 24, 48):
+        _deliver(esc, clock, start + timedelta(hours=hours))
+    assert not [t for t in _shown(esc, "C_L2") if "without acknowledgement" in t]
+    _said(esc, "status T-1 open")  # back to work, still with L2: the chase resumes
+    _deliver(esc, clock, start + timedelta(days=4))
+    assert len([t for t in _shown(esc, "C_L2") if "without acknowledgement" in t]) == 1
+
+
+def test_quick_path_takes_2000_characters_after_the_tier(esc: Sandbox, clock: Clock) -> None:
+    _open_ticket(esc, clock)
+    assert _said(esc, "escalate T-1 L3 " + "z" * 2000) == "T-1 escalated to L3; the handoff is posted in <#C_L3>."
+    assert _said(esc, "bug T-abc").startswith(":warning: usage: `/ticket bug T-42`")
+    with Session(esc.deps.engine) as session:
+        assert len(session.exec(select(Ticket)).all()) == 1
+
+
+def test_forged_or_stale_form_levels_are_refused(esc: Sandbox, clock: Clock) -> None:
+    import json
+
+    _open_ticket(esc, clock)
+    view = _open_form(esc)
+    fields = {"tier": "L2", "tried_1": "Restarted", "needed": "A fix"}
+    huge = _submit(
+        esc, {**view, "id": "V_HUGE", "private_metadata": json.dumps({"number": 10**30, "level": 0})}, **fields
+    )
+    assert huge.json()["errors"]["tier"].startswith("This form is out of date")
+    stale = _submit(esc, {**view, "id": "V_STALE", "private_metadata": json.dumps({"number": 1, "level": 5})}, **fields)
+    assert stale.json()["errors"]["tier"] == "T-1 had its escalations changed while the form was open; nothing changed."
+    assert _escalations(esc) == []

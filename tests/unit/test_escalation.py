@@ -72,7 +72,7 @@ def _triggers(facts: TicketFacts, matrix: object = MATRIX) -> list[tuple[str, st
         (TicketFacts("Checkout is down", "P0"), [("p0", "escalate", "L2")]),
         (TicketFacts("We are not renewing", "P2", arr=12_000, customer="acme"), [("churn", "escalate", "L2")]),
         (TicketFacts("We are not renewing", "P2", arr=10_000, customer="acme"), []),  # "> $10K"
-        (TicketFacts("Our attorney will be in touch", "P2"), [("legal", "escalate", "L2")]),
+        (TicketFacts("We are going to sue over this", "P2"), [("legal", "escalate", "L2")]),
         (TicketFacts("I have an issue with the tissue box", "P2"), []),  # "sue" is a whole word
         (TicketFacts("Login fails", "P2", same_issue_count=3), [("repeat", "escalate", "L2")]),
         (TicketFacts("Login fails", "P2", same_issue_count=2), []),
@@ -99,7 +99,7 @@ def test_matrix_rows(facts: TicketFacts, expected: list[tuple[str, str, str]]) -
 
 
 def test_matrix_skips_recorded_triggers_and_rows_switched_off() -> None:
-    facts = TicketFacts("Down again; our lawyer is asking", "P0")
+    facts = TicketFacts("Down again; expect legal action", "P0")
     assert [m.trigger for m in match_matrix(MATRIX, facts)] == ["p0", "legal"]
     assert [m.trigger for m in match_matrix(MATRIX, facts, skip=["p0"])] == ["legal"]
     custom = parse_config({"escalation": {"matrix": {"legal": {"action": "off"}, "p0": {"tier": "L3"}}}})
@@ -141,3 +141,39 @@ def test_tied_cues_resolve_in_the_order_given_whatever_the_hash_seed() -> None:
     # "tweet" and "tweeted" both match all of "tweeted"; the first listed wins, every run.
     assert live_phrases("she tweeted it", ("tweet", "tweeted")) == ["tweet"]
     assert live_phrases("she tweeted it", ("tweeted", "tweet")) == ["tweeted"]
+
+
+# Messages two fresh-eyes reviews wrote: ordinary requests that must not meet a phrase row, and
+# real ones that must (`churn` with a customer above the ARR threshold).
+INNOCENT = [
+    "Our legal team asked for a copy of your DPA", "Our lawyers need the invoices for 2025",
+    "My attorney asked me to update the billing address", "The importer flags rows as non-compliant",
+    "Please send the report you to promised yesterday", "Our data protection authority contact changed",
+    "We're leaving the office early on Friday", "We are leaving for the holidays, can you pause our reports?",
+    "We're looking at alternatives to CSV for the export format", "Please cancel the contract draft I sent",
+    "We need a manager account for our new hire", "I want a manager role for Bob",
+    "who is someone in charge of partnerships", "Marketing tweeted the signup link and the form shows an error",
+    "How do I embed a widget on instagram", "How do I make a public post on the community board?",
+    "Our campaign is going viral, can we raise our API rate limit", "Is there a Trustpilot review widget?",
+    "Sue from accounting cannot see the invoices page", "The Twitter integration stopped posting",
+]  # fmt: skip
+GENUINE = [
+    ("We are cancelling our contract.", "churn"), ("We've decided not to renew.", "churn"),
+    ("We won't be renewing our contract", "churn"), ("I want to cancel my subscription", "churn"),
+    ("We're switching to your competitor", "churn"), ("I'm going to sue.", "legal"),
+    ("We are suing your company", "legal"), ("You are violating GDPR with this", "legal"),
+    ("I will contact my solicitor", "legal"), ("This is a GDPR breach", "legal"),
+    ("Put me through to your supervisor", "manager"), ("Escalate this to your manager please", "manager"),
+    ("Can I speak with someone more senior?", "manager"), ("I posted this on LinkedIn and people agree", "social"),
+    ("There's a thread on Hacker News about your outage", "social"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", INNOCENT)
+def test_ordinary_requests_meet_no_phrase_row(text: str) -> None:
+    assert _triggers(TicketFacts(text, "P2", arr=40_000, customer="globex")) == []
+
+
+@pytest.mark.parametrize(("text", "row"), GENUINE)
+def test_real_threats_and_requests_meet_their_row(text: str, row: str) -> None:
+    assert [t for t, _, _ in _triggers(TicketFacts(text, "P2", arr=40_000, customer="globex"))] == [row]
