@@ -174,21 +174,35 @@ def insert_if_absent(
     return row[0] if row is not None else None
 
 
+def insert_many_if_absent(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], *, unique: str | tuple[str, ...]
+) -> None:
+    """`insert_if_absent` for many rows of one shape, as one executemany (ids not returned)."""
+    if rows:
+        statement = _insert_if_absent(session.get_bind().dialect.name, model, tuple(rows[0]), unique, returning=False)
+        session.connection().execute(statement, rows)
+
+
 @lru_cache(maxsize=64)
 def _insert_if_absent(
-    dialect: str, model: type[SQLModel], columns: tuple[str, ...], unique: str | tuple[str, ...]
+    dialect: str,
+    model: type[SQLModel],
+    columns: tuple[str, ...],
+    unique: str | tuple[str, ...],
+    *,
+    returning: bool = True,
 ) -> Any:
     # Built once per shape and bound per call: building the statement cost more than running it.
     # On the Table, not the model: an ORM-enabled INSERT with parameters takes the slower "bulk"
     # path, for nothing here, since the row never becomes an object in the session.
     table: Table = model.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
+    statement = (
         insert(table)
         .values({column: bindparam(column) for column in columns})
         .on_conflict_do_nothing(index_elements=[unique] if isinstance(unique, str) else list(unique))
-        .returning(*table.primary_key.columns)
     )
+    return statement.returning(*table.primary_key.columns) if returning else statement
 
 
 @contextmanager

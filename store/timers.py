@@ -10,18 +10,30 @@ acts on each in a transaction that also sets `fired_at`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from store.models import Timer
+from store.models import Timer, UTCDateTime
 
-__all__ = ["CLAIM_LEASE", "by_ids", "by_key", "claim_due", "mark_fired", "plan", "release", "unfired"]
+__all__ = [
+    "CLAIM_LEASE",
+    "batched",
+    "by_ids",
+    "by_key",
+    "claim_due",
+    "mark_fired",
+    "plan",
+    "release",
+    "unfired",
+]
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -74,6 +86,12 @@ def by_ids(session: Session, ids: list[int]) -> list[Timer]:
     return list(session.exec(statement).all())
 
 
+def subjects_of(session: Session, ids: list[int]) -> list[tuple[int, str, int]]:
+    """(id, kind, subject id) of each timer: what a sweep must lock before it reads them properly."""
+    rows = session.execute(select(Timer.id, Timer.kind, Timer.subject_id).where(col(Timer.id).in_(ids)))
+    return [(int(timer_id), str(kind), int(subject)) for timer_id, kind, subject in rows]
+
+
 def unfired(session: Session, *, kind: str, subject_ids: list[int], due_by: datetime) -> dict[int, list[Timer]]:
     """The unfired timers of each subject that are due by `due_by`."""
     statement = select(Timer).where(
@@ -96,22 +114,23 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100) -> list[Timer]:
-    """Claim up to `limit` due timers, earliest first."""
+def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100) -> list[int]:
+    """Claim up to `limit` due timers, earliest first; returns their ids (the sweep reads them again
+    under its locks)."""
     statement = select(Timer.id).where(_claimable(now)).order_by(col(Timer.due_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     ids = [timer_id for timer_id in session.exec(statement).all() if timer_id is not None]
     if not ids:
         return []
-    claimed = session.scalars(
-        update(Timer)
-        .where(col(Timer.id).in_(ids), _claimable(now))
+    table = Timer.__table__  # type: ignore[attr-defined]
+    claimed = session.connection().execute(
+        update(table)
+        .where(table.c.id.in_(ids), _claimable(now))
         .values(claimed_by=worker, claimed_at=now)
-        .returning(Timer),
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    ).all()
-    return sorted(claimed, key=lambda timer: (timer.due_at, timer.id or 0))
+        .returning(table.c.id, table.c.due_at)
+    )
+    return [timer_id for timer_id, _ in sorted(claimed, key=lambda row: (row[1], row[0]))]
 
 
 def by_key(session: Session, key: str) -> Timer | None:
@@ -119,8 +138,40 @@ def by_key(session: Session, key: str) -> Timer | None:
 
 
 def mark_fired(session: Session, timer: Timer, *, now: datetime, outcome: str) -> None:
-    timer.fired_at, timer.outcome = now, outcome[:255]
-    session.add(timer)
+    batch = session.info.get(_FIRED)
+    if batch is None:
+        timer.fired_at, timer.outcome = now, outcome[:255]
+        session.add(timer)
+        return
+    # Seen as fired by the rest of the batch at once, written with the others when it ends.
+    set_committed_value(timer, "fired_at", now)
+    set_committed_value(timer, "outcome", outcome[:255])
+    batch.append({"b_id": timer.id, "b_fired_at": now, "b_outcome": outcome[:255]})
+
+
+_FIRED = "frontline.timers_fired"
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Within the block, `mark_fired` records in one executemany at the end instead of one ORM
+    update per timer (a sweep fires hundreds per transaction)."""
+    rows: list[dict[str, Any]] = []
+    session.info[_FIRED] = rows
+    try:
+        yield
+    finally:
+        session.info.pop(_FIRED, None)
+    if rows:
+        session.connection().execute(_MARK_FIRED, rows)
+
+
+_TABLE = Timer.__table__  # type: ignore[attr-defined]
+_MARK_FIRED = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(fired_at=bindparam("b_fired_at", type_=UTCDateTime()), outcome=bindparam("b_outcome"))
+)
 
 
 def release(session: Session, timer: Timer) -> None:

@@ -34,7 +34,9 @@ def act(
     the ticket's other unfired timers); returns the outcome to record on the timer."""
     if ticket is None:
         return "the ticket no longer exists"
-    planned = sla.planned_timers(policy, ticket)
+    # Only this timer's clock (or the stage timers): its siblings are all `_sla_alert` compares.
+    scope = ":".join(timer.name.split(":")[:2]) + ":" if timer.name.startswith("sla:") else "stage:"
+    planned = sla.planned_timers(policy, ticket, only=scope)
     when = planned.get(timer.name)
     if when is None:
         return "no longer applies"  # a race with the change that dropped it

@@ -141,24 +141,28 @@ def status_since(ticket: Ticket) -> datetime:
     return ticket.status_since or ticket.updated_at
 
 
-def planned_timers(policy: Policy, ticket: Ticket) -> dict[str, datetime]:
-    """Every timer the ticket needs now (name -> when): its clocks' alerts and its stage timer."""
+def planned_timers(policy: Policy, ticket: Ticket, *, only: str | None = None) -> dict[str, datetime]:
+    """Every timer the ticket needs now (name -> when): its clocks' alerts and its stage timer.
+    `only` narrows it to the timers whose names start with it ("sla:resolution:", "stage:"), for
+    the sweep, which checks one timer (and its clock's siblings) at a time."""
     planned: dict[str, datetime] = {}
     for name in ClockName:
+        if only is not None and not f"sla:{name}:".startswith(only) and not only.startswith(f"sla:{name}:"):
+            continue
         clock, calendar = clock_of(policy, ticket, name)
         for alert, when in alerts(clock, calendar, policy.config.sla.warn_at).items():
             planned[sla_timer_name(name, alert)] = when
         if clock.stopped and clock.stopped_at and getattr(ticket, f"{name}_breached"):
             # Stopped late between two sweeps: the breach is still told (once: a fired timer stays).
             planned[sla_timer_name(name, BREACH)] = clock.stopped_at
-    limits = _limits(policy)
-    planned |= stage_timers(
-        status=ticket.status,
-        owner_id=ticket.owner_id,
-        status_since=status_since(ticket),
-        limits=limits,
-        priority=ticket.priority,
-    )
+    if only is None or not only.startswith("sla:"):
+        planned |= stage_timers(
+            status=ticket.status,
+            owner_id=ticket.owner_id,
+            status_since=status_since(ticket),
+            limits=_limits(policy),
+            priority=ticket.priority,
+        )
     return planned
 
 

@@ -23,7 +23,7 @@ from bot.services import escalations, nudges, sla
 from bot.services.policy import Policy
 from bot.services.timer_outcome import Reschedule
 from store import escalations as store_escalations
-from store import tickets, timers
+from store import outbox, tickets, timers
 from store.db import session_scope
 from store.models import Ticket, Timer
 
@@ -51,15 +51,14 @@ def fire_due_timers(
     *,
     worker: str,
     now: datetime,
-    batch: int = 200,
+    batch: int = 500,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> SweepReport:
     """Act on every timer due at `now` (until `should_stop` says the process is shutting down)."""
     report = SweepReport()
     while not should_stop():
         with session_scope(engine) as session:
-            claimed = [timer.id for timer in timers.claim_due(session, worker=worker, now=now, limit=batch)]
-        ids = [timer_id for timer_id in claimed if timer_id is not None]
+            ids = timers.claim_due(session, worker=worker, now=now, limit=batch)
         if not ids:
             return report
         try:
@@ -81,9 +80,9 @@ def fire_due_timers(
 
 def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> SweepReport:
     report = SweepReport()
-    first_read = timers.by_ids(session, ids)
-    ticket_ids = sorted({t.subject_id for t in first_read if t.kind == sla.TIMER_KIND})
-    escalation_ids = [t.subject_id for t in first_read if t.kind == escalations.TIMER_KIND]
+    subjects = timers.subjects_of(session, ids)
+    ticket_ids = sorted({subject for _, kind, subject in subjects if kind == sla.TIMER_KIND})
+    escalation_ids = [subject for _, kind, subject in subjects if kind == escalations.TIMER_KIND]
     escalated = store_escalations.by_ids(session, escalation_ids) if escalation_ids else {}
     # Lock the tickets first, as every change to a ticket does, then read the timers again: a
     # process that fired one meanwhile held these locks, and its commit is visible now.
@@ -93,8 +92,14 @@ def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> Sw
     unfired = timers.unfired(session, kind=sla.TIMER_KIND, subject_ids=ticket_ids, due_by=now) if ticket_ids else {}
     # No autoflush: the timers' updates go out together at commit instead of one by one before each
     # message is queued (half the cost of a nudge).
-    with session.no_autoflush:
-        for timer in sorted(timers.by_ids(session, ids), key=lambda t: (t.due_at, t.id or 0)):
+    # The ticket timers were just read fresh with `unfired` (one fired meanwhile is not among them,
+    # and is skipped); only the other kinds need reading again.
+    wanted = set(ids)
+    batch = [t for due in unfired.values() for t in due if t.id in wanted]
+    others = [timer_id for timer_id, kind, _ in subjects if kind != sla.TIMER_KIND]
+    batch += timers.by_ids(session, others) if others else []
+    with session.no_autoflush, outbox.batched(session), timers.batched(session):
+        for timer in sorted(batch, key=lambda t: (t.due_at, t.id or 0)):
             _fire_one(session, policy, timer, locked=locked, unfired=unfired, now=now, report=report)
     return report
 

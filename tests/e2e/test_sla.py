@@ -291,7 +291,7 @@ def test_f11_a_worker_killed_after_claiming_loses_no_nudge(sla_sandbox: Sandbox,
     _open_by_message(sandbox, clock, ny(12, 8, 11, 40))  # pinged in triage at 11:55 if nobody takes it
     with session_scope(sandbox.deps.engine) as session:  # a worker claims it, then is killed
         [claimed] = timers.claim_due(session, worker="killed", now=ny(12, 8, 11, 55))
-        assert claimed.name == "stage:new_unassigned"
+        assert [t.name for t in timers.by_ids(session, [claimed])] == ["stage:new_unassigned"]
     _tick(sandbox, clock, ny(12, 8, 11, 56))  # the other process leaves it alone during the lease
     assert not [text for text in _posts(sandbox, "C_TRIAGE") if text.startswith(":wave:")]
     _tick(sandbox, clock, ny(12, 8, 12, 1))
