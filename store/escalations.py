@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
@@ -13,6 +14,7 @@ from store.models import Escalation, EscalationTrigger, Ticket, UTCDateTime
 
 __all__ = [
     "ACTIVE",
+    "Suggestion",
     "by_id",
     "by_ids",
     "count_for",
@@ -65,12 +67,26 @@ def triggers_for(session: Session, ticket_id: int) -> list[EscalationTrigger]:
     return list(session.exec(statement.order_by(col(EscalationTrigger.id))).all())
 
 
-def suggestions_for(session: Session, ticket_id: int) -> list[EscalationTrigger]:
-    """The matrix's suggestions for the ticket (what its card offers to act on)."""
-    statement = select(EscalationTrigger).where(
-        col(EscalationTrigger.ticket_id) == ticket_id, col(EscalationTrigger.action) == "suggest"
-    )
-    return list(session.exec(statement.order_by(col(EscalationTrigger.id))).all())
+class Suggestion(NamedTuple):
+    """A matrix trigger whose action is to suggest escalating (what a ticket's card offers)."""
+
+    trigger: str
+    tier: str
+    reason: str
+
+
+def suggestions_for(session: Session, ticket_id: int) -> list[Suggestion]:
+    """The matrix's suggestions for the ticket. Read for every card the worker renders, so plain
+    rows from a statement built once."""
+    return [Suggestion(*row) for row in session.execute(_SUGGESTIONS, {"ticket": ticket_id})]
+
+
+_TRIGGERS = EscalationTrigger.__table__  # type: ignore[attr-defined]
+_SUGGESTIONS = (
+    sa_select(_TRIGGERS.c.trigger, _TRIGGERS.c.tier, _TRIGGERS.c.reason)
+    .where(_TRIGGERS.c.ticket_id == bindparam("ticket"), _TRIGGERS.c.action == "suggest")
+    .order_by(_TRIGGERS.c.id)
+)
 
 
 def record_trigger(

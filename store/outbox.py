@@ -142,12 +142,15 @@ def _claim(session: Session, ids: list[int], *, worker: str, now: datetime) -> l
 
 
 def mark_sent(session: Session, message_id: int, *, now: datetime, result: dict[str, Any]) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=SENT, sent_at=now, result=result, last_error=None),
-        execution_options=_PLAIN_UPDATE,
+    # On the connection, past the ORM's execute: it runs for every message delivered.
+    session.connection().execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == message_id)
+        .values(status=SENT, sent_at=now, result=result, last_error=None)
     )
+
+
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datetime) -> None:

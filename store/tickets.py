@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from store.models import Comment, Ticket
@@ -21,6 +22,7 @@ __all__ = [
     "by_source",
     "comments_for",
     "iter_all",
+    "number_and_description",
     "number_by_source",
     "search",
     "set_card",
@@ -94,10 +96,21 @@ def iter_all(session: Session, *, batch: int = 500) -> Iterator[Ticket]:
 
 
 def set_card(session: Session, ticket_id: int, channel: str, ts: str) -> None:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is not None:
-        ticket.card_channel, ticket.card_ts = channel, ts
-        session.add(ticket)
+    """Where the ticket's card is (a Core update: the worker records this for every card it posts)."""
+    session.connection().execute(
+        update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(card_channel=channel, card_ts=ts)
+    )
+    ticket = session.identity_map.get(session.identity_key(Ticket, ticket_id))  # one already loaded stays true
+    if isinstance(ticket, Ticket):
+        set_committed_value(ticket, "card_channel", channel)
+        set_committed_value(ticket, "card_ts", ts)
+
+
+def number_and_description(session: Session, ticket_id: int) -> tuple[int, str] | None:
+    row = session.execute(
+        sa_select(_TICKETS.c.number, _TICKETS.c.description).where(_TICKETS.c.id == ticket_id)
+    ).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 OPEN_STATUSES = ("NEW", "OPEN", "PENDING", "ESCALATED")

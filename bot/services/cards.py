@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.core.refs import format_ticket_ref
 from bot.services.policy import Policy
 from bot.slack import blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, NotReadyError, Prepare
@@ -80,7 +81,7 @@ def _render(session: Session, ticket: Ticket) -> blocks.Message:
     # A tier has the ticket only while it is ESCALATED or PENDING: other cards skip the lookup.
     escalated = ticket.status in {"ESCALATED", "PENDING"}
     current = escalations.current(session, ticket.id) if escalated else None
-    return blocks.ticket_card(ticket, escalation=current, triggers=escalations.suggestions_for(session, ticket.id))
+    return blocks.ticket_card(ticket, escalation=current, suggestions=escalations.suggestions_for(session, ticket.id))
 
 
 def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:
@@ -100,27 +101,30 @@ def _prepare_note(session: Session, message: OutboxMessage) -> dict[str, Any]:
 
 
 def _card_posted(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
-    """Remember where the card is (later changes update it in place); attach the full text when cut."""
-    ticket = _ticket_of(session, message)
-    assert ticket.id is not None
+    """Remember where the card is (later changes update it in place); attach the full text when cut.
+    Two plain statements, not the ticket as an object: this runs for every card posted."""
+    assert message.ticket_id is not None
     channel, ts = str(response["channel"]), str(response["ts"])
-    tickets.set_card(session, ticket.id, channel, ts)
-    if not blocks.description_is_cut(ticket):
+    tickets.set_card(session, message.ticket_id, channel, ts)
+    found = tickets.number_and_description(session, message.ticket_id)
+    if found is None or not blocks.text_is_cut(found[1]):
         return
+    number, description = found
+    ref = format_ticket_ref(number)
     outbox.enqueue(
         session,
-        key=f"ticket:{ticket.id}:full-text",
+        key=f"ticket:{message.ticket_id}:full-text",
         method=FILES_UPLOAD_V2,
         args={
             "channel": channel,
             "thread_ts": ts,
-            "content": ticket.description,
-            "filename": f"{ticket.ref}.txt",
-            "title": f"{ticket.ref} full text",
-            "initial_comment": f"Full text of {ticket.ref} ({len(ticket.description):,} characters).",
+            "content": description,
+            "filename": f"{ref}.txt",
+            "title": f"{ref} full text",
+            "initial_comment": f"Full text of {ref} ({len(description):,} characters).",
         },
         purpose=FULL_TEXT,
-        ticket_id=ticket.id,
+        ticket_id=message.ticket_id,
         now=now,
     )
 

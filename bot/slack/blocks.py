@@ -15,7 +15,8 @@ from bot.core.durations import format_duration
 from bot.core.text import escape_mrkdwn, truncate
 from bot.slack import kit
 from bot.slack.kit import HEADER_MAX, SECTION_MAX, TEXT_MAX, Block, Message, slack_date
-from store.models import AuditEvent, Escalation, EscalationTrigger, Ticket
+from store.escalations import Suggestion
+from store.models import AuditEvent, Escalation, Ticket
 
 __all__ = [
     "HEADER_MAX",
@@ -34,6 +35,7 @@ __all__ = [
     "sla_state",
     "sla_warning",
     "slack_date",
+    "text_is_cut",
     "ticket_card",
     "ticket_detail",
     "ticket_history",
@@ -82,7 +84,12 @@ def _fallback_text(ticket: Ticket) -> str:
 
 def description_is_cut(ticket: Ticket) -> bool:
     """Whether the card shows only part of the description (the full text then goes in its thread)."""
-    return truncate(escape_mrkdwn(ticket.description), SECTION_MAX) != escape_mrkdwn(ticket.description)
+    return text_is_cut(ticket.description)
+
+
+def text_is_cut(description: str) -> bool:
+    escaped = escape_mrkdwn(description)
+    return truncate(escaped, SECTION_MAX) != escaped
 
 
 def _description_blocks(ticket: Ticket) -> list[Block]:
@@ -97,7 +104,7 @@ def _description_blocks(ticket: Ticket) -> list[Block]:
 
 
 def ticket_card(
-    ticket: Ticket, *, escalation: Escalation | None = None, triggers: Sequence[EscalationTrigger] = ()
+    ticket: Ticket, *, escalation: Escalation | None = None, suggestions: Sequence[Suggestion] = ()
 ) -> Message:
     """The one card a ticket has in the triage channel: with its escalation, if a tier has it, and
     what the escalation matrix suggests."""
@@ -117,16 +124,14 @@ def ticket_card(
             ]
         ),
         *_description_blocks(ticket),
-        *_escalation_blocks(ticket, escalation, triggers),
+        *_escalation_blocks(ticket, escalation, suggestions),
         kit.context(*_card_context(ticket)),
         _card_actions(ticket),
     ]
     return {"text": _fallback_text(ticket), "blocks": blocks}
 
 
-def _escalation_blocks(
-    ticket: Ticket, escalation: Escalation | None, triggers: Sequence[EscalationTrigger]
-) -> list[Block]:
+def _escalation_blocks(ticket: Ticket, escalation: Escalation | None, suggestions: Sequence[Suggestion]) -> list[Block]:
     blocks: list[Block] = []
     if escalation is not None:
         by = "the escalation matrix" if escalation.escalated_by == "frontline" else f"<@{escalation.escalated_by}>"
@@ -138,8 +143,8 @@ def _escalation_blocks(
         where = f" in <#{escalation.card_channel}>" if escalation.card_channel else ""
         blocks.append(kit.context(f":arrow_double_up: Escalated to {escalation.tier} by {by}{where} · {state}"))
     open_ = ticket.status not in {"SOLVED", "CLOSED"}
-    for trigger in triggers:
-        if trigger.action != "suggest" or not open_ or escalation is not None:
+    for trigger in suggestions:
+        if not open_ or escalation is not None:
             continue
         blocks.append(kit.section(f":vertical_traffic_light: *Suggested:* {kit.reason(trigger.reason)}"))
         tier = trigger.tier
