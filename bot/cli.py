@@ -79,8 +79,15 @@ def _deps(settings: Settings, config: FrontlineConfig, *, talks_to_slack: bool =
 
 @app.command("check-config")
 def check_config() -> None:
-    """Validate the environment and frontline.yaml: prints `ok` or one line per problem (exit 2)."""
-    _load()
+    """Validate the environment, frontline.yaml and the playbooks: prints `ok` or one line per
+    problem (exit 2)."""
+    from playbooks import load_playbooks
+
+    settings, _ = _load()
+    try:
+        load_playbooks(settings.frontline_playbooks)
+    except ConfigError as error:
+        _fail(error.problems)
     typer.echo("ok")
 
 

@@ -69,6 +69,7 @@ __all__ = [
     "load_config",
     "load_customers_csv",
     "parse_config",
+    "read_yaml",
 ]
 
 DEFAULT_CONFIG_PATH = Path("frontline.yaml")
@@ -876,7 +877,8 @@ _ConfigLoader.add_constructor(
 )
 
 
-def _read_yaml(path: Path) -> object:
+def read_yaml(path: Path) -> object:
+    """A YAML file's content; a file that cannot be read or parsed is a ConfigError naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -924,7 +926,7 @@ def load_config(path: Path | None = None) -> FrontlineConfig:
         return FrontlineConfig()
     if not path.exists():
         raise ConfigError([f"{path}: config file not found"])
-    return parse_config(_read_yaml(path), source=str(path), base_dir=path.parent)
+    return parse_config(read_yaml(path), source=str(path), base_dir=path.parent)
 
 
 # The embedded configuration `frontline demo` runs on (IDs of the built-in Slack stand-in).

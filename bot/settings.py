@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     slack_api_url: Annotated[str, AfterValidator(_api_url)] = DEFAULT_SLACK_API_URL
     database_url: Annotated[str, AfterValidator(_database_url)] = "sqlite:///./frontline.db"
     frontline_config: Path = Path("./frontline.yaml")
+    frontline_playbooks: Path | None = None  # a directory of playbook YAML files; default: those shipped
     port: Annotated[int, BeforeValidator(_port)] = 3000
     log_level: Annotated[LogLevelName, choice_of(LogLevelName, {"WARN": "WARNING", "FATAL": "CRITICAL"})] = "INFO"
     # Messages a second per channel the worker sends (Slack's limit is about 1); 0 = no pacing, for

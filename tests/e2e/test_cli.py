@@ -65,6 +65,13 @@ def test_check_config_ok_and_errors(env: dict[str, str], tmp_path: Path) -> None
     assert port.returncode == 2 and "Traceback" not in port.stderr
     assert port.stderr.startswith("env PORT:")
 
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "incident.yaml").write_text("name: incident\ntitle: T\ndescription: D\nroles: []\nsteps: []\n")
+    broken = frontline("check-config", env=env | {"FRONTLINE_PLAYBOOKS": str(playbooks)})
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert broken.stderr.splitlines()[0].startswith(f"{playbooks / 'incident.yaml'}: roles: ")
+
 
 def test_verbs_refuse_an_unmigrated_database(env: dict[str, str], empty_database_url: str) -> None:
     for verb in (["serve"], ["worker"], ["tick"], ["export", "tickets"], ["outbox"]):
