@@ -9,10 +9,11 @@ import signal
 import sys
 import urllib.error
 import urllib.parse
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
@@ -22,6 +23,8 @@ from bot.settings import Settings, load_settings
 from store.migrate import NotMigratedError
 
 if TYPE_CHECKING:  # imported lazily at run time: `frontline check-config` should not load Slack or the database
+    from sqlalchemy import Engine
+
     from bot.context import Deps
 
 app = typer.Typer(
@@ -241,14 +244,7 @@ def export_tickets(
     """Every ticket, one record each (times in ISO 8601 UTC)."""
     from bot.export import write_tickets
 
-    settings, config = _load()
-    deps = _deps(settings, config, talks_to_slack=False)
-    if output is None:
-        write_tickets(deps.engine, sys.stdout, fmt.value)
-        return
-    with output.open("w", encoding="utf-8", newline="") as out:
-        count = write_tickets(deps.engine, out, fmt.value)
-    typer.echo(f"wrote {count} tickets to {output}", err=True)
+    _export(write_tickets, "tickets", fmt, output)
 
 
 @export_app.command("bugs")
@@ -259,14 +255,18 @@ def export_bugs(
     """Every bug, one record each, with its linked tickets (times in ISO 8601 UTC)."""
     from bot.export import write_bugs
 
+    _export(write_bugs, "bugs", fmt, output)
+
+
+def _export(write: Callable[[Engine, TextIO, str], int], noun: str, fmt: ExportFormat, output: Path | None) -> None:
     settings, config = _load()
     deps = _deps(settings, config, talks_to_slack=False)
     if output is None:
-        write_bugs(deps.engine, sys.stdout, fmt.value)
+        write(deps.engine, sys.stdout, fmt.value)
         return
     with output.open("w", encoding="utf-8", newline="") as out:
-        count = write_bugs(deps.engine, out, fmt.value)
-    typer.echo(f"wrote {count} bugs to {output}", err=True)
+        count = write(deps.engine, out, fmt.value)
+    typer.echo(f"wrote {count} {noun} to {output}", err=True)
 
 
 @app.command()

@@ -22,8 +22,9 @@ from bot.core.permissions import PermissionDeniedError, check_may_change_others,
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.tiers import Tier, is_above, next_tier
 from bot.core.timefmt import iso_utc
-from bot.services import cards, sla
+from bot.services import sla
 from bot.services.policy import Policy
+from bot.services.ticket_changes import notify, record_change
 from bot.services.timer_outcome import Reschedule
 from bot.slack import escalation_blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterFailed, AfterSent, GiveUpError, NotReadyError, Prepare
@@ -227,7 +228,7 @@ def _escalate(
     note = f":arrow_double_up: {_who(request.actor)} escalated it to {target}" + (
         f": {escape_mrkdwn(truncate(said, 300))}" if said else ""
     )
-    _record_ticket(session, ticket, request.actor, fields, note=note, now=now)
+    record_change(session, ticket, request.actor, fields, note=note, now=now)
     audit.record(
         session, at=now, actor=request.actor, entity_type="escalation", entity_id=escalation.id,
         action="created", field="tier", before=here, after=target,
@@ -299,26 +300,6 @@ def _plan_ack(session: Session, escalation: Escalation, *, round_: int, due: dat
     timers.plan(session, kind=TIMER_KIND, subject_id=escalation.id, due=planned)
 
 
-def _record_ticket(
-    session: Session, ticket: Ticket, actor: str, fields: list[tuple[str, object, object]], *, note: str, now: datetime
-) -> None:
-    """Audit the ticket's field changes and show them: card refresh and a line in its thread."""
-    assert ticket.id is not None
-    ticket.updated_at = now
-    session.add(ticket)
-    rows = fields or [("note", None, note)]
-    recorded = [
-        audit.record(
-            session, at=now, actor=actor, entity_type="ticket", entity_id=ticket.id, action="changed",
-            field=field, before=before, after=after,
-        )
-        for field, before, after in rows
-    ]  # fmt: skip
-    session.flush()
-    assert recorded[0].id is not None
-    cards.enqueue_change(session, ticket, change_id=recorded[0].id, note=note, now=now)
-
-
 # --------------------------------------------------------------------------------------------
 # Acknowledge, take, return
 # --------------------------------------------------------------------------------------------
@@ -377,7 +358,7 @@ def _acknowledge(session: Session, escalation: Escalation, ticket: Ticket, actor
     )  # fmt: skip
     waited = _since(escalation.created_at, now)
     note = f":eyes: <@{actor}> acknowledged the {escalation.tier} escalation (after {waited})"
-    _record_ticket(session, ticket, actor, [], note=note, now=now)
+    record_change(session, ticket, actor, [], note=note, now=now)
     _refresh_handoff(session, escalation, now=now, change="ack")
 
 
@@ -402,7 +383,7 @@ def take(engine: Engine, policy: Policy, *, escalation_id: int, actor: str, now:
         ticket.owner_id = actor
         fields += sla.reconcile(session, policy, ticket, now=now)
         note = f"<@{actor}> took it from the {escalation.tier} escalation"
-        _record_ticket(session, ticket, actor, fields, note=note, now=now)
+        record_change(session, ticket, actor, fields, note=note, now=now)
         _refresh_handoff(session, escalation, now=now, change=f"take:{actor}")
         return f"{ticket.ref} is yours now."
 
@@ -432,7 +413,7 @@ def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reaso
             ticket.owner_id = previous_owner
         fields += sla.reconcile(session, policy, ticket, now=now)
         why = f": {escape_mrkdwn(truncate(reason, 300))}" if reason else ""
-        _record_ticket(session, ticket, actor, fields, note=f":arrow_down: <@{actor}> returned it to L1{why}", now=now)
+        record_change(session, ticket, actor, fields, note=f":arrow_down: <@{actor}> returned it to L1{why}", now=now)
         audit.record(
             session, at=now, actor=actor, entity_type="escalation", entity_id=current.id,
             action="changed", field="status", before=was, after="returned",
@@ -477,25 +458,13 @@ def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datet
     message = escalation_blocks.ack_overdue(escalation, ticket, waited=waited, leads=policy.leads)
     channel = policy.escalation_channel(escalation.tier)
     if channel:
-        _post(session, ticket, key=f"{timer.key}:channel", channel=channel, message=message, now=now)
+        notify(session, ticket, key=f"{timer.key}:channel", channel=channel, message=message, now=now)
     for lead in policy.leads:
-        _post(session, ticket, key=f"{timer.key}:lead:{lead}", channel=lead, message=message, now=now)
+        notify(session, ticket, key=f"{timer.key}:lead:{lead}", channel=lead, message=message, now=now)
     escalation.nudges += 1
     session.add(escalation)
     _plan_ack(session, escalation, round_=escalation.nudges + 1, due=_ack_due(policy, ticket, now, interval))
     return "queued"
-
-
-def _post(session: Session, ticket: Ticket, *, key: str, channel: str, message: dict[str, Any], now: datetime) -> None:
-    outbox.enqueue(
-        session,
-        key=key[:255],
-        method="chat.postMessage",
-        args={"channel": channel, "unfurl_links": False, **message},
-        purpose="notification",
-        ticket_id=ticket.id,
-        now=now,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,7 +514,7 @@ def on_stuck(session: Session, policy: Policy, ticket: Ticket, *, waited: str, n
         return "no longer applies"
     _act_on(session, policy, ticket, [match], now=now)
     message = escalation_blocks.suggestion_for_owner(ticket, match)
-    _post(session, ticket, key=f"matrix:{ticket.id}:stuck:owner", channel=ticket.owner_id, message=message, now=now)
+    notify(session, ticket, key=f"matrix:{ticket.id}:stuck:owner", channel=ticket.owner_id, message=message, now=now)
     return "queued"
 
 
@@ -581,7 +550,7 @@ def _act_on(session: Session, policy: Policy, ticket: Ticket, matches: list[Matr
             session, at=now, actor=SYSTEM_ACTOR, entity_type="ticket", entity_id=ticket.id, action="matrix",
             field=match.trigger, after=f"{match.action}: {match.reason}",
         )  # fmt: skip
-    _record_ticket(session, ticket, SYSTEM_ACTOR, [], note="\n".join(lines), now=now)
+    record_change(session, ticket, SYSTEM_ACTOR, [], note="\n".join(lines), now=now)
 
 
 def _target_name(target: str) -> str:
@@ -617,13 +586,13 @@ def _notify(session: Session, policy: Policy, ticket: Ticket, match: MatrixMatch
         if target == "leads":
             for lead in policy.leads:
                 key = f"matrix:{ticket.id}:{match.trigger}:lead:{lead}"
-                _post(session, ticket, key=key, channel=lead, message=message, now=now)
+                notify(session, ticket, key=key, channel=lead, message=message, now=now)
             continue
         # Only channels that are set: the triage channel already shows the trigger on the card.
         channels = policy.config.channels
         channel = channels.social if target == "social" else getattr(channels.escalation, target, None)
         if channel:
-            _post(
+            notify(
                 session,
                 ticket,
                 key=f"matrix:{ticket.id}:{match.trigger}:{target}",

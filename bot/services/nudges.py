@@ -15,11 +15,12 @@ from bot.core.durations import format_duration
 from bot.core.lifecycle import Status
 from bot.core.sla import BREACH, ClockName, latest_due
 from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE, STUCK
-from bot.services import cards, escalations, sla
+from bot.services import escalations, sla
 from bot.services.policy import Policy
+from bot.services.ticket_changes import notify, record_change
 from bot.services.timer_outcome import Reschedule
 from bot.slack import blocks
-from store import audit, outbox, timers
+from store import timers
 from store.models import Ticket, Timer
 
 __all__ = ["SYSTEM_ACTOR", "Reschedule", "act"]
@@ -80,18 +81,6 @@ def _sla_alert(
     return outcome[timer.id]
 
 
-def _post(session: Session, ticket: Ticket, *, key: str, channel: str, message: blocks.Message, now: datetime) -> None:
-    outbox.enqueue(
-        session,
-        key=key[:255],
-        method="chat.postMessage",
-        args={"channel": channel, "unfurl_links": False, **message},
-        purpose="notification",
-        ticket_id=ticket.id,
-        now=now,
-    )
-
-
 def _warning(
     session: Session, policy: Policy, ticket: Ticket, clock: ClockName, fraction: float, *, key: str, now: datetime
 ) -> None:
@@ -100,22 +89,29 @@ def _warning(
     message = blocks.sla_warning(ticket, clock=clock, fraction=fraction, left=left, due=getattr(ticket, f"{clock}_due"))
     where = ticket.owner_id or policy.triage_channel
     if where:
-        _post(session, ticket, key=key, channel=where, message=message, now=now)
+        notify(session, ticket, key=key, channel=where, message=message, now=now)
 
 
 def _breach(session: Session, policy: Policy, ticket: Ticket, clock: ClockName, *, key: str, now: datetime) -> None:
     due = getattr(ticket, f"{clock}_due")
     message = blocks.sla_breach(ticket, clock=clock, leads=policy.leads, due=due)
     if ticket.owner_id:
-        _post(session, ticket, key=f"{key}:owner", channel=ticket.owner_id, message=message, now=now)
+        notify(session, ticket, key=f"{key}:owner", channel=ticket.owner_id, message=message, now=now)
     # The channel of the tier that has the ticket; tickets at L1 go up to L2's (triage when unset).
     current = escalations.current_tier(session, ticket)
     channel = policy.escalation_channel("L2" if current == "L1" else current)
     if channel:
-        _post(session, ticket, key=f"{key}:escalation", channel=channel, message=message, now=now)
+        notify(session, ticket, key=f"{key}:escalation", channel=channel, message=message, now=now)
     changes = sla.mark_breached(ticket, clock)
     session.add(ticket)
-    _record(session, ticket, changes, note=f":rotating_light: {blocks.CLOCK_LABELS[clock]} SLA breached", now=now)
+    record_change(
+        session,
+        ticket,
+        SYSTEM_ACTOR,
+        changes,
+        note=f":rotating_light: {blocks.CLOCK_LABELS[clock]} SLA breached",
+        now=now,
+    )
 
 
 def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: str, now: datetime) -> str | Reschedule:
@@ -125,7 +121,7 @@ def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: 
         if not policy.triage_channel:
             return "no triage channel to ping"
         message = blocks.unassigned_ping(ticket, waited=waited)
-        _post(session, ticket, key=key, channel=policy.triage_channel, message=message, now=now)
+        notify(session, ticket, key=key, channel=policy.triage_channel, message=message, now=now)
         return "queued"
     if name == PENDING_WARN:
         closes_in = format_duration(lifecycle.pending_close_grace)
@@ -147,9 +143,9 @@ def _warn_requester(session: Session, ticket: Ticket, *, key: str, waited: str, 
     message = blocks.pending_warning(ticket, waited=waited, closes_in=closes_in)
     if ticket.source_channel and ticket.source_ts and ticket.source_kind != "command":
         threaded = {**message, "thread_ts": ticket.source_ts}
-        _post(session, ticket, key=key, channel=ticket.source_channel, message=threaded, now=now)
+        notify(session, ticket, key=key, channel=ticket.source_channel, message=threaded, now=now)
     elif ticket.requester_id:
-        _post(session, ticket, key=key, channel=ticket.requester_id, message=message, now=now)
+        notify(session, ticket, key=key, channel=ticket.requester_id, message=message, now=now)
     else:
         return "no requester to warn"
     return "queued"
@@ -161,18 +157,4 @@ def _close(session: Session, policy: Policy, ticket: Ticket, *, why: str, now: d
     changes: list[sla.FieldChange] = [("status", before, Status.CLOSED), ("closed_at", None, now)]
     changes += sla.reconcile(session, policy, ticket, now=now)
     escalations.finish(session, ticket, now=now)
-    _record(session, ticket, changes, note=f"Closed automatically: {why}", now=now)
-
-
-def _record(session: Session, ticket: Ticket, changes: list[sla.FieldChange], *, note: str, now: datetime) -> None:
-    assert ticket.id is not None
-    events = [
-        audit.record(
-            session, at=now, actor=SYSTEM_ACTOR, entity_type="ticket", entity_id=ticket.id, action="changed",
-            field=field, before=before, after=after,
-        )
-        for field, before, after in changes or [("note", None, note)]
-    ]  # fmt: skip
-    session.flush()
-    assert events[0].id is not None
-    cards.enqueue_change(session, ticket, change_id=events[0].id, note=note, now=now)
+    record_change(session, ticket, SYSTEM_ACTOR, changes, note=f"Closed automatically: {why}", now=now)

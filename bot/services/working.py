@@ -14,9 +14,10 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import cards, escalations, sla
+from bot.services import escalations, sla
 from bot.services.policy import Policy
-from store import audit, tickets
+from bot.services.ticket_changes import record_change
+from store import tickets
 from store.db import session_scope
 from store.models import Comment, Ticket
 
@@ -66,8 +67,7 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         edit.fields += sla.reconcile(session, policy, ticket, now=now)
         if ticket.status in {Status.SOLVED, Status.CLOSED}:
             escalations.finish(session, ticket, now=now)
-        change_id = _record(session, ticket, request.actor, edit, now)
-        cards.enqueue_change(session, ticket, change_id=change_id, note=edit.note, now=now)
+        record_change(session, ticket, request.actor, edit.fields, note=edit.note, now=now)
         if request.action in {"priority", "status"}:  # raised to P0, or a P0 reopened: the matrix's first row
             escalations.apply_matrix(session, policy, ticket, text="", now=now, new=False)
         if request.action == "customer":  # the request's words, read again now that its ARR is known
@@ -211,24 +211,6 @@ def _add_note(session: Session, ticket: Ticket, text: str, actor: str, now: date
         )
     )
     return _Edit([], f":memo: <@{actor}>: {escape_mrkdwn(truncate(text, 2500))}")
-
-
-def _record(session: Session, ticket: Ticket, actor: str, edit: _Edit, now: datetime) -> int:
-    """Audit every field change (or the note itself); returns the id that names this change."""
-    assert ticket.id is not None
-    ticket.updated_at = now
-    session.add(ticket)
-    rows = edit.fields or [("note", None, edit.note)]
-    events = [
-        audit.record(
-            session, at=now, actor=actor, entity_type="ticket", entity_id=ticket.id, action="changed",
-            field=field, before=before, after=after,
-        )
-        for field, before, after in rows
-    ]  # fmt: skip
-    session.flush()
-    assert events[0].id is not None
-    return events[0].id
 
 
 def _no_change(ticket: Ticket, request: ChangeRequest) -> str:
