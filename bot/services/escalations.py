@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.durations import format_duration
-from bot.core.escalation import Handoff, MatrixMatch, TicketFacts, match_matrix, same_issue, stuck_match
+from bot.core.escalation import Handoff
 from bot.core.lifecycle import IllegalTransitionError, Status, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
@@ -44,15 +44,14 @@ __all__ = [
     "EscalationNotFoundError",
     "EscalationRequest",
     "acknowledge",
-    "apply_matrix",
     "current_tier",
     "deescalate",
     "draft",
     "escalate",
+    "escalate_in",
     "escalate_suggested",
     "finish",
     "fire_ack_timer",
-    "on_stuck",
     "return_to_l1",
     "take",
     "working_status",
@@ -178,12 +177,14 @@ def escalate(engine: Engine, policy: Policy, request: EscalationRequest, *, now:
         check_may_work(policy.roles_of(request.actor), what=f"escalate {ticket.ref}", workers=policy.workers)
         if request.request_key and not events.first_delivery(session, request.request_key[:64], now=now):
             raise DuplicateRequestError("This request was already handled (it arrived twice); nothing more changed.")
-        return _escalate(session, policy, ticket, request, now=now)
+        return escalate_in(session, policy, ticket, request, now=now)
 
 
-def _escalate(
+def escalate_in(
     session: Session, policy: Policy, ticket: Ticket, request: EscalationRequest, *, now: datetime
 ) -> Escalation:
+    """`escalate` inside a transaction the caller owns, on a ticket it has locked (the matrix
+    escalating by itself, a suggestion's click)."""
     assert ticket.id is not None
     current = escalations.current(session, ticket.id)
     target = _target(ticket, current, request.tier)
@@ -275,7 +276,7 @@ def escalate_suggested(
         reason = row.reason if row is not None else "suggested by the escalation matrix"
         handoff = Handoff(urgency_reason=f"Escalation matrix: {reason}", summary=ticket.title)
         request = EscalationRequest(number, actor, handoff, tier=tier, trigger=trigger[:32])
-        return _escalate(session, policy, ticket, request, now=now)
+        return escalate_in(session, policy, ticket, request, now=now)
 
 
 def finish(session: Session, ticket: Ticket, *, now: datetime) -> None:
@@ -465,141 +466,6 @@ def fire_ack_timer(session: Session, policy: Policy, timer: Timer, *, now: datet
     session.add(escalation)
     _plan_ack(session, escalation, round_=escalation.nudges + 1, due=_ack_due(policy, ticket, now, interval))
     return "queued"
-
-
-# --------------------------------------------------------------------------------------------
-# The decision matrix
-# --------------------------------------------------------------------------------------------
-
-
-def apply_matrix(session: Session, policy: Policy, ticket: Ticket, *, text: str, now: datetime, new: bool) -> None:
-    """Check the matrix against what just arrived (`new`: a new ticket's text; else a customer's
-    reply or a change) and act on every trigger met for the first time."""
-    assert ticket.id is not None
-    if ticket.status in {Status.SOLVED, Status.CLOSED}:
-        return  # nothing to escalate; the trigger stays unspent for a reopened ticket
-    matrix = policy.config.escalation.matrix
-    # A ticket created in this transaction has met no trigger yet: no need to ask.
-    done = set() if new else {row.trigger for row in escalations.triggers_for(session, ticket.id)}
-    customer = policy.customer(ticket.customer) if ticket.customer else None
-    repeats = 1
-    # "Same requester" means a customer writing again; an agent filing tickets for customers is not one.
-    repeatable = ticket.requester_id is not None and not policy.is_agent(ticket.requester_id)
-    if new and repeatable and "repeat" not in done and matrix.repeat.action != "off":
-        assert ticket.requester_id is not None
-        earlier = escalations.recent_texts_of_requester(
-            session, ticket.requester_id, since=now - matrix.repeat.window, exclude=ticket.id
-        )
-        repeats += same_issue(f"{ticket.title}\n{ticket.description}", earlier)
-    social = policy.config.channels.social
-    facts = TicketFacts(
-        text=text,
-        priority=ticket.priority,
-        arr=customer.arr if customer else 0.0,
-        customer=ticket.customer,
-        from_social_channel=new and ticket.source_channel is not None and ticket.source_channel == social,
-        same_issue_count=repeats,
-    )
-    matches = match_matrix(matrix, facts, skip=done)
-    if matches:
-        _act_on(session, policy, ticket, matches, now=now)
-
-
-def on_stuck(session: Session, policy: Policy, ticket: Ticket, *, waited: str, now: datetime) -> str:
-    """The stuck timer: an escalated-priority ticket OPEN with its owner too long."""
-    assert ticket.id is not None and ticket.owner_id is not None
-    done = {row.trigger for row in escalations.triggers_for(session, ticket.id)}
-    match = stuck_match(policy.config.escalation.matrix, owner=ticket.owner_id, waited=waited)
-    if match is None or "stuck" in done:
-        return "no longer applies"
-    _act_on(session, policy, ticket, [match], now=now)
-    message = escalation_blocks.suggestion_for_owner(ticket, match)
-    notify(session, ticket, key=f"matrix:{ticket.id}:stuck:owner", channel=ticket.owner_id, message=message, now=now)
-    return "queued"
-
-
-def _act_on(session: Session, policy: Policy, ticket: Ticket, matches: list[MatrixMatch], *, now: datetime) -> None:
-    assert ticket.id is not None
-    fresh = [
-        match
-        for match in matches
-        if escalations.record_trigger(
-            session,
-            ticket_id=ticket.id,
-            trigger=match.trigger,
-            action=match.action,
-            tier=match.tier,
-            reason=match.reason,
-            now=now,
-        )
-    ]
-    if not fresh:
-        return
-    escalating = [match for match in fresh if match.action == "escalate"]
-    escalated_to = _auto_escalate(session, policy, ticket, escalating, now=now) if escalating else None
-    lines = []
-    for match in fresh:
-        _notify(session, policy, ticket, match, now=now)
-        outcome = {
-            "escalate": f"escalated to {escalated_to}" if escalated_to else f"{match.tier} already has it",
-            "suggest": f"suggests escalating to {match.tier}",
-            "notify": "told " + ", ".join(_target_name(target) for target in match.notify),
-        }[match.action]
-        lines.append(escalation_blocks.matrix_line(match, outcome))
-        audit.record(
-            session, at=now, actor=SYSTEM_ACTOR, entity_type="ticket", entity_id=ticket.id, action="matrix",
-            field=match.trigger, after=f"{match.action}: {match.reason}",
-        )  # fmt: skip
-    record_change(session, ticket, SYSTEM_ACTOR, [], note="\n".join(lines), now=now)
-
-
-def _target_name(target: str) -> str:
-    return {"leads": "the leads", "social": "the social team"}.get(target, target)
-
-
-def _auto_escalate(
-    session: Session, policy: Policy, ticket: Ticket, matches: list[MatrixMatch], *, now: datetime
-) -> Tier | None:
-    """Escalate once for every escalating trigger met together: to the highest tier any asks for,
-    acknowledged within the shortest timeline, with every reason as the urgency."""
-    tier = max((match.tier for match in matches), key=list(Tier).index)
-    reasons = "; ".join(match.reason for match in matches)
-    request = EscalationRequest(
-        number=ticket.number,
-        actor=SYSTEM_ACTOR,
-        handoff=Handoff(urgency_reason=f"Escalation matrix: {reasons}", summary=ticket.title),
-        tier=tier,
-        trigger=",".join(match.trigger for match in matches)[:32],
-        within=min(match.within for match in matches),
-    )
-    try:
-        _escalate(session, policy, ticket, request, now=now)
-    except IllegalTransitionError:
-        return None  # already there or above, or the ticket is finished: the reason is still noted
-    return tier
-
-
-def _notify(session: Session, policy: Policy, ticket: Ticket, match: MatrixMatch, *, now: datetime) -> None:
-    assert ticket.id is not None
-    message = escalation_blocks.matrix_notice(ticket, match)
-    for target in match.notify:
-        if target == "leads":
-            for lead in policy.leads:
-                key = f"matrix:{ticket.id}:{match.trigger}:lead:{lead}"
-                notify(session, ticket, key=key, channel=lead, message=message, now=now)
-            continue
-        # Only channels that are set: the triage channel already shows the trigger on the card.
-        channels = policy.config.channels
-        channel = channels.social if target == "social" else getattr(channels.escalation, target, None)
-        if channel:
-            notify(
-                session,
-                ticket,
-                key=f"matrix:{ticket.id}:{match.trigger}:{target}",
-                channel=channel,
-                message=message,
-                now=now,
-            )
 
 
 def _refresh_handoff(session: Session, escalation: Escalation, *, now: datetime, change: str) -> None:

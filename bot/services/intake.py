@@ -24,7 +24,7 @@ from bot.core.lifecycle import Status
 from bot.core.refs import format_ticket_ref
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.ticket_command import TITLE_MAX
-from bot.services import cards, escalations, sla
+from bot.services import cards, escalation_matrix, escalations, sla
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, insert_ticket
 from bot.slack.delivery import AfterSent, Prepare
@@ -142,7 +142,7 @@ def _reply(session: Session, policy: Policy, reply: ThreadReply, now: datetime) 
     session.add(ticket)
     if role == "requester" and ticket.status not in {Status.SOLVED, Status.CLOSED}:
         # A customer's reply can meet the matrix too ("I want to speak to a manager").
-        escalations.apply_matrix(session, policy, ticket, text=reply.text, now=now, new=False)
+        escalation_matrix.apply_matrix(session, policy, ticket, text=reply.text, now=now, new=False)
     return IntakeResult("comment", ticket.ref)
 
 

@@ -15,7 +15,7 @@ from bot.core.durations import format_duration
 from bot.core.lifecycle import Status
 from bot.core.sla import BREACH, ClockName, latest_due
 from bot.core.stages import NEW_UNASSIGNED, PENDING_CLOSE, PENDING_WARN, SOLVED_CLOSE, STUCK
-from bot.services import escalations, sla
+from bot.services import escalation_matrix, escalations, sla
 from bot.services.policy import Policy
 from bot.services.ticket_changes import notify, record_change
 from bot.services.timer_outcome import Reschedule
@@ -135,7 +135,7 @@ def _stage(session: Session, policy: Policy, ticket: Ticket, name: str, *, key: 
         _close(session, policy, ticket, why=f"{ticket.status} for {waited}", now=now)
         return "closed"
     if name == STUCK:
-        return escalations.on_stuck(session, policy, ticket, waited=waited, now=now)
+        return escalation_matrix.on_stuck(session, policy, ticket, waited=waited, now=now)
     return f"unknown stage timer {name}"
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import Status
 from bot.core.priority import PriorityDecision, decide_priority
 from bot.core.ticket_command import ListFilter
-from bot.services import cards, escalations, sla
+from bot.services import cards, escalation_matrix, sla
 from bot.services.policy import Policy
 from store import audit, counters, events, tickets
 from store.db import read_scope, session_scope
@@ -126,7 +126,7 @@ def insert_ticket(session: Session, policy: Policy, request: NewTicket, *, now: 
         after=decision.reason,
     )
     outbox_ids = cards.enqueue_card(session, policy, ticket, now=now)
-    escalations.apply_matrix(session, policy, ticket, text=_text_to_read(request), now=now, new=True)
+    escalation_matrix.apply_matrix(session, policy, ticket, text=_text_to_read(request), now=now, new=True)
     return CreatedTicket(ticket=ticket, outbox_ids=outbox_ids)
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import escalations, sla
+from bot.services import escalation_matrix, escalations, sla
 from bot.services.policy import Policy
 from bot.services.ticket_changes import record_change
 from store import tickets
@@ -69,10 +69,10 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
             escalations.finish(session, ticket, now=now)
         record_change(session, ticket, request.actor, edit.fields, note=edit.note, now=now)
         if request.action in {"priority", "status"}:  # raised to P0, or a P0 reopened: the matrix's first row
-            escalations.apply_matrix(session, policy, ticket, text="", now=now, new=False)
+            escalation_matrix.apply_matrix(session, policy, ticket, text="", now=now, new=False)
         if request.action == "customer":  # the request's words, read again now that its ARR is known
             text = f"{ticket.title}\n{ticket.description}"
-            escalations.apply_matrix(session, policy, ticket, text=text, now=now, new=False)
+            escalation_matrix.apply_matrix(session, policy, ticket, text=text, now=now, new=False)
         return ChangeOutcome(ticket, True, f"{ticket.ref}: {edit.note}")
 
 
