@@ -22,6 +22,7 @@ from bot.slack import blocks, bug_blocks
 from bot.slack.bug_blocks import BUG_NOTIFY, BUG_RESOLVE
 from bot.slack.kit import channel as channel_mention
 from bot.slack.modals import BUG_FORM, bug_modal, submitted_values
+from handlers.views import view_metadata
 
 __all__ = ["REPORT_BUG", "answer_bug_action", "answer_link", "bug_form", "register"]
 
@@ -74,14 +75,6 @@ def _act(deps: Deps, action: str, bug_number: int, user: str) -> tuple[blocks.Me
     return answer, outcome.changed
 
 
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def _report(values: dict[str, str]) -> tuple[BugReport | None, dict[str, str]]:
     """The form's values as typed (Slack's entities decoded) → a report, or errors by input block id."""
     typed = {name: decode_slack_text(values.get(name, "")).strip() for name in FIELD_MAX}
@@ -111,7 +104,7 @@ def register(app: App, deps: Deps) -> None:
         if report is None:
             ack(response_action="errors", errors=errors)
             return
-        meta = _metadata(view)
+        meta = view_metadata(view)
         number = meta.get("number")
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             ack(response_action="errors", errors={"title": STALE_FORM})

@@ -19,6 +19,7 @@ from bot.core.permissions import PermissionDeniedError
 from bot.core.text import decode_slack_text, escape_mrkdwn
 from bot.core.tiers import Tier, parse_tier
 from bot.services import escalations, notices
+from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import escalation_blocks, kit
 from bot.slack.modals import HANDOFF, handoff_modal, submitted_values
 from handlers.views import view_metadata
@@ -27,6 +28,7 @@ __all__ = ["handoff_form", "register"]
 
 REFUSALS = (
     escalations.EscalationNotFoundError,
+    TicketNotFoundError,
     PermissionDeniedError,
     IllegalTransitionError,
 )

@@ -17,15 +17,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.bugs import BugReport, check_may_resolve, ten_x
-from bot.core.permissions import check_may_work
 from bot.core.text import escape_mrkdwn, truncate
 from bot.services import cards
 from bot.services.policy import Policy
-from bot.services.working import TicketNotFoundError
+from bot.services.ticket_changes import ticket_to_work
 from bot.slack import bug_blocks
 from bot.slack.bug_blocks import LinkedTickets
-from bot.slack.delivery import AfterSent, GiveUpError, NotReadyError, Prepare
-from store import audit, bugs, counters, events, outbox, tickets
+from bot.slack.delivery import AfterSent, GiveUpError, Prepare, where_posted
+from store import audit, bugs, counters, events, outbox
 from store.db import read_scope, session_scope
 from store.models import AuditEvent, Bug, OutboxMessage, Ticket
 
@@ -73,11 +72,7 @@ def _who_may_resolve(policy: Policy) -> list[str]:
 def ticket_for_bug_form(engine: Engine, policy: Policy, *, number: int, actor: str) -> Ticket:
     """The ticket a bug form is opened for, once the actor may file one from it."""
     with read_scope(engine) as session:
-        ticket = tickets.by_number(session, number)
-    if ticket is None:
-        raise TicketNotFoundError(f"T-{number} does not exist.")
-    check_may_work(policy.roles_of(actor), what=f"file a bug from {ticket.ref}", workers=policy.workers)
-    return ticket
+        return ticket_to_work(session, policy, number, actor=actor, what="file a bug from {ref}", for_update=False)
 
 
 def file_bug(
@@ -86,10 +81,7 @@ def file_bug(
     """Create `BUG-<n>` linked to ticket `number` and queue its card; None when this request (the same
     form submitted twice) was already handled. Raises TicketNotFoundError or PermissionDeniedError."""
     with session_scope(engine) as session:
-        ticket = tickets.by_number(session, number, for_update=True)
-        if ticket is None or ticket.id is None:
-            raise TicketNotFoundError(f"T-{number} does not exist.")
-        check_may_work(policy.roles_of(actor), what=f"file a bug from {ticket.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, number, actor=actor, what="file a bug from {ref}")
         if not events.first_delivery(session, request_key[:64], now=now):
             return None
         bug = Bug(
@@ -127,10 +119,8 @@ def link_bug(engine: Engine, policy: Policy, *, number: int, bug_number: int, ac
         bug = bugs.by_number(session, bug_number, for_update=True)  # the bug first, then the ticket: one order
         if bug is None or bug.id is None:
             raise BugNotFoundError(f"BUG-{bug_number} does not exist.")
-        ticket = tickets.by_number(session, number, for_update=True)
-        if ticket is None or ticket.id is None:
-            raise TicketNotFoundError(f"T-{number} does not exist.")
-        check_may_work(policy.roles_of(actor), what=f"link {ticket.ref} to {bug.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, number, actor=actor, what="link {ref} to " + bug.ref)
+        assert ticket.id is not None
         if bugs.link_of(session, bug.id, ticket.id) is not None:
             return BugOutcome(bug, False, f"{ticket.ref} is already linked to {bug.ref}.")
         _link(session, bug, ticket, actor, now, note=f"<@{actor}> linked it to {bug.ref}")
@@ -370,12 +360,8 @@ def _bug_of(session: Session, message: OutboxMessage) -> Bug:
 
 
 def _where_the_card_is(session: Session, bug: Bug) -> tuple[str, str]:
-    if bug.card_channel and bug.card_ts:
-        return bug.card_channel, bug.card_ts
-    card = outbox.by_key(session, f"bug:{bug.id}:card")
-    if card is not None and card.status == outbox.DEAD:
-        raise GiveUpError(f"the card of {bug.ref} could not be posted ({card.last_error})")
-    raise NotReadyError(f"the card of {bug.ref} is not posted yet")
+    key = f"bug:{bug.id}:card"
+    return where_posted(session, channel=bug.card_channel, ts=bug.card_ts, key=key, what=f"the card of {bug.ref}")
 
 
 def _prepare_card(session: Session, message: OutboxMessage) -> dict[str, Any]:

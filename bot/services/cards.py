@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.core.refs import format_ticket_ref
 from bot.services.policy import Policy
 from bot.slack import blocks
-from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, NotReadyError, Prepare
+from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, NotReadyError, Prepare, where_posted
 from store import escalations, outbox, tickets
 from store.models import OutboxMessage, Ticket
 
@@ -67,12 +67,10 @@ def _ticket_of(session: Session, message: OutboxMessage) -> Ticket:
 
 
 def _where_the_card_is(session: Session, ticket: Ticket) -> tuple[str, str]:
-    if ticket.card_channel and ticket.card_ts:
-        return ticket.card_channel, ticket.card_ts
-    card = outbox.by_key(session, f"ticket:{ticket.id}:card")
-    if card is not None and card.status == outbox.DEAD:
-        raise GiveUpError(f"the card of {ticket.ref} could not be posted ({card.last_error})")
-    raise NotReadyError(f"the card of {ticket.ref} is not posted yet")
+    key = f"ticket:{ticket.id}:card"
+    return where_posted(
+        session, channel=ticket.card_channel, ts=ticket.card_ts, key=key, what=f"the card of {ticket.ref}"
+    )
 
 
 def _render(session: Session, ticket: Ticket) -> blocks.Message:

@@ -18,16 +18,23 @@ from sqlmodel import Session
 from bot.core.durations import format_duration
 from bot.core.escalation import Handoff
 from bot.core.lifecycle import IllegalTransitionError, Status, check_transition
-from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
+from bot.core.permissions import PermissionDeniedError, check_may_change_others
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.tiers import Tier, is_above, next_tier
 from bot.core.timefmt import iso_utc
 from bot.services import sla
 from bot.services.policy import Policy
-from bot.services.ticket_changes import notify, record_change
+from bot.services.ticket_changes import notify, record_change, ticket_to_work
 from bot.services.timer_outcome import Reschedule
 from bot.slack import escalation_blocks
-from bot.slack.delivery import FILES_UPLOAD_V2, AfterFailed, AfterSent, GiveUpError, NotReadyError, Prepare
+from bot.slack.delivery import (
+    FILES_UPLOAD_V2,
+    AfterFailed,
+    AfterSent,
+    GiveUpError,
+    Prepare,
+    where_posted,
+)
 from store import audit, escalations, events, outbox, tickets, timers
 from store.db import read_scope, session_scope
 from store.models import Escalation, OutboxMessage, Ticket, Timer
@@ -95,13 +102,6 @@ class Draft:
     context: dict[str, Any]
 
 
-def _ticket(session: Session, number: int, *, for_update: bool) -> Ticket:
-    ticket = tickets.by_number(session, number, for_update=for_update)
-    if ticket is None or ticket.id is None:
-        raise EscalationNotFoundError(f"T-{number} does not exist.")
-    return ticket
-
-
 def current_tier(session: Session, ticket: Ticket) -> Tier:
     """The tier that has the ticket now (L1 unless an escalation is active)."""
     assert ticket.id is not None
@@ -141,9 +141,8 @@ def _who(user: str) -> str:
 def draft(engine: Engine, policy: Policy, *, number: int, actor: str, tier: Tier | None) -> Draft:
     """Check the escalation may happen and gather the form's pre-filled facts (changes nothing)."""
     with read_scope(engine) as session:
-        ticket = _ticket(session, number, for_update=False)
+        ticket = ticket_to_work(session, policy, number, actor=actor, what="escalate {ref}", for_update=False)
         assert ticket.id is not None
-        check_may_work(policy.roles_of(actor), what=f"escalate {ticket.ref}", workers=policy.workers)
         current = escalations.current(session, ticket.id)
         _target(ticket, current, tier)
         level = escalations.count_for(session, ticket.id)
@@ -173,8 +172,7 @@ def _context(policy: Policy, ticket: Ticket, *, previous: int, current: Escalati
 def escalate(engine: Engine, policy: Policy, request: EscalationRequest, *, now: datetime) -> Escalation:
     """Escalate with a handoff (the form, the quick path or a suggestion's button)."""
     with session_scope(engine) as session:
-        ticket = _ticket(session, request.number, for_update=True)
-        check_may_work(policy.roles_of(request.actor), what=f"escalate {ticket.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, request.number, actor=request.actor, what="escalate {ref}")
         if request.request_key and not events.first_delivery(session, request.request_key[:64], now=now):
             raise DuplicateRequestError("This request was already handled (it arrived twice); nothing more changed.")
         return escalate_in(session, policy, ticket, request, now=now)
@@ -267,9 +265,8 @@ def escalate_suggested(
     """One click on a suggestion of the matrix: escalate with the trigger's reason as the urgency
     (the transcript in the handoff's thread carries what was tried)."""
     with session_scope(engine) as session:
-        ticket = _ticket(session, number, for_update=True)
+        ticket = ticket_to_work(session, policy, number, actor=actor, what="escalate {ref}")
         assert ticket.id is not None
-        check_may_work(policy.roles_of(actor), what=f"escalate {ticket.ref}", workers=policy.workers)
         if not events.first_delivery(session, request_key[:64], now=now):
             raise DuplicateRequestError("This click was already handled; nothing more changed.")
         row = next((t for t in escalations.triggers_for(session, ticket.id) if t.trigger == trigger), None)
@@ -392,7 +389,7 @@ def take(engine: Engine, policy: Policy, *, escalation_id: int, actor: str, now:
 def deescalate(engine: Engine, policy: Policy, *, number: int, actor: str, reason: str | None, now: datetime) -> str:
     """Return the ticket to L1: its owner before the escalation gets it back, status OPEN."""
     with session_scope(engine) as session:
-        ticket = _ticket(session, number, for_update=True)
+        ticket = ticket_to_work(session, policy, number, actor=actor, what="return {ref} to L1")
         assert ticket.id is not None
         current = escalations.current(session, ticket.id)
         if current is None or current.id is None:
@@ -498,12 +495,10 @@ def _subject(session: Session, message: OutboxMessage) -> tuple[Escalation, Tick
 
 
 def _where_the_handoff_is(session: Session, escalation: Escalation) -> tuple[str, str]:
-    if escalation.card_channel and escalation.card_ts:
-        return escalation.card_channel, escalation.card_ts
-    card = outbox.by_key(session, f"escalation:{escalation.id}:card")
-    if card is not None and card.status == outbox.DEAD:
-        raise GiveUpError(f"the handoff card could not be posted ({card.last_error})")
-    raise NotReadyError("the handoff card is not posted yet")
+    key = f"escalation:{escalation.id}:card"
+    return where_posted(
+        session, channel=escalation.card_channel, ts=escalation.card_ts, key=key, what="the handoff card"
+    )
 
 
 def _prepare_handoff(session: Session, message: OutboxMessage) -> dict[str, Any]:

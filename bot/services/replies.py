@@ -10,13 +10,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from bot.core.permissions import check_may_work
 from bot.core.templates import Template, fill
 from bot.core.text import truncate
 from bot.services import cards, sla
 from bot.services.policy import Policy
-from bot.services.working import TicketNotFoundError
-from store import audit, events, outbox, tickets
+from bot.services.ticket_changes import ticket_to_work
+from store import audit, events, outbox
 from store.db import read_scope, session_scope
 from store.models import Comment, Ticket
 
@@ -31,10 +30,7 @@ class Draft:
 
 def draft_reply(engine: Engine, policy: Policy, *, number: int, agent: str, template: Template) -> Draft:
     with read_scope(engine) as session:
-        ticket = tickets.by_number(session, number)
-    if ticket is None:
-        raise TicketNotFoundError(f"T-{number} does not exist.")
-    check_may_work(policy.roles_of(agent), what=f"reply on {ticket.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, number, actor=agent, what="reply on {ref}", for_update=False)
     requester = f"<@{ticket.requester_id}>" if ticket.requester_id else "there"
     text = fill(template, requester=requester, ticket_ref=ticket.ref, priority=ticket.priority, agent=f"<@{agent}>")
     return Draft(ticket, truncate(text, 3000))
@@ -53,10 +49,8 @@ def send_reply(
 ) -> Ticket | None:
     """Post `text` (mrkdwn the agent wrote) to the requester; None if this request was already sent."""
     with session_scope(engine) as session:
-        ticket = tickets.by_number(session, number, for_update=True)
-        if ticket is None or ticket.id is None:
-            raise TicketNotFoundError(f"T-{number} does not exist.")
-        check_may_work(policy.roles_of(agent), what=f"reply on {ticket.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, number, actor=agent, what="reply on {ref}")
+        assert ticket.id is not None
         if not events.first_delivery(session, request_key[:64], now=now):
             return None
         in_thread = bool(ticket.source_channel and ticket.source_ts and ticket.source_kind != "command")

@@ -1,5 +1,6 @@
-"""Recording a change to a ticket and telling people about it: the two steps every use case that
-changes a ticket ends with, in the transaction that made the change."""
+"""The steps every use case that works on a ticket shares: finding the ticket it names (for a
+person who may work on it), recording the change, and telling people about it, all in the
+transaction that makes the change."""
 
 from __future__ import annotations
 
@@ -8,11 +9,30 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.core.permissions import check_may_work
 from bot.services import cards
-from store import audit, outbox
+from bot.services.policy import Policy
+from store import audit, outbox, tickets
 from store.models import Ticket
 
-__all__ = ["FieldChange", "notify", "record_change"]
+__all__ = ["FieldChange", "TicketNotFoundError", "notify", "record_change", "ticket_to_work"]
+
+
+class TicketNotFoundError(LookupError):
+    pass
+
+
+def ticket_to_work(
+    session: Session, policy: Policy, number: int, *, actor: str, what: str, for_update: bool = True
+) -> Ticket:
+    """T-`number`, locked until commit (`for_update`), once `actor` may work on it: raises
+    TicketNotFoundError or PermissionDeniedError ("Only agents work tickets, so you cannot `what`")."""
+    ticket = tickets.by_number(session, number, for_update=for_update)
+    if ticket is None or ticket.id is None:
+        raise TicketNotFoundError(f"T-{number} does not exist.")
+    check_may_work(policy.roles_of(actor), what=what.format(ref=ticket.ref), workers=policy.workers)
+    return ticket
+
 
 FieldChange = tuple[str, object, object]  # (field, before, after)
 

@@ -12,22 +12,17 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
-from bot.core.permissions import PermissionDeniedError, check_may_change_others, check_may_work
+from bot.core.permissions import PermissionDeniedError, check_may_change_others
 from bot.core.text import escape_mrkdwn, truncate
 from bot.services import escalation_matrix, escalations, sla
 from bot.services.policy import Policy
-from bot.services.ticket_changes import record_change
-from store import tickets
+from bot.services.ticket_changes import TicketNotFoundError, record_change, ticket_to_work
 from store.db import session_scope
 from store.models import Comment, Ticket
 
 __all__ = ["MAX_TAGS", "ChangeOutcome", "ChangeRequest", "TicketNotFoundError", "apply_change"]
 
 MAX_TAGS = 20
-
-
-class TicketNotFoundError(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -57,10 +52,7 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
     """Apply one change; raises PermissionDeniedError, IllegalTransitionError or TicketNotFoundError
     (each with a message for the person) and then changes nothing."""
     with session_scope(engine) as session:
-        ticket = tickets.by_number(session, request.number, for_update=True)
-        if ticket is None or ticket.id is None:
-            raise TicketNotFoundError(f"T-{request.number} does not exist.")
-        check_may_work(policy.roles_of(request.actor), what=f"change {ticket.ref}", workers=policy.workers)
+        ticket = ticket_to_work(session, policy, request.number, actor=request.actor, what="change {ref}")
         edit = _edit(session, policy, ticket, request, now)
         if edit is None:
             return ChangeOutcome(ticket, False, _no_change(ticket, request))

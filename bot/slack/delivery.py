@@ -35,6 +35,7 @@ __all__ = [
     "OutboxSender",
     "Prepare",
     "is_transient",
+    "where_posted",
 ]
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,18 @@ class NotReadyError(Exception):
 
 class GiveUpError(Exception):
     """The message depends on another that will never be delivered (it failed permanently)."""
+
+
+def where_posted(session: Session, *, channel: str | None, ts: str | None, key: str, what: str) -> tuple[str, str]:
+    """Where a message that others depend on (a card, a handoff) landed, for updating it or
+    replying under it: NotReadyError while its outbox row (`key`) is still on its way, GiveUpError
+    once that row has failed for good."""
+    if channel and ts:
+        return channel, ts
+    posted = outbox.by_key(session, key)
+    if posted is not None and posted.status == outbox.DEAD:
+        raise GiveUpError(f"{what} could not be posted ({posted.last_error})")
+    raise NotReadyError(f"{what} is not posted yet")
 
 
 # Slack errors that say the bot cannot post to a place at all; the first one for a channel is

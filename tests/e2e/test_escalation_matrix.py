@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from bot.config import parse_config
 from bot.sandbox import Sandbox
 from store.models import Escalation, EscalationTrigger, Ticket
-from tests.e2e.test_escalations import CONFIG, LEAD, NY, REQUESTER, Clock, _deliver, _said
+from tests.e2e.clocks import Clock
+from tests.e2e.test_escalations import CONFIG, LEAD, NY, REQUESTER, _deliver, _said
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Escalate (F8). Time is driven with `run_due_work(now)`, as `frontline tick --now
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from bot.sandbox import Sandbox
 from bot.slack.standin import render_message
 from bot.worker import run_due_work
 from store.models import Escalation, Ticket
+from tests.e2e.clocks import Clock
 
 NY = ZoneInfo("America/New_York")
 AGENT, L2_AGENT, ENG, LEAD, REQUESTER = "U_AGENT1", "U_AGENT2", "U_ENG", "U_LEAD", "U_REQUESTER"
@@ -33,14 +33,6 @@ CONFIG: dict[str, Any] = {
         "smallco": {"tier": "free", "arr": 0},
     },
 }  # fmt: skip
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -408,7 +400,8 @@ def test_taking_over_from_a_tier_colleague_needs_a_lead(database_url: str, clock
         assert _ticket(esc).owner_id == LEAD
 
 
-def test_return_to_l1_after_l2_and_l3_gives_it_to_the_l1_owner(esc: Sandbox, clock: Clock) -> None:
+def _through_l2_to_l3(esc: Sandbox, clock: Clock) -> None:
+    """T-1 taken at L1, escalated to L2, taken there, and escalated on to L3 by the L2 agent."""
     _open_ticket(esc, clock)
     _said(esc, "take T-1")
     _said(esc, "escalate T-1 L2 Tried a restart")
@@ -417,6 +410,10 @@ def test_return_to_l1_after_l2_and_l3_gives_it_to_the_l1_owner(esc: Sandbox, clo
     _click(esc, L2_AGENT, l2, "C_L2", "escalation_take")
     _said(esc, "escalate T-1 L3 Needs a code change", user=L2_AGENT)
     _deliver(esc, clock)
+
+
+def test_return_to_l1_after_l2_and_l3_gives_it_to_the_l1_owner(esc: Sandbox, clock: Clock) -> None:
+    _through_l2_to_l3(esc, clock)
     # The L2 card says it moved on, and offers nothing to click.
     [l2] = esc.standin.messages("C_L2")
     assert "escalated further" in str(l2["blocks"]) and not [b for b in l2["blocks"] if b["type"] == "actions"]
@@ -464,14 +461,7 @@ def test_quick_path_parsing_edges(esc: Sandbox, clock: Clock) -> None:
 
 
 def test_l3_takes_from_the_l2_agent_who_handed_it_on(esc: Sandbox, clock: Clock) -> None:
-    _open_ticket(esc, clock)
-    _said(esc, "take T-1")
-    _said(esc, "escalate T-1 L2 Tried a restart")
-    _deliver(esc, clock)
-    [l2] = esc.standin.messages("C_L2")
-    _click(esc, L2_AGENT, l2, "C_L2", "escalation_take")
-    _said(esc, "escalate T-1 L3 Needs a code fix", user=L2_AGENT)
-    _deliver(esc, clock)
+    _through_l2_to_l3(esc, clock)
     [l3] = esc.standin.messages("C_L3")
     _click(esc, ENG, l3, "C_L3", "escalation_take")
     assert _ticket(esc).owner_id == ENG

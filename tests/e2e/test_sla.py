@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from bot.config import parse_config
 from bot.sandbox import Sandbox
 from bot.worker import run_due_work
 from store.models import Ticket, Timer
+from tests.e2e.clocks import Clock
 
 NY = ZoneInfo("America/New_York")
 AGENT, LEAD, REQUESTER = "U_AGENT1", "U_LEAD", "U_REQUESTER"
@@ -33,14 +33,6 @@ CONFIG = {
 
 def ny(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=NY)
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
