@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import string
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -682,6 +683,30 @@ class EscalationConfig(_Model):
     matrix: EscalationMatrix = Field(default_factory=EscalationMatrix)
 
 
+_CHANNEL_NAME_FIELDS = frozenset({"n", "slug", "YYYY", "MM", "DD"})
+
+
+def _channel_name_template(value: str) -> str:
+    fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    unknown = sorted(fields - _CHANNEL_NAME_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field {{{unknown[0]}}}: use {{n}}, {{slug}}, {{YYYY}}, {{MM}}, {{DD}}")
+    if "slug" not in fields:
+        raise ValueError("must contain {slug} (the incident's title, shortened)")
+    fixed = value.format(n="", slug="", YYYY="", MM="", DD="")
+    if fixed != fixed.lower() or not re.fullmatch(r"[a-z0-9_-]*", fixed) or len(fixed) > 40:
+        raise ValueError("the fixed part may hold only lower-case letters, digits, - and _ (at most 40)")
+    return value
+
+
+class IncidentsConfig(_Model):
+    """`/incident start`: how its channel is named (Slack: lower case, at most 80 characters; a
+    taken name gets -2, -3, …)."""
+
+    channel_name: Annotated[str, AfterValidator(_channel_name_template)] = "inc-{n}-{slug}"
+    default_severity: Literal["P0", "P1", "P2", "P3"] = "P0"
+
+
 class FrontlineConfig(_Model):
     timezone: TimeZoneName = "UTC"  # digests and displayed times; business hours default to it
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
@@ -695,6 +720,7 @@ class FrontlineConfig(_Model):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     surge: SurgeConfig = Field(default_factory=SurgeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
 
     @model_validator(mode="before")
     @classmethod

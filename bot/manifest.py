@@ -37,6 +37,12 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "[text with hints: customer:acme P1 users:250 @owner] | show T-42 | help",
     ),
     ("/support", "The support team's SLA policy", "sla | help"),
+    ("/playbook", "Run a support playbook step by step", "list | run <name> [T-42|<title>] | status | help"),
+    (
+        "/incident",
+        "Run an incident in its own channel",
+        "start <title> | update <text> | role <role> @user | status | resolve | help",
+    ),
 )
 
 # (type, callback_id, name (≤ 24 chars), description)
@@ -60,7 +66,8 @@ BOT_SCOPES: tuple[tuple[str, str], ...] = (
     ("chat:write", "post ticket cards and acknowledgements in the source thread"),
     ("chat:write.public", "post to public triage and escalation channels without being a member"),
     ("channels:join", "join a public escalation channel to attach a handoff's transcript (files need membership)"),
-    ("commands", "the /ticket and /support commands"),
+    ("commands", "the /ticket, /support, /playbook and /incident commands"),
+    ("channels:manage", "create each incident's channel (inc-<n>-<slug>) and invite its reporter and role holders"),
     ("channels:history", "read message.channels events in public intake channels"),
     ("groups:history", "read message.groups events in private intake channels"),
     ("im:history", "read message.im events: DMs to the bot"),

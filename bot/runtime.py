@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import bugs, cards, escalations, home, intake
+from bot.services import bugs, cards, escalations, home, incidents, intake, playbook_runs
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -17,6 +17,7 @@ from bot.slack.client import make_web_client
 from bot.slack.delivery import OutboxSender
 from bot.slack.pacing import ChannelPacer
 from bot.slack.usergroups import load_group_members
+from playbooks import load_playbooks
 from store.db import create_db_engine
 from store.migrate import ensure_migrated
 
@@ -41,7 +42,7 @@ def build_deps(
     if talks_to_slack:
         config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    policy = Policy.from_config(config)
+    policy = Policy.from_config(config, load_playbooks(settings.frontline_playbooks))
     if talks_to_slack:
         load_group_members(client, policy)
     sender = OutboxSender(
@@ -49,9 +50,22 @@ def build_deps(
         client,
         worker_id=worker_id,
         clock=clock,
-        after_sent=cards.AFTER_SENT | bugs.AFTER_SENT | intake.after_sent_hooks(policy) | escalations.AFTER_SENT,
-        prepare=cards.PREPARE | bugs.PREPARE | intake.PREPARE | home.PREPARE | escalations.PREPARE,
-        after_failed=escalations.AFTER_FAILED,
+        after_sent=cards.AFTER_SENT
+        | bugs.AFTER_SENT
+        | intake.after_sent_hooks(policy)
+        | escalations.AFTER_SENT
+        | incidents.after_sent_hooks(policy),
+        prepare=cards.PREPARE
+        | bugs.PREPARE
+        | intake.PREPARE
+        | home.PREPARE
+        | escalations.PREPARE
+        | playbook_runs.prepare_hooks(policy)
+        | incidents.prepare_hooks(policy),
+        after_failed=escalations.AFTER_FAILED
+        | playbook_runs.after_failed_hooks(policy)
+        | incidents.after_failed_hooks(policy),
+        accepted_errors=incidents.ACCEPTED_ERRORS,
         report_channel=policy.triage_channel,
         pacer=ChannelPacer(per_second=settings.slack_channel_rate) if settings.slack_channel_rate else None,
     )

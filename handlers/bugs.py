@@ -22,6 +22,7 @@ from bot.slack import blocks, bug_blocks
 from bot.slack.bug_blocks import BUG_NOTIFY, BUG_RESOLVE
 from bot.slack.kit import channel as channel_mention
 from bot.slack.modals import BUG_FORM, bug_modal, submitted_values
+from handlers.clicks import tell_clicker
 from handlers.views import view_metadata
 
 __all__ = ["REPORT_BUG", "answer_bug_action", "answer_link", "bug_form", "register"]
@@ -88,15 +89,6 @@ def _number(text: str) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) and int(text) > 0 else None
 
 
-def _tell(deps: Deps, body: dict[str, Any], action: dict[str, Any], user: str, text: str) -> None:
-    channel = (body.get("channel") or {}).get("id")
-    if channel:
-        notices.tell(
-            deps.engine, channel=channel, user=user, text=text,
-            key=f"{action.get('action_ts', '')}:{user}:{action.get('action_id')}", now=deps.clock(),
-        )  # fmt: skip
-
-
 def register(app: App, deps: Deps) -> None:
     @app.view(BUG_FORM)
     def on_bug_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -138,14 +130,14 @@ def register(app: App, deps: Deps) -> None:
         channel = (body.get("channel") or {}).get("id")
         view = bug_form(deps, number=number, user=user, channel=channel)
         if view.get("type") != "modal":
-            _tell(deps, body, action, user, str(view["text"]))
+            tell_clicker(deps, body, action, str(view["text"]))
             return
         try:  # the trigger_id lives 3 seconds: open the form right away
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as error:
             code = error.response.get("error", "unknown")
             text = f"Could not open the bug form (Slack said `{code}`); try `/ticket bug T-{number}`."
-            _tell(deps, body, action, user, text)
+            tell_clicker(deps, body, action, text)
 
     @app.action(re.compile(f"^({BUG_RESOLVE}|{BUG_NOTIFY})$"))
     def on_bug_card_action(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -157,4 +149,4 @@ def register(app: App, deps: Deps) -> None:
         what = "resolve" if action.get("action_id") == BUG_RESOLVE else "notify"
         answer, changed = _act(deps, what, number, user)
         if not changed:  # success shows on the card and in its thread; a refusal or no-op goes to the clicker
-            _tell(deps, body, action, user, str(answer["text"]))
+            tell_clicker(deps, body, action, str(answer["text"]))

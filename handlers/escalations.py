@@ -18,10 +18,11 @@ from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
 from bot.core.text import decode_slack_text, escape_mrkdwn
 from bot.core.tiers import Tier, parse_tier
-from bot.services import escalations, notices
+from bot.services import escalations
 from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import escalation_blocks, kit
 from bot.slack.modals import HANDOFF, handoff_modal, submitted_values
+from handlers.clicks import clicker, tell_clicker
 from handlers.views import view_metadata
 
 __all__ = ["handoff_form", "register"]
@@ -64,18 +65,6 @@ def _local_today(deps: Deps) -> datetime:
     return deps.clock().astimezone(deps.config.tzinfo)
 
 
-def _clicker(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
-def _tell(deps: Deps, body: dict[str, Any], action: dict[str, Any], text: str) -> None:
-    channel = (body.get("channel") or {}).get("id") or _clicker(body)
-    user = _clicker(body)
-    if channel and user:
-        key = f"{action.get('action_ts', '')}:{user}:{action.get('action_id')}"
-        notices.tell(deps.engine, channel=channel, user=user, text=text, key=key, now=deps.clock())
-
-
 def _number(text: str) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
 
@@ -92,19 +81,19 @@ def _register_form(app: App, deps: Deps) -> None:
 
     def open_form(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         """After the ack (a lazy listener): the form, or why it cannot open."""
-        number, user = _number(str(action.get("value", ""))), _clicker(body)
+        number, user = _number(str(action.get("value", ""))), clicker(body)
         if number is None or not user:
             return
         try:
             view = handoff_form(deps, number=number, actor=user, tier=None)
         except REFUSALS as error:
-            _tell(deps, body, action, f":warning: {error}")
+            tell_clicker(deps, body, action, f":warning: {error}")
             return
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as error:
             code = error.response.get("error", "unknown")
-            _tell(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
 
     app.action("ticket_escalate")(ack=ack_now, lazy=[open_form])
 
@@ -121,7 +110,7 @@ def _register_buttons(app: App, deps: Deps) -> None:
     def on_suggestion(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         number, tier_name, trigger = [*str(action.get("value", "")).split(":", 2), "", ""][:3]
-        ticket, tier, user = _number(number), parse_tier(tier_name), _clicker(body)
+        ticket, tier, user = _number(number), parse_tier(tier_name), clicker(body)
         if ticket is None or tier is None or tier is Tier.L1 or not user:
             return
         try:
@@ -130,12 +119,12 @@ def _register_buttons(app: App, deps: Deps) -> None:
                 request_key=f"click:{action.get('action_ts', '')}:{user}", now=deps.clock(),
             )  # fmt: skip
         except REFUSALS as error:
-            _tell(deps, body, action, f":warning: {error}")
+            tell_clicker(deps, body, action, f":warning: {error}")
 
     @app.action(re.compile(r"^escalation_(ack|take|return)$"))
     def on_handoff_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        escalation_id, user = _number(str(action.get("value", ""))), _clicker(body)
+        escalation_id, user = _number(str(action.get("value", ""))), clicker(body)
         if escalation_id is None or not user:
             return
         now = deps.clock()
@@ -155,7 +144,7 @@ def _register_buttons(app: App, deps: Deps) -> None:
                     )
         except REFUSALS as error:
             answer = f":warning: {error}"
-        _tell(deps, body, action, answer)
+        tell_clicker(deps, body, action, answer)
 
 
 def _register_submission(app: App, deps: Deps) -> None:
@@ -175,7 +164,7 @@ def _register_submission(app: App, deps: Deps) -> None:
         assert isinstance(number, int) and isinstance(level, int)
         request = escalations.EscalationRequest(
             number=number,
-            actor=_clicker(body),
+            actor=clicker(body),
             handoff=read_handoff(values),
             tier=parse_tier(values["tier"]),
             expected_level=level,

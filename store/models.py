@@ -16,7 +16,11 @@ __all__ = [
     "Counter",
     "Escalation",
     "EscalationTrigger",
+    "Incident",
+    "IncidentChannelName",
     "OutboxMessage",
+    "PlaybookRun",
+    "RunTicket",
     "SlackEvent",
     "Ticket",
     "Timer",
@@ -312,3 +316,75 @@ class BugLink(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="tickets.id", index=True)
     linked_by: str = Field(max_length=32)
     linked_at: datetime = _utc_column(nullable=False)
+
+
+class PlaybookRun(SQLModel, table=True):
+    """One run of a playbook (seed 001 Phase 11). Its steps, roles and timeline are the pure
+    engine's `Run` as JSON (`bot.core.playbooks.run_to_json`), changed only under this row's lock."""
+
+    __tablename__ = "playbook_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    playbook: str = Field(max_length=40)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="running", max_length=16, index=True)  # running | finished
+    channel: str | None = Field(default=None, max_length=32, index=True)  # where it posts; None: not yet known
+    state: dict[str, Any] = _json_dict_column()
+    started_by: str = Field(max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+    finished_at: datetime | None = _utc_column()
+    reminders_off: str | None = Field(default=None, max_length=64)  # why reminders stopped (its channel is gone)
+
+    @property
+    def ref(self) -> str:
+        return f"RUN-{self.id}"
+
+
+class RunTicket(SQLModel, table=True):
+    """A ticket linked to a run (an incident's reports, the ticket an angry-customer run is for)."""
+
+    __tablename__ = "playbook_run_tickets"
+    __table_args__ = (Index("ux_playbook_run_tickets", "run_id", "ticket_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="playbook_runs.id")
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    linked_by: str = Field(max_length=32)
+    linked_at: datetime = _utc_column(nullable=False)
+
+
+class Incident(SQLModel, table=True):
+    """`INC-<n>`: an incident with its own channel, running the `incident` playbook."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    severity: str = Field(default="P0", max_length=2)
+    status: str = Field(default="open", max_length=16, index=True)  # open | resolved
+    run_id: int = Field(foreign_key="playbook_runs.id", unique=True)
+    channel_name: str = Field(max_length=80)  # the name asked of Slack (last tried)
+    channel_id: str | None = Field(default=None, max_length=32, index=True)  # once Slack created it
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+    resolved_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = _utc_column()
+    last_update: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    notified_by: str | None = Field(default=None, max_length=32)  # who told the linked requesters
+    notified_at: datetime | None = _utc_column()
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number}"
+
+
+class IncidentChannelName(SQLModel, table=True):
+    """Every channel name an incident has used or tried: unique here, so two incidents started at
+    once never ask Slack for the same name, and a name Slack refused is never tried again."""
+
+    __tablename__ = "incident_channel_names"
+
+    name: str = Field(primary_key=True, max_length=80)
+    incident_id: int = Field(foreign_key="incidents.id")
+    outcome: str = Field(default="reserved", max_length=16)  # reserved | created | taken

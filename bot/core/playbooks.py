@@ -4,9 +4,13 @@ follows. No Slack and no database here: a run's state goes in and comes out, wit
 A run works through its steps one at a time, in file order unless a step says `next:` or ends
 the run (`end: true`); a decision step is left by choosing one of its options, each leading to a
 step. A step is due `due` after the run's start (`due_from: start`) or after the step before it
-became current (`due_from: previous`, the default); a step with `repeat` keeps reminding every
-`repeat` from the time it became current until the run ends ("update the status page every
-30 min"), even after it is done.
+became current (`due_from: previous`, the default); its owner is reminded once, `remind_before`
+ahead of that (at the due time by default), unless it is done first. A step with `repeat` keeps
+reminding every `repeat` after its last reminder until the run ends ("update the status page every
+30 min"), even after it is done: counted from the run's start when `due_from: start` (whether or
+not the run has reached the step: the status page is due every 30 minutes from the start, whatever
+else is going on), else from when the step became current. An update (`update`) counts as the recurring
+work of every step marked `reset_by_update`, so its next reminder is `repeat` after the update.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from bot.config import Duration, PositiveDuration
+from bot.core.permissions import PermissionDeniedError
 
 __all__ = [
     "Choice",
@@ -29,13 +34,21 @@ __all__ = [
     "Run",
     "Step",
     "StepState",
+    "assign",
+    "check_may_act",
     "choose",
     "complete",
     "finish",
+    "move",
+    "note",
     "planned_reminders",
     "remind",
+    "responsible",
+    "run_from_json",
+    "run_to_json",
     "skip",
     "start",
+    "update",
 ]
 
 
@@ -67,7 +80,9 @@ class Step(_Model):
     owner: Slug  # one of the playbook's roles
     due: Duration = timedelta(0)  # after the run's start or the previous step (`due_from`)
     due_from: Literal["start", "previous"] = "previous"
+    remind_before: Duration = timedelta(0)  # the due reminder comes this long before the due time
     repeat: PositiveDuration | None = None  # remind every … until the run ends
+    reset_by_update: bool = False  # a posted update does this step's recurring work (resets `repeat`)
     message: Annotated[str, Field(min_length=1, max_length=2900)] | None = None  # a template to post
     decision: tuple[Choice, ...] = ()
     never: tuple[Text, ...] = ()  # shown beside the step
@@ -80,6 +95,10 @@ class Step(_Model):
             raise ValueError("a decision step leads on through its choices: drop `next`/`end`")
         if len(self.decision) == 1 or len(self.decision) > 5:
             raise ValueError("a decision needs 2 to 5 choices")
+        if self.reset_by_update and self.repeat is None:
+            raise ValueError("reset_by_update needs `repeat`: only a recurring step is reset by an update")
+        if self.remind_before and self.remind_before > self.due:
+            raise ValueError("remind_before is longer than `due`: the reminder would come before the step")
         return self
 
 
@@ -133,7 +152,7 @@ class PlaybookError(ValueError):
 class Event:
     at: datetime
     by: str
-    what: str  # started | done | skipped | chose | reminded | finished
+    what: str  # started | done | skipped | chose | reminded | moved | role | update | note | finished
     step: str | None = None
     detail: str = ""
 
@@ -144,7 +163,11 @@ class StepState:
     status: str = "waiting"  # waiting | current | done | skipped
     since: datetime | None = None  # became current
     due_at: datetime | None = None
-    reminded_at: datetime | None = None  # the last reminder (due or repeating)
+    reminded_at: datetime | None = None  # the last due reminder (None: not reminded since it became current)
+    repeated_at: datetime | None = None  # the last repeating reminder or update that did its work
+    visits: int = 0  # how many times it became current (a decision may lead back to it)
+    by: str | None = None  # who did or skipped it
+    ended_at: datetime | None = None  # when it was done or skipped
 
 
 @dataclass(frozen=True)
@@ -155,6 +178,7 @@ class Run:
     timeline: tuple[Event, ...] = ()
     finished_at: datetime | None = None
     current: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()  # (role, user) in the order they were filled
 
     def state(self, step_id: str) -> StepState:
         return next(state for state in self.steps if state.id == step_id)
@@ -163,13 +187,22 @@ class Run:
     def running(self) -> bool:
         return self.finished_at is None
 
+    def holder(self, role: str) -> str | None:
+        """Who holds `role` in this run (None: nobody yet)."""
+        return dict(self.roles).get(role)
 
-def start(playbook: Playbook, *, by: str, now: datetime) -> Run:
+
+def start(playbook: Playbook, *, by: str, now: datetime, roles: dict[str, str] | None = None) -> Run:
+    """A new run; `roles` fills some of the playbook's roles from the start (role -> user)."""
+    unknown = sorted(set(roles or {}) - set(playbook.roles))
+    if unknown:
+        raise PlaybookError(f"{playbook.title} has no role {', '.join(unknown)} (roles: {', '.join(playbook.roles)})")
     run = Run(
         playbook=playbook.name,
         started_at=now,
         steps=tuple(StepState(step.id) for step in playbook.steps),
         timeline=(Event(now, by, "started"),),
+        roles=tuple((roles or {}).items()),
     )
     return _enter(run, playbook.steps[0], now=now)
 
@@ -179,7 +212,7 @@ def complete(playbook: Playbook, run: Run, step_id: str, *, by: str, now: dateti
     if step.decision:
         options = " or ".join(f"'{choice.label}'" for choice in step.decision)
         raise PlaybookError(f"'{step.title}' is a decision: choose {options}")
-    run = _update(run, step_id, status="done", event=Event(now, by, "done", step_id))
+    run = _end_step(run, step_id, "done", by=by, now=now, event=Event(now, by, "done", step_id))
     return _advance(playbook, run, playbook.after(step), by=by, now=now)
 
 
@@ -187,7 +220,7 @@ def skip(playbook: Playbook, run: Run, step_id: str, *, by: str, now: datetime) 
     step = _current(playbook, run, step_id, doing="skip")
     if step.decision:
         raise PlaybookError(f"'{step.title}' is a decision: it cannot be skipped, only decided")
-    run = _update(run, step_id, status="skipped", event=Event(now, by, "skipped", step_id))
+    run = _end_step(run, step_id, "skipped", by=by, now=now, event=Event(now, by, "skipped", step_id))
     return _advance(playbook, run, playbook.after(step), by=by, now=now)
 
 
@@ -197,56 +230,199 @@ def choose(playbook: Playbook, run: Run, step_id: str, label: str, *, by: str, n
     if choice is None:
         options = ", ".join(f"'{c.label}'" for c in step.decision) or "none: it is no decision"
         raise PlaybookError(f"'{label}' is not an option of '{step.title}' (options: {options})")
-    run = _update(run, step_id, status="done", event=Event(now, by, "chose", step_id, choice.label))
+    event = Event(now, by, "chose", step_id, choice.label)
+    run = _end_step(run, step_id, "done", by=by, now=now, event=event)
     return _advance(playbook, run, playbook.step(choice.goto), by=by, now=now)
 
 
 def finish(playbook: Playbook, run: Run, *, by: str, now: datetime) -> Run:
-    """End the run early (or again: a finished run stays as it was)."""
+    """End the run (early, or after its last step); a finished run cannot finish again."""
     if not run.running:
         raise PlaybookError(f"this {playbook.title} run finished already")
     return _advance(playbook, run, None, by=by, now=now)
 
 
+def assign(playbook: Playbook, run: Run, role: str, user: str, *, by: str, now: datetime) -> Run:
+    """`user` holds `role` from now on (replacing whoever held it)."""
+    _running(playbook, run, doing="assign roles")
+    if role not in playbook.roles:
+        raise PlaybookError(f"{playbook.title} has no role '{role}' (roles: {', '.join(playbook.roles)})")
+    roles = dict(run.roles)
+    before = roles.get(role)
+    if before == user:
+        raise PlaybookError(f"<@{user}> is already {role}")
+    roles[role] = user
+    event = Event(now, by, "role", None, f"{role}={user}" + (f" (was {before})" if before else ""))
+    return dataclasses.replace(run, roles=tuple(roles.items()), timeline=(*run.timeline, event))
+
+
+def update(playbook: Playbook, run: Run, text: str, *, by: str, now: datetime) -> Run:
+    """A status update was posted: on the timeline, and it does the recurring work of every step
+    marked `reset_by_update` (their next reminder is one `repeat` from now)."""
+    _running(playbook, run, doing="update")
+    resets = {step.id for step in playbook.steps if step.reset_by_update}
+    steps = tuple(dataclasses.replace(state, repeated_at=now) if state.id in resets else state for state in run.steps)
+    return dataclasses.replace(run, steps=steps, timeline=(*run.timeline, Event(now, by, "update", None, text)))
+
+
+def note(run: Run, what: str, detail: str, *, by: str, now: datetime) -> Run:
+    """Put something that happened around the run on its timeline (a linked ticket, a new severity)."""
+    return dataclasses.replace(run, timeline=(*run.timeline, Event(now, by, what, None, detail)))
+
+
+def move(playbook: Playbook, run: Run, step_id: str, due_at: datetime, *, by: str, now: datetime) -> Run:
+    """Give the current step a new due time; its reminder moves with it (and comes again if it had
+    already come)."""
+    step = _current(playbook, run, step_id, doing="move")
+    state = run.state(step_id)
+    steps = tuple(dataclasses.replace(s, due_at=due_at, reminded_at=None) if s.id == step_id else s for s in run.steps)
+    was = state.due_at.isoformat() if state.due_at else "none"
+    event = Event(now, by, "moved", step.id, f"{was} -> {due_at.isoformat()}")
+    return dataclasses.replace(run, steps=steps, timeline=(*run.timeline, event))
+
+
 def planned_reminders(playbook: Playbook, run: Run) -> dict[str, datetime]:
-    """The reminders the run needs now (name -> when): the current step's, once, when it is due;
-    and every repeating step reached so far, every `repeat` after its last reminder. None once
-    the run has finished."""
+    """The reminders the run needs now (name -> when): the current step's, once, `remind_before` its
+    due time; and each repeating step's next one. None once the run has finished."""
     if not run.running:
         return {}
     planned: dict[str, datetime] = {}
     for state in run.steps:
         step = playbook.step(state.id)
         if state.status == "current" and state.due_at is not None and state.reminded_at is None and step.due:
-            planned[f"step:{state.id}:due"] = state.due_at
-        if step.repeat is not None and state.since is not None:
-            last = state.reminded_at or state.since
-            planned[f"step:{state.id}:repeat"] = last + step.repeat
+            planned[f"step:{state.id}:due"] = max(state.due_at - step.remind_before, state.since or run.started_at)
+        if step.repeat is not None:
+            if state.repeated_at is not None:
+                planned[f"step:{state.id}:repeat"] = state.repeated_at + step.repeat
+            elif step.due_from == "start":
+                planned[f"step:{state.id}:repeat"] = run.started_at + step.repeat
+            elif state.since is not None:
+                planned[f"step:{state.id}:repeat"] = state.since + step.repeat
     return planned
 
 
 def remind(playbook: Playbook, run: Run, name: str, *, now: datetime) -> tuple[Run, Step | None]:
     """A reminder came due: record it; returns the step to remind its owner of (None when it no
     longer applies: the step was done meanwhile, or the run is over)."""
-    if name not in planned_reminders(playbook, run):
+    when = planned_reminders(playbook, run).get(name)
+    if when is None or when > now:
         return run, None
-    step_id = name.split(":")[1]
-    run = _update(run, step_id, reminded_at=now, event=Event(now, "frontline", "reminded", step_id))
-    return run, playbook.step(step_id)
+    step_id, kind = name.split(":")[1:3]
+
+    def stamped(state: StepState) -> StepState:
+        if state.id != step_id:
+            return state
+        due = kind == "due"
+        return dataclasses.replace(
+            state, reminded_at=now if due else state.reminded_at, repeated_at=state.repeated_at if due else now
+        )
+
+    steps = tuple(stamped(state) for state in run.steps)
+    event = Event(now, "frontline", "reminded", step_id, kind)
+    return dataclasses.replace(run, steps=steps, timeline=(*run.timeline, event)), playbook.step(step_id)
+
+
+def responsible(playbook: Playbook, run: Run, role: str) -> str:
+    """Who answers for `role` in the run: its holder; while nobody holds it, whoever holds the
+    playbook's first role (the run's lead: an incident's commander), else whoever started the run."""
+    return run.holder(role) or run.holder(playbook.roles[0]) or run.timeline[0].by
+
+
+def check_may_act(playbook: Playbook, run: Run, step_id: str, actor: str, *, supervisor: bool) -> None:
+    """Done, Skip and a decision are for whoever answers for the step's role, and for leads and admins."""
+    step = playbook.step(step_id)
+    owner = responsible(playbook, run, step.owner)
+    if actor == owner or supervisor:
+        return
+    raise PermissionDeniedError(
+        f"'{step.title}' is for the {step.owner} (<@{owner}>); only they, leads or admins may mark it."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Stored form: a run as JSON (the database keeps it in one column, changed under the run's lock)
+# --------------------------------------------------------------------------------------------
+
+
+def run_to_json(run: Run) -> dict[str, Any]:
+    def stamp(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "playbook": run.playbook,
+        "started_at": stamp(run.started_at),
+        "finished_at": stamp(run.finished_at),
+        "current": run.current,
+        "roles": [list(pair) for pair in run.roles],
+        "steps": [
+            {
+                "id": s.id,
+                "status": s.status,
+                "since": stamp(s.since),
+                "due_at": stamp(s.due_at),
+                "reminded_at": stamp(s.reminded_at),
+                "repeated_at": stamp(s.repeated_at),
+                "visits": s.visits,
+                "by": s.by,
+                "ended_at": stamp(s.ended_at),
+            }
+            for s in run.steps
+        ],
+        "timeline": [[stamp(e.at), e.by, e.what, e.step, e.detail] for e in run.timeline],
+    }
+
+
+def run_from_json(data: dict[str, Any]) -> Run:
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    started = when(data["started_at"])
+    assert started is not None
+    return Run(
+        playbook=data["playbook"],
+        started_at=started,
+        finished_at=when(data.get("finished_at")),
+        current=data.get("current"),
+        roles=tuple((str(role), str(user)) for role, user in data.get("roles", [])),
+        steps=tuple(
+            StepState(
+                id=s["id"],
+                status=s["status"],
+                since=when(s.get("since")),
+                due_at=when(s.get("due_at")),
+                reminded_at=when(s.get("reminded_at")),
+                repeated_at=when(s.get("repeated_at")),
+                visits=int(s.get("visits", 0)),
+                by=s.get("by"),
+                ended_at=when(s.get("ended_at")),
+            )
+            for s in data["steps"]
+        ),
+        timeline=tuple(
+            Event(when(at) or started, by, what, step, detail) for at, by, what, step, detail in data["timeline"]
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _current(playbook: Playbook, run: Run, step_id: str, *, doing: str) -> Step:
+def _running(playbook: Playbook, run: Run, *, doing: str) -> None:
     if not run.running:
         raise PlaybookError(f"this {playbook.title} run has finished; nothing left to {doing}")
+
+
+def _current(playbook: Playbook, run: Run, step_id: str, *, doing: str) -> Step:
+    _running(playbook, run, doing=doing)
     if step_id not in {step.id for step in playbook.steps}:
         raise PlaybookError(f"'{step_id}' is no step of {playbook.title}")
     if run.current != step_id:
-        state = run.state(step_id).status
+        state = run.state(step_id)
+        title = playbook.step(step_id).title
         now_at = f"; the current step is '{playbook.step(run.current).title}'" if run.current else ""
-        raise PlaybookError(f"'{playbook.step(step_id).title}' is {state}, not the current step{now_at}")
+        if state.status in {"done", "skipped"} and state.by:
+            raise PlaybookError(f"'{title}' was already {state.status} by <@{state.by}>{now_at}")
+        raise PlaybookError(f"'{title}' is {state.status}, not the current step{now_at}")
     return playbook.step(step_id)
 
 
@@ -264,26 +440,20 @@ def _enter(run: Run, step: Step, *, now: datetime) -> Run:
     anchor = run.started_at if step.due_from == "start" else now
     due = anchor + step.due
     steps = tuple(
-        dataclasses.replace(state, status="current", since=now, due_at=due, reminded_at=None)
+        dataclasses.replace(
+            state, status="current", since=now, due_at=due, reminded_at=None, visits=state.visits + 1,
+            by=None, ended_at=None,
+        )
         if state.id == step.id
         else state
         for state in run.steps
-    )
+    )  # fmt: skip
     return dataclasses.replace(run, steps=steps, current=step.id)
 
 
-def _update(
-    run: Run, step_id: str, *, event: Event, status: str | None = None, reminded_at: datetime | None = None
-) -> Run:
-    def changed(state: StepState) -> StepState:
-        if state.id != step_id:
-            return state
-        return dataclasses.replace(state, status=status or state.status, reminded_at=reminded_at or state.reminded_at)
-
-    finished_step = status in {"done", "skipped"} and run.current == step_id
-    return dataclasses.replace(
-        run,
-        steps=tuple(changed(state) for state in run.steps),
-        current=None if finished_step else run.current,
-        timeline=(*run.timeline, event),
+def _end_step(run: Run, step_id: str, status: str, *, by: str, now: datetime, event: Event) -> Run:
+    steps = tuple(
+        dataclasses.replace(state, status=status, by=by, ended_at=now) if state.id == step_id else state
+        for state in run.steps
     )
+    return dataclasses.replace(run, steps=steps, current=None, timeline=(*run.timeline, event))

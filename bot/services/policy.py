@@ -10,7 +10,9 @@ from datetime import timedelta
 from bot.config import Customer, FrontlineConfig
 from bot.core.calendar import AlwaysOpen, BusinessCalendar, Calendar
 from bot.core.permissions import Role
+from bot.core.playbooks import Playbook
 from bot.core.priority import PriorityRules
+from playbooks import load_playbooks
 
 __all__ = ["GroupMembers", "Policy", "SlaTarget", "is_group"]
 
@@ -61,9 +63,10 @@ class Policy:
     priority_rules: PriorityRules
     business_calendar: BusinessCalendar
     groups: GroupMembers = field(default_factory=GroupMembers)
+    playbooks: Mapping[str, Playbook] = field(default_factory=load_playbooks)  # by name
 
     @classmethod
-    def from_config(cls, config: FrontlineConfig) -> Policy:
+    def from_config(cls, config: FrontlineConfig, playbooks: Mapping[str, Playbook] | None = None) -> Policy:
         hours = config.business_hours
         calendar = BusinessCalendar.from_spec(
             timezone=hours.timezone,
@@ -74,7 +77,12 @@ class Policy:
             holiday_subdiv=hours.holidays.subdiv,
             extra_holidays=hours.holidays.extra,
         )
-        return cls(config=config, priority_rules=_priority_rules(config), business_calendar=calendar)
+        return cls(
+            config=config,
+            priority_rules=_priority_rules(config),
+            business_calendar=calendar,
+            playbooks=load_playbooks() if playbooks is None else playbooks,
+        )
 
     @property
     def triage_channel(self) -> str | None:
@@ -135,6 +143,9 @@ class Policy:
     def may_handle(self, tier: str, user_id: str) -> bool:
         """Acknowledge or take an escalation at `tier`: its members, leads and admins."""
         return user_id in self.tier_members(tier) or user_id in self.supervisors
+
+    def is_supervisor(self, user_id: str) -> bool:
+        return bool({Role.LEAD, Role.ADMIN} & self.roles_of(user_id))
 
     def escalation_channel(self, tier: str) -> str | None:
         """Where `tier`'s handoff cards go; the triage channel when the tier has none."""

@@ -19,11 +19,12 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.services import escalations, nudges, sla
+from bot.services import escalations, nudges, playbook_runs, sla
 from bot.services.policy import Policy
 from bot.services.timer_outcome import Reschedule
 from store import escalations as store_escalations
 from store import outbox, tickets, timers
+from store import playbooks as store_playbooks
 from store.db import session_scope
 from store.models import Ticket, Timer
 
@@ -88,6 +89,9 @@ def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> Sw
     # process that fired one meanwhile held these locks, and its commit is visible now.
     to_lock = sorted({*ticket_ids, *(e.ticket_id for e in escalated.values())})
     locked = tickets.by_ids_for_update(session, to_lock) if to_lock else {}
+    # Then the runs, in id order too (two sweeps never wait on each other in a circle).
+    for run_id in sorted({subject for _, kind, subject in subjects if kind == playbook_runs.TIMER_KIND}):
+        store_playbooks.run_by_id(session, run_id, for_update=True)
     # Only the due ones matter: an alert due now supersedes the other due alerts of its clock.
     unfired = timers.unfired(session, kind=sla.TIMER_KIND, subject_ids=ticket_ids, due_by=now) if ticket_ids else {}
     # No autoflush: the timers' updates go out together at commit instead of one by one before each
@@ -119,6 +123,8 @@ def _fire_one(
     outcome: str | Reschedule
     if timer.kind == escalations.TIMER_KIND:
         outcome = escalations.fire_ack_timer(session, policy, timer, now=now)
+    elif timer.kind == playbook_runs.TIMER_KIND:
+        outcome = playbook_runs.fire_timer(session, policy, timer, now=now)
     elif timer.kind == sla.TIMER_KIND:
         ticket = locked.get(timer.subject_id)
         outcome = nudges.act(session, policy, timer, ticket, unfired=unfired.get(timer.subject_id, []), now=now)

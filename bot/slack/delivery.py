@@ -96,13 +96,19 @@ class GiveUpError(Exception):
     """The message depends on another that will never be delivered (it failed permanently)."""
 
 
-def where_posted(session: Session, *, channel: str | None, ts: str | None, key: str, what: str) -> tuple[str, str]:
-    """Where a message that others depend on (a card, a handoff) landed, for updating it or
-    replying under it: NotReadyError while its outbox row (`key`) is still on its way, GiveUpError
-    once that row has failed for good."""
+def where_posted(
+    session: Session, *, key: str, what: str, channel: str | None = None, ts: str | None = None
+) -> tuple[str, str]:
+    """Where a message that others depend on (a card, a handoff, a playbook step) landed, for
+    updating it or replying under it: the `channel` and `ts` its owner recorded, else what Slack
+    answered to its outbox row (`key`); NotReadyError while that row is on its way, GiveUpError once
+    it has failed for good."""
     if channel and ts:
         return channel, ts
     posted = outbox.by_key(session, key)
+    landed = posted.result if posted is not None and posted.status == outbox.SENT else None
+    if landed and landed.get("channel") and landed.get("ts"):
+        return str(landed["channel"]), str(landed["ts"])
     if posted is not None and posted.status == outbox.DEAD:
         raise GiveUpError(f"{what} could not be posted ({posted.last_error})")
     raise NotReadyError(f"{what} is not posted yet")
@@ -130,6 +136,7 @@ class OutboxSender:
         after_sent: Mapping[str, AfterSent] | None = None,
         prepare: Mapping[str, Prepare] | None = None,
         after_failed: Mapping[str, AfterFailed] | None = None,
+        accepted_errors: Mapping[str, frozenset[str]] | None = None,
         report_channel: str | None = None,
         pacer: ChannelPacer | None = None,
     ):
@@ -139,6 +146,9 @@ class OutboxSender:
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
         self._after_failed = dict(after_failed or {})
+        # Errors that mean a message of that purpose has nothing left to do (an invite of someone
+        # already in the channel): recorded as sent, not as a failure someone must look at.
+        self._accepted = dict(accepted_errors or {})
         self._stop = threading.Event()
 
     @property
@@ -264,6 +274,10 @@ class OutboxSender:
         code = _error_code(error)
         row = message
         with session_scope(self._engine) as session:
+            if code in self._accepted.get(row.purpose, frozenset()):
+                outbox.mark_sent(session, message.id, now=self._clock(), result={"accepted_error": code})
+                report.sent.append(message.id)
+                return
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock() + max(_backoff(row.attempts), _retry_after(error))
                 outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)

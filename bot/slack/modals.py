@@ -199,3 +199,25 @@ def submitted_values(view: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, str) and value.strip():
             values[block_id] = value
     return values
+
+
+INCIDENT_START = "incident_start"
+
+
+def incident_start_modal(*, default_severity: str) -> dict[str, Any]:
+    """`/incident start` alone: title, severity (the configured default preselected) and the tickets
+    that report it."""
+    levels = [(level, level) for level in ("P0", "P1", "P2", "P3")]
+    severity = _select("severity", "Severity", levels, optional=False, initial=default_severity)
+    return {
+        "type": "modal",
+        "callback_id": INCIDENT_START,
+        "title": {"type": "plain_text", "text": "Start an incident"},
+        "submit": {"type": "plain_text", "text": "Start"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _text_input("title", "What is broken?", max_length=150),
+            severity,
+            _text_input("tickets", "Tickets that report it (T-12 T-14)", optional=True, max_length=500),
+        ],
+    }

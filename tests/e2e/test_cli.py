@@ -173,7 +173,7 @@ def test_manifest_is_yaml_with_every_command(env: dict[str, str]) -> None:
     assert result.returncode == 0
     manifest = yaml.safe_load(result.stdout)
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/ticket", "/support"}
+    assert commands == {"/ticket", "/support", "/playbook", "/incident"}
     assert manifest["settings"]["interactivity"]["request_url"] == "https://support.example.com/slack/events"
 
 

@@ -48,7 +48,7 @@ def test_exactly_the_commands_the_app_handles_are_declared() -> None:
     # An entry without a listener would be a 404 to Slack and an error for the person using it.
     features = from_yaml(manifest_yaml(request_url=URL))["features"]
     commands = {command["command"]: command for command in features["slash_commands"]}
-    assert sorted(commands) == ["/support", "/ticket"]
+    assert sorted(commands) == ["/incident", "/playbook", "/support", "/ticket"]
     for command in commands.values():
         assert command["url"] == URL
         assert command["should_escape"] is True  # mentions arrive as <@U…> IDs
@@ -74,7 +74,7 @@ def test_events_scopes_and_interactivity_for_http() -> None:
     assert len(scopes) == len(set(scopes))
     expected = (
         "chat:write chat:write.public commands channels:history groups:history im:history files:write "
-        "channels:read groups:read reactions:read usergroups:read channels:join"
+        "channels:read groups:read reactions:read usergroups:read channels:join channels:manage"
     )
     assert set(scopes) == set(expected.split())
     assert "users:read.email" not in scopes  # no feature reads e-mail addresses

@@ -3,13 +3,33 @@ the pure state machine of a run."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError
-from bot.core.playbooks import PlaybookError, choose, complete, finish, planned_reminders, remind, skip, start
+from bot.core.permissions import PermissionDeniedError
+from bot.core.playbooks import (
+    Event,
+    Playbook,
+    PlaybookError,
+    assign,
+    check_may_act,
+    choose,
+    complete,
+    finish,
+    move,
+    planned_reminders,
+    remind,
+    responsible,
+    run_from_json,
+    run_to_json,
+    skip,
+    start,
+    update,
+)
 from playbooks import load_playbooks
 
 T0 = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -114,21 +134,90 @@ def test_decisions_branch_and_cannot_be_marked_done() -> None:
 def test_reminders_fire_once_when_due_and_repeating_steps_until_the_run_ends() -> None:
     incident = SHIPPED["incident"]
     run = start(incident, by="U1", now=T0)
-    assert planned_reminders(incident, run) == {"step:activate:due": T0 + timedelta(minutes=5)}
+    # The activate step is due in 5 minutes; the status page every 30 minutes from the start,
+    # whichever step the run is on.
+    assert planned_reminders(incident, run) == {
+        "step:activate:due": T0 + timedelta(minutes=5),
+        "step:status-updates:repeat": T0 + timedelta(minutes=30),
+    }
+    assert remind(incident, run, "step:activate:due", now=T0 + timedelta(minutes=4)) == (run, None)  # not yet
     run, step = remind(incident, run, "step:activate:due", now=T0 + timedelta(minutes=5))
     assert step is not None and step.id == "activate"
-    assert planned_reminders(incident, run) == {}  # once
+    assert "step:activate:due" not in planned_reminders(incident, run)  # once
     assert remind(incident, run, "step:activate:due", now=T0 + timedelta(minutes=6)) == (run, None)
-    for step_id in ("activate", "status-page", "acknowledgement", "respond-to-tickets"):
-        run = complete(incident, run, step_id, by="U1", now=T0 + timedelta(minutes=20))
-    assert run.current == "status-updates"
-    run = complete(incident, run, "status-updates", by="U2", now=T0 + timedelta(minutes=25))
+    run, step = remind(incident, run, "step:status-updates:repeat", now=T0 + timedelta(minutes=31))
+    assert step is not None and planned_reminders(incident, run)["step:status-updates:repeat"] == T0 + timedelta(
+        minutes=61
+    )
+    for step_id in ("activate", "status-page", "acknowledgement", "respond-to-tickets", "status-updates"):
+        run = complete(incident, run, step_id, by="U1", now=T0 + timedelta(minutes=40))
     # Done, and still reminding every 30 minutes while the incident runs.
-    planned = planned_reminders(incident, run)
-    assert planned["step:status-updates:repeat"] == T0 + timedelta(minutes=50)
-    run, step = remind(incident, run, "step:status-updates:repeat", now=T0 + timedelta(minutes=50))
-    assert step is not None
-    assert planned_reminders(incident, run)["step:status-updates:repeat"] == T0 + timedelta(minutes=80)
+    assert planned_reminders(incident, run)["step:status-updates:repeat"] == T0 + timedelta(minutes=61)
     run = finish(incident, run, by="U1", now=T0 + timedelta(hours=2))
     assert planned_reminders(incident, run) == {}
     assert remind(incident, run, "step:status-updates:repeat", now=T0 + timedelta(hours=3))[1] is None
+
+
+def test_an_update_does_the_recurring_work_and_resets_its_reminder() -> None:
+    incident = SHIPPED["incident"]
+    run = start(incident, by="U1", now=T0)
+    run = update(incident, run, "Failing over", by="U2", now=T0 + timedelta(minutes=20))
+    assert planned_reminders(incident, run)["step:status-updates:repeat"] == T0 + timedelta(minutes=50)
+    assert run.timeline[-1] == Event(T0 + timedelta(minutes=20), "U2", "update", None, "Failing over")
+    run = finish(incident, run, by="U1", now=T0 + timedelta(minutes=30))
+    with pytest.raises(PlaybookError, match="finished"):
+        update(incident, run, "late", by="U2", now=T0 + timedelta(minutes=31))
+
+
+def test_a_step_done_early_is_not_reminded_and_a_moved_due_time_moves_its_reminder() -> None:
+    """Field case F10, variant: a "1 day before" reminder of a step completed early is never sent;
+    when the step's date moves, the reminder moves with it."""
+    playbook = Playbook.model_validate(
+        {
+            "name": "renewal", "title": "Renewal", "description": "D", "roles": ["csm"],
+            "steps": [
+                {"id": "call", "title": "C", "instructions": "I", "owner": "csm", "due": "7d", "remind_before": "1d"},
+                {"id": "send", "title": "Send", "instructions": "I", "owner": "csm", "due": "1d"},
+            ],
+        }
+    )  # fmt: skip
+    run = start(playbook, by="U1", now=T0)
+    assert planned_reminders(playbook, run) == {"step:call:due": T0 + timedelta(days=6)}
+    moved = move(playbook, run, "call", T0 + timedelta(days=10), by="U1", now=T0 + timedelta(hours=1))
+    assert planned_reminders(playbook, moved) == {"step:call:due": T0 + timedelta(days=9)}
+    assert remind(playbook, moved, "step:call:due", now=T0 + timedelta(days=6))[1] is None  # the old time
+    early = complete(playbook, run, "call", by="U1", now=T0 + timedelta(days=2))
+    assert "step:call:due" not in planned_reminders(playbook, early)
+    assert remind(playbook, early, "step:call:due", now=T0 + timedelta(days=6))[1] is None
+
+
+def test_roles_gate_the_steps_and_the_lead_covers_unfilled_roles() -> None:
+    incident = SHIPPED["incident"]
+    run = start(incident, by="U_LEAD", now=T0, roles={"commander": "U_CMD"})
+    assert responsible(incident, run, "comms") == "U_CMD"  # nobody holds comms: the commander does
+    run = assign(incident, run, "comms", "U_COMMS", by="U_CMD", now=T0)
+    assert responsible(incident, run, "comms") == "U_COMMS"
+    run = complete(incident, run, "activate", by="U_CMD", now=T0)
+    with pytest.raises(PermissionDeniedError, match=r"for the comms \(<@U_COMMS>\)"):
+        check_may_act(incident, run, "status-page", "U_OTHER", supervisor=False)
+    check_may_act(incident, run, "status-page", "U_COMMS", supervisor=False)
+    check_may_act(incident, run, "status-page", "U_OTHER", supervisor=True)  # leads and admins may
+    with pytest.raises(PlaybookError, match="has no role 'pilot'"):
+        assign(incident, run, "pilot", "U1", by="U_CMD", now=T0)
+    with pytest.raises(PlaybookError, match="already comms"):
+        assign(incident, run, "comms", "U_COMMS", by="U_CMD", now=T0)
+
+
+def test_a_step_done_twice_names_who_did_it() -> None:
+    incident = SHIPPED["incident"]
+    run = complete(incident, start(incident, by="U1", now=T0), "activate", by="U2", now=T0)
+    with pytest.raises(PlaybookError, match=r"'Activate incident response' was already done by <@U2>"):
+        complete(incident, run, "activate", by="U3", now=T0)
+
+
+def test_a_run_survives_its_stored_form_unchanged() -> None:
+    refund = SHIPPED["refund"]
+    run = start(refund, by="U1", now=T0, roles={"agent": "U1"})
+    run = choose(refund, run, "window", "No", by="U1", now=T0 + timedelta(minutes=3))
+    run, _ = remind(refund, run, "step:reason:due", now=T0 + timedelta(days=1))
+    assert run_from_json(json.loads(json.dumps(run_to_json(run)))) == run

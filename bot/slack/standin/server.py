@@ -240,6 +240,23 @@ class SlackStandIn:
             user = self._ws.users.get(user_id)
             return user.real_name if user else user_id
 
+    def channel_id(self, name: str) -> str | None:
+        """The ID of the channel called `name` (with or without #), None when there is none."""
+        with self._lock:
+            try:
+                return self._ws.channel_by_ref(name if name.startswith("#") else f"#{name}").id
+            except KeyError:
+                return None
+
+    def channel_members(self, channel: str) -> list[str]:
+        with self._lock:
+            return list(self._ws.channel_by_ref(channel).members)
+
+    def archive(self, channel: str) -> None:
+        """Archive a channel, as a person would in Slack."""
+        with self._lock:
+            self._ws.channel_by_ref(channel).is_archived = True
+
     def channel_name(self, channel: str) -> str:
         """`#name` for a channel ID or name, `DM with <name>` for a DM, the id itself when unknown."""
         with self._lock:

@@ -1,0 +1,24 @@
+"""Who clicked, and answering them alone: shared by every button listener."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Deps
+from bot.services import notices
+
+__all__ = ["clicker", "tell_clicker"]
+
+
+def clicker(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "")
+
+
+def tell_clicker(deps: Deps, body: dict[str, Any], action: dict[str, Any], text: str) -> None:
+    """An ephemeral answer to whoever clicked, where they clicked (their DM with the bot for a view);
+    once per click, however often Slack delivers it."""
+    channel = (body.get("channel") or {}).get("id") or clicker(body)
+    user = clicker(body)
+    if channel and user:
+        key = f"{action.get('action_ts', '')}:{user}:{action.get('action_id')}"
+        notices.tell(deps.engine, channel=channel, user=user, text=text, key=key, now=deps.clock())
