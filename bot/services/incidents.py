@@ -10,6 +10,7 @@ never tried again, and the next suffix is.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,7 +53,7 @@ __all__ = [
 PLAYBOOK = "incident"
 CHANNEL, INVITE, CARD, CARD_REFRESH = "incident_channel", "incident_invite", "incident_card", "incident_card_refresh"
 MAX_NAME_ATTEMPTS = 20
-ACCEPTED_ERRORS = {INVITE: frozenset({"already_in_channel"})}
+ACCEPTED_ERRORS = {INVITE: frozenset({"already_in_channel"}), CHANNEL: frozenset({"name_taken"})}
 
 
 class IncidentNotFoundError(LookupError):
@@ -178,9 +179,13 @@ def _incident_of(session: Session, message: OutboxMessage) -> Incident:
 
 def _channel_created(policy: Policy) -> AfterSent:
     def after(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
-        """The channel exists: the run posts there, the reporter and role holders are invited."""
+        """The channel exists: the run posts there, the reporter and role holders are invited. Or
+        the name is taken (an archived channel, one made by hand): the next free name is asked for."""
         incident = _incident_of(session, message)
         row, _, run = playbook_runs.locked(session, policy, incident.run_id)
+        if response.get("error") == "name_taken":
+            _next_name(session, policy, incident, row, now=now)
+            return
         channel = str((response.get("channel") or {}).get("id") or "")
         incident.channel_id = channel
         session.add(incident)
@@ -193,36 +198,48 @@ def _channel_created(policy: Policy) -> AfterSent:
     return after
 
 
+def _next_name(session: Session, policy: Policy, incident: Incident, row: PlaybookRun, *, now: datetime) -> None:
+    store.set_name_outcome(session, incident.channel_name, "taken")
+    assert incident.id is not None
+    tried = store.names_tried(session, incident.id)
+    if tried >= MAX_NAME_ATTEMPTS:
+        _run_without_channel(session, policy, incident, row, why=f"{tried} names were taken", now=now)
+        return
+    incident.channel_name = _reserve_name(session, policy, incident, first_attempt=tried + 1)
+    session.add(incident)
+    _ask_for_channel(session, incident, now=now)
+
+
 def _channel_refused(policy: Policy) -> AfterFailed:
     def after(session: Session, message: OutboxMessage, error: str, now: datetime) -> bool:
-        """`name_taken` (an archived channel, one made by hand): the next free name. Anything else:
-        the incident runs in `channels.incidents` (or triage) and says why there."""
+        """Slack will not create the channel (missing scope, restricted): the incident runs in
+        `channels.incidents` (or triage) and says why there."""
         incident = _incident_of(session, message)
         row, _, _ = playbook_runs.locked(session, policy, incident.run_id)
-        store.set_name_outcome(session, incident.channel_name, "taken" if error == "name_taken" else "refused")
-        assert incident.id is not None
-        tried = store.names_tried(session, incident.id)
-        if error == "name_taken" and tried < MAX_NAME_ATTEMPTS:
-            incident.channel_name = _reserve_name(session, policy, incident, first_attempt=tried + 1)
-            session.add(incident)
-            _ask_for_channel(session, incident, now=now)
-            return True
-        fallback = policy.config.channels.incidents or policy.triage_channel
-        if fallback:
-            text = (
-                f":warning: I could not create #{incident.channel_name} for {incident.ref} (Slack said `{error}`), "
-                "so the incident runs here."
-            )
-            outbox.enqueue(
-                session, key=f"incident:{incident.id}:no-channel", method="chat.postMessage",
-                args={"channel": fallback, "text": text}, purpose="incident_notice", now=now,
-            )  # fmt: skip
-            incident.channel_id = fallback
-            session.add(incident)
-            playbook_runs.open_in(session, row, fallback, now=now)
+        store.set_name_outcome(session, incident.channel_name, "refused")
+        _run_without_channel(session, policy, incident, row, why=f"Slack said `{error}`", now=now)
         return True
 
     return after
+
+
+def _run_without_channel(
+    session: Session, policy: Policy, incident: Incident, row: PlaybookRun, *, why: str, now: datetime
+) -> None:
+    fallback = policy.config.channels.incidents or policy.triage_channel
+    if not fallback:
+        return
+    text = (
+        f":warning: I could not create #{incident.channel_name} for {incident.ref} ({why}), so the incident runs here."
+    )
+    outbox.enqueue(
+        session, key=f"incident:{incident.id}:no-channel", method="chat.postMessage",
+        args={"channel": fallback, "text": text}, purpose="incident_notice", now=now,
+    )  # fmt: skip
+    incident.channel_id = fallback
+    session.add(incident)
+    playbook_runs.open_in(session, row, fallback, now=now)
+    _refresh_card(session, incident, now=now)
 
 
 def _invite(session: Session, incident: Incident, users: list[str], *, now: datetime) -> None:
@@ -474,8 +491,10 @@ def _post_in_channel(session: Session, incident: Incident, text: str, *, key: st
 
 
 def _refresh_card(session: Session, incident: Incident, *, now: datetime) -> None:
+    # Every change gets its own row (several can happen within one millisecond); each renders the
+    # incident as it is when sent, so the last one to go out shows the latest.
     outbox.enqueue(
-        session, key=f"incident:{incident.id}:card:{int(now.timestamp() * 1000)}", method="chat.update",
+        session, key=f"incident:{incident.id}:card:{uuid.uuid4().hex}", method="chat.update",
         args={"incident_id": incident.id}, purpose=CARD_REFRESH, now=now,
     )  # fmt: skip
 

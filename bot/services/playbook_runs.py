@@ -128,12 +128,15 @@ def run_playbook(
             raise DuplicateRequestError("This request was already handled (it arrived twice); nothing more changed.")
         ticket_ids: list[int] = []
         title = target or playbook.title
+        roles = {playbook.roles[0]: actor}
         if ticket_number is not None:
             ticket = ticket_to_work(session, policy, ticket_number, actor=actor, what="run a playbook on {ref}")
             assert ticket.id is not None
             ticket_ids, title = [ticket.id], f"{ticket.ref} {ticket.title}"
+            if ticket.owner_id and "agent" in playbook.roles:  # the ticket's owner works its playbook
+                roles = {"agent": ticket.owner_id}
         where = _home_channel(policy, playbook) or channel
-        row = start_in(session, policy, playbook, title=title, actor=actor, channel=where, now=now)
+        row = start_in(session, policy, playbook, title=title, actor=actor, channel=where, now=now, roles=roles)
         link_tickets(session, row, ticket_ids, actor=actor, now=now)
         assert row.id is not None
         return Started(row.id, f"{playbook.title} (run {row.id})", where)
@@ -381,8 +384,8 @@ def _subject(session: Session, policy: Policy, message: OutboxMessage) -> tuple[
     return row, view_of(session, policy, row)
 
 
-def _prepare(policy: Policy, render: Callable[[PlaybookRun, RunView, OutboxMessage], dict[str, Any]]) -> Prepare:
-    def prepare(session: Session, message: OutboxMessage) -> dict[str, Any]:
+def _prepare(policy: Policy, render: Callable[[PlaybookRun, RunView, OutboxMessage], dict[str, Any] | None]) -> Prepare:
+    def prepare(session: Session, message: OutboxMessage) -> dict[str, Any] | None:
         row, view = _subject(session, policy, message)
         return render(row, view, message)
 
@@ -409,7 +412,9 @@ def _step_again(session: Session, row: PlaybookRun, view: RunView, message: Outb
     return {"channel": channel, "ts": ts, **playbook_blocks.step_message(view, args["step"])}
 
 
-def _reminder(row: PlaybookRun, view: RunView, message: OutboxMessage) -> dict[str, Any]:
+def _reminder(row: PlaybookRun, view: RunView, message: OutboxMessage) -> dict[str, Any] | None:
+    if row.reminders_off or not view.run.running:  # queued before the channel was found gone, or the run ended
+        return None
     step = view.playbook.step(message.args["step"])
     last = datetime.fromisoformat(message.args["last"]) if message.args.get("last") else None
     shown = playbook_blocks.reminder(view, step, kind=message.args["kind"], last=last, now=message.created_at)

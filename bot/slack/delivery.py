@@ -146,8 +146,9 @@ class OutboxSender:
         self._after_sent = dict(after_sent or {})
         self._prepare = dict(prepare or {})
         self._after_failed = dict(after_failed or {})
-        # Errors that mean a message of that purpose has nothing left to do (an invite of someone
-        # already in the channel): recorded as sent, not as a failure someone must look at.
+        # Errors that are answers a use case expects (an invite of someone already in the channel, a
+        # channel name that is taken): recorded as sent, with the purpose's `after_sent` hook given
+        # Slack's answer ({"ok": False, "error": …}), not as a failure someone must look at.
         self._accepted = dict(accepted_errors or {})
         self._stop = threading.Event()
 
@@ -275,7 +276,11 @@ class OutboxSender:
         row = message
         with session_scope(self._engine) as session:
             if code in self._accepted.get(row.purpose, frozenset()):
-                outbox.mark_sent(session, message.id, now=self._clock(), result={"accepted_error": code})
+                now = self._clock()
+                outbox.mark_sent(session, message.id, now=now, result={"accepted_error": code})
+                answered = self._after_sent.get(row.purpose)
+                if answered is not None:
+                    answered(session, row, {"ok": False, "error": code}, now)
                 report.sent.append(message.id)
                 return
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:

@@ -4,7 +4,7 @@ mentions and dates. Pure functions; every length is cut to Block Kit's limits (b
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.text import displayable, escape_mrkdwn, truncate
@@ -63,7 +63,7 @@ def slack_date(at: datetime | None) -> str:
     if at is None:
         return "—"
     epoch = int(at.timestamp())
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 

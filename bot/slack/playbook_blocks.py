@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.core.durations import format_duration
 from bot.core.playbooks import Event, Playbook, Run, Step, responsible
@@ -287,7 +287,7 @@ def summary(view: RunView) -> Message:
     fmt = "{date_short} {time}" if multi_day else "{time}"
 
     def at(moment: datetime) -> str:
-        fallback = moment.strftime("%Y-%m-%d %H:%M UTC" if multi_day else "%H:%M UTC")
+        fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC" if multi_day else "%H:%M UTC")
         return f"`<!date^{int(moment.timestamp())}^{fmt}|{fallback}>`"
 
     reminders = sum(1 for event in run.timeline if event.what == "reminded")

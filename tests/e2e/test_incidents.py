@@ -5,6 +5,8 @@ the loop with linked requesters, and channel names (field case F9)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from bot.config import parse_config
 from bot.sandbox import Sandbox
 from bot.slack.standin import render_message
 from bot.worker import run_due_work
-from store.models import Incident, Timer
+from store.models import Incident, PlaybookRun, Timer
 from tests.e2e.clocks import Clock
 
 NY = ZoneInfo("America/New_York")
@@ -168,3 +170,231 @@ def test_resolving_twice_from_two_paths_resolves_once_and_stops_every_reminder(i
     assert _reminders(inc, channel) == []
     [incident] = _incidents(inc)
     assert (incident.status, incident.resolved_by) == ("resolved", LEAD)
+
+
+# --------------------------------------------------------------------------------------------
+# Channel names (field case F9)
+# --------------------------------------------------------------------------------------------
+
+DATED = {"incidents": {"channel_name": "inc-{YYYY}-{MM}-{DD}-{slug}"}}
+
+
+def _add_leads(sandbox: Sandbox, *users: str) -> None:
+    for user in users:
+        sandbox.standin.add_user(user, user.lower(), tz="America/New_York")
+
+
+def test_two_people_starting_the_same_incident_at_once_get_two_channels(database_url: str, clock: Clock) -> None:
+    """Field case F9: U_A and U_B run `/incident start Checkout errors` 200 ms apart; the names
+    follow `inc-{YYYY}-{MM}-{DD}-{slug}`. Uniqueness is Frontline's, not left to Slack."""
+    config = CONFIG | DATED | {"roles": {**CONFIG["roles"], "leads": [LEAD, "U_A", "U_B"]}}
+    with Sandbox(database_url=database_url, config=parse_config(config), clock=clock, with_worker=False) as sandbox:
+        _add_leads(sandbox, "U_A", "U_B")
+        answers: dict[str, str] = {}
+
+        def start(user: str, delay: float) -> None:
+            time.sleep(delay)
+            answers[user] = _incident(sandbox, "start Checkout errors", user=user)
+
+        threads = [threading.Thread(target=start, args=(u, d)) for u, d in (("U_A", 0.1), ("U_B", 0.3))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        _deliver(sandbox, clock)
+        incidents = _incidents(sandbox)
+        assert [i.channel_name for i in incidents] == [
+            "inc-2026-12-07-checkout-errors",
+            "inc-2026-12-07-checkout-errors-2",
+        ]
+        assert all(sandbox.standin.channel_id(i.channel_name) == i.channel_id for i in incidents)
+        assert sorted(answers) == ["U_A", "U_B"] and all("started" in a for a in answers.values())
+
+
+def test_a_double_submitted_start_form_starts_one_incident(database_url: str, clock: Clock) -> None:
+    with _sandbox(database_url, clock, **DATED) as sandbox:
+        response = sandbox.simulator.slash_command("/incident", "start", user_id=LEAD, channel_id="C_TRIAGE")
+        assert response.status == 200
+        [form] = sandbox.standin.views()
+        assert form["callback_id"] == "incident_start"
+        state = {
+            "title": {"value": {"type": "plain_text_input", "value": "Checkout errors"}},
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "P1"}}},
+            "tickets": {"value": {"type": "plain_text_input", "value": ""}},
+        }
+        submitted = {**form, "state": {"values": state}}
+        first = sandbox.simulator.view_submission(user_id=LEAD, view=submitted)
+        time.sleep(0.3)
+        second = sandbox.simulator.view_submission(user_id=LEAD, view=submitted)
+        assert (first.status, second.status) == (200, 200) and first.body == second.body == ""
+        _deliver(sandbox, clock)
+        [incident] = _incidents(sandbox)
+        assert (incident.severity, incident.channel_name) == ("P1", "inc-2026-12-07-checkout-errors")
+        assert len(sandbox.standin.calls_to("conversations.create")) == 1
+
+
+def test_a_name_slack_says_is_taken_is_never_reused(database_url: str, clock: Clock) -> None:
+    """F9: an archived `inc-2026-12-07-checkout-errors` exists, so Slack answers `name_taken`:
+    Frontline takes `-2` and succeeds."""
+    with _sandbox(database_url, clock, **DATED) as sandbox:
+        sandbox.standin.add_channel("C_OLD", "inc-2026-12-07-checkout-errors", members=[])
+        sandbox.standin.archive("C_OLD")
+        _incident(sandbox, "start Checkout errors")
+        _deliver(sandbox, clock)
+        [incident] = _incidents(sandbox)
+        assert incident.channel_name == "inc-2026-12-07-checkout-errors-2"
+        assert incident.channel_id == sandbox.standin.channel_id("inc-2026-12-07-checkout-errors-2") != "C_OLD"
+        assert sandbox.standin.messages("C_OLD") == []
+        posted = [m["text"] for m in sandbox.standin.messages(incident.channel_id or "")]
+        assert any("Activate incident response" in text for text in posted)
+        # A second incident with that title that day skips both names.
+        _incident(sandbox, "start Checkout errors")
+        _deliver(sandbox, clock)
+        assert _incidents(sandbox)[1].channel_name == "inc-2026-12-07-checkout-errors-3"
+
+
+# --------------------------------------------------------------------------------------------
+# Roles, links, closing the loop
+# --------------------------------------------------------------------------------------------
+
+
+def _report(sandbox: Sandbox, text: str) -> dict[str, Any]:
+    """A customer's post in the intake channel, delivered to Frontline as Slack would."""
+    event = sandbox.standin.post_as_user("C_HELP", REQUESTER, text)
+    assert sandbox.simulator.event(event, event_id=f"Ev{event['ts']}").status == 200
+    return event
+
+
+def _started(sandbox: Sandbox, clock: Clock, text: str = "start Checkout errors") -> str:
+    _incident(sandbox, text)
+    _deliver(sandbox, clock)
+    channel = sandbox.standin.channel_id("inc-1-checkout-errors")
+    assert channel is not None
+    return channel
+
+
+def test_steps_are_for_their_role_and_a_role_holder_is_invited(inc: Sandbox, clock: Clock) -> None:
+    channel = _started(inc, clock)
+    step = _step(inc, channel, "Activate incident response")
+    inc.standin.join(channel, AGENT)
+    _click(inc, AGENT, step, channel, "playbook_done")  # the commander's step; the agent holds no role
+    _deliver(inc, clock)
+    [refusal] = _ephemerals(inc, AGENT)
+    assert "'Activate incident response' is for the commander (<@U_LEAD>)" in refusal
+    assert "Done by" not in str(_step(inc, channel, "Activate incident response")["blocks"])
+    # The commander names a comms lead: invited, announced, and the comms steps are theirs.
+    answer = _incident(inc, f"role comms <@{AGENT}|dana>", channel=channel)
+    assert answer == f"<@{AGENT}> is INC-1's comms."
+    _deliver(inc, clock)
+    assert AGENT in inc.standin.channel_members(channel)
+    assert any(
+        f"@{inc.standin.user_name(AGENT)} is comms" in text or "is comms" in text for text in _shown(inc, channel)
+    )
+    _click(inc, LEAD, step, channel, "playbook_done")
+    _deliver(inc, clock)
+    status_page = _step(inc, channel, "Post a status page update")
+    assert "comms*: <@U_AGENT1>" in str(status_page["blocks"])
+    _click(inc, AGENT, status_page, channel, "playbook_done")
+    _deliver(inc, clock)
+    assert "Done by <@U_AGENT1>" in str(_step(inc, channel, "Post a status page update")["blocks"])
+    # A second click on a finished step says who did it and changes nothing.
+    _click(inc, LEAD, step, channel, "playbook_done")
+    _deliver(inc, clock)
+    assert any("was already done by <@U_LEAD>" in text for text in _ephemerals(inc, LEAD))
+    # Someone without a role in the incident cannot assign roles.
+    refused = _incident(inc, "role scribe <@U_AGENT2|kim>", user=AGENT, channel=channel)
+    assert refused.startswith(":warning: Only INC-1's commander (<@U_LEAD>), leads or admins may assign roles")
+
+
+def test_bad_input_is_answered_and_changes_nothing(inc: Sandbox, clock: Clock) -> None:
+    assert _incident(inc, "start Checkout errors", user=AGENT).startswith(
+        ":warning: Only leads and admins start incidents"
+    )
+    assert _incidents(inc) == []
+    assert "is not a verb here" in _incident(inc, "launch Checkout")
+    assert "usage: `/incident start <title>" in _incident(inc, "start P1 T-4")
+    assert "This is not an incident channel" in _incident(inc, "update Still broken")
+    assert _incident(inc, "update INC-7 Still broken") == ":warning: INC-7 does not exist."
+    assert "'INC-x' is not an incident reference" in _incident(inc, "update INC-x Still broken")
+    channel = _started(inc, clock)
+    assert "'pilot' is not an incident role" in _incident(inc, "role pilot <@U_AGENT1|dana>", channel=channel)
+    assert "is not a person" in _incident(inc, "role comms dana", channel=channel)
+    assert _incident(inc, "severity P7", channel=channel).startswith(":warning: usage: `/incident severity")
+    assert _incident(inc, "link T-99", channel=channel) == ":warning: T-99 does not exist."
+    assert "usage: `/incident update" in _incident(inc, "update", channel=channel)
+    with Session(inc.deps.engine) as session:
+        run = session.exec(select(PlaybookRun)).one()
+    assert [event[2] for event in run.state["timeline"]] == ["started"]
+
+
+def test_severity_select_and_links_show_on_the_announcement(inc: Sandbox, clock: Clock) -> None:
+    _report(inc, "Checkout fails with error 502 since 9:50")
+    _deliver(inc, clock)
+    channel = _started(inc, clock)
+    assert _incident(inc, "link T-1", user=AGENT, channel=channel) == "Linked T-1 to INC-1."
+    assert "already linked" in _incident(inc, "link T-1", user=AGENT, channel=channel)
+    [announcement] = inc.standin.messages("C_INCIDENTS")
+    select_menu = next(
+        e
+        for b in announcement["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "static_select"
+    )
+    chosen = {**select_menu, "selected_option": {"text": {"type": "plain_text", "text": "P1"}, "value": "P1"}}
+    response = inc.simulator.block_action(
+        user_id=LEAD, actions=[chosen], channel_id="C_INCIDENTS", message=announcement
+    )
+    assert response.status == 200
+    _deliver(inc, clock)
+    [announcement] = inc.standin.messages("C_INCIDENTS")
+    shown = render_message(announcement)
+    assert "Severity P1" in shown and "T-1" in shown
+    assert _incidents(inc)[0].severity == "P1"
+
+
+def test_resolving_offers_to_close_the_loop_with_each_linked_requester_once(inc: Sandbox, clock: Clock) -> None:
+    source = _report(inc, "Checkout fails with error 502 since 9:50")
+    _deliver(inc, clock)
+    channel = _started(inc, clock, "start Checkout errors T-1")
+    [announcement] = inc.standin.messages("C_INCIDENTS")
+    assert not any(
+        e["action_id"] == "incident_notify"
+        for b in announcement["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    _incident(inc, "resolve", channel=channel)
+    _deliver(inc, clock)
+    announcement = inc.standin.messages("C_INCIDENTS")[0]
+    _click(inc, AGENT, announcement, "C_INCIDENTS", "incident_notify")  # not the commander or comms
+    _deliver(inc, clock)
+    assert any("Only INC-1's commander" in text for text in _ephemerals(inc, AGENT))
+    _click(inc, LEAD, announcement, "C_INCIDENTS", "incident_notify")
+    _click(inc, LEAD, announcement, "C_INCIDENTS", "incident_notify")  # clicked twice
+    _deliver(inc, clock)
+    replies = next(m for m in inc.standin.messages("C_HELP") if m["ts"] == source["ts"]).get("replies", [])
+    closing = [r for r in replies if "INC-1" in r["text"] and "is resolved" in r["text"]]
+    assert len(closing) == 1 and "T-1" in closing[0]["text"]
+    assert any("already told" in text for text in _ephemerals(inc, LEAD))
+    assert "Linked requesters notified by <@U_LEAD>" in str(inc.standin.messages("C_INCIDENTS")[0]["blocks"])
+
+
+def test_a_reminder_into_an_archived_channel_stops_the_reminders_after_one_failure(inc: Sandbox, clock: Clock) -> None:
+    """F10: the incident's channel is archived while it is open: the next reminder fails once with
+    `is_archived` and no reminder is tried again, with no retry loop."""
+    channel = _started(inc, clock)
+    inc.standin.archive(channel)
+    _deliver(inc, clock, clock.now + timedelta(minutes=30), dead=1)  # two reminders due; the second is dropped
+    for minutes in (60, 90, 240):
+        _deliver(inc, clock, datetime(2026, 12, 7, 10, 0, tzinfo=NY) + timedelta(minutes=minutes))
+    failed = [
+        c
+        for c in inc.standin.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel and c.response.get("error")
+    ]
+    assert len(failed) == 1
+    with Session(inc.deps.engine) as session:
+        run = session.exec(select(PlaybookRun)).one()
+        assert run.reminders_off and "is_archived" in run.reminders_off
+        assert session.exec(select(Timer).where(Timer.kind == "playbook", col(Timer.fired_at).is_(None))).all() == []

@@ -252,6 +252,11 @@ class SlackStandIn:
         with self._lock:
             return list(self._ws.channel_by_ref(channel).members)
 
+    def join(self, channel: str, user: str) -> None:
+        """A person joins a channel."""
+        with self._lock:
+            self._ws.channel_by_ref(channel).members[user] = None
+
     def archive(self, channel: str) -> None:
         """Archive a channel, as a person would in Slack."""
         with self._lock:
