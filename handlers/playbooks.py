@@ -37,13 +37,13 @@ from bot.core.playbook_command import (
     parse_incident_command,
     parse_playbook_command,
 )
-from bot.core.playbooks import PlaybookError
+from bot.core.playbooks import Playbook, PlaybookError
 from bot.core.text import decode_slack_text
 from bot.services import incidents, playbook_runs
 from bot.services.incidents import Ref
 from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import blocks, playbook_blocks
-from bot.slack.modals import INCIDENT_START, incident_start_modal, submitted_values
+from bot.slack.modals import INCIDENT_START, incident_start_modal, reply_modal, submitted_values
 from handlers.clicks import clicker, tell_clicker
 from store import playbooks as store
 from store.db import read_scope
@@ -63,6 +63,7 @@ REFUSALS = (
 def register(app: App, deps: Deps) -> None:
     _register_commands(app, deps)
     _register_step_buttons(app, deps)
+    _register_reply_button(app, deps)
     _register_incident_buttons(app, deps)
     _register_start_form(app, deps)
 
@@ -109,6 +110,39 @@ def _register_step_buttons(app: App, deps: Deps) -> None:
         except REFUSALS as error:
             answer = f":warning: {error}"
         tell_clicker(deps, body, action, answer)
+
+
+def _register_reply_button(app: App, deps: Deps) -> None:
+    def ack_now(ack: Ack) -> None:
+        ack()
+
+    def open_reply(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """After the ack (a lazy listener): the step's template in the reply form for the run's ticket."""
+        ref, _, rest = str(action.get("value", "")).partition(":")
+        run_id, _, step_id = rest.partition(":")
+        number = int(ref[2:]) if re.fullmatch(r"T-[1-9][0-9]{0,8}", ref) else None
+        playbook = _playbook_of_run(deps, run_id)
+        if number is None or playbook is None or step_id not in {s.id for s in playbook.steps}:
+            return
+        step = playbook.step(step_id)
+        view = reply_modal(
+            ticket_ref=ref, number=number, template=f"{playbook.name}:{step.id}", text=step.message or ""
+        )
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown")
+            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+
+    app.action(playbook_blocks.REPLY)(ack=ack_now, lazy=[open_reply])
+
+
+def _playbook_of_run(deps: Deps, run_id: str) -> Playbook | None:
+    if not run_id.isdigit() or len(run_id) > 9:
+        return None
+    with read_scope(deps.engine) as session:
+        row = store.run_by_id(session, int(run_id))
+    return deps.policy.playbooks.get(row.playbook) if row is not None else None
 
 
 def _register_incident_buttons(app: App, deps: Deps) -> None:

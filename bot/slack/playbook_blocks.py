@@ -24,6 +24,7 @@ __all__ = [
     "INCIDENT_NOTIFY",
     "INCIDENT_RESOLVE",
     "INCIDENT_SEVERITY",
+    "REPLY",
     "SKIP",
     "IncidentView",
     "RunView",
@@ -37,7 +38,7 @@ __all__ = [
     "timeline_lines",
 ]
 
-DONE, SKIP, CHOOSE = "playbook_done", "playbook_skip", "playbook_choose"
+DONE, SKIP, CHOOSE, REPLY = "playbook_done", "playbook_skip", "playbook_choose", "playbook_reply"
 INCIDENT_RESOLVE, INCIDENT_NOTIFY, INCIDENT_SEVERITY = "incident_resolve", "incident_notify", "incident_severity"
 MAX_BLOCKS = 50
 _MARK = {
@@ -131,6 +132,11 @@ def _step_actions(view: RunView, step: Step, visit: int) -> Block:
         ]
     else:
         elements = [kit.button(DONE, "Done", value, style="primary"), kit.button(SKIP, "Skip", value)]
+    if step.message and len(view.tickets) == 1:
+        # The template goes to the run's ticket through the reply form: the bracketed parts are
+        # written before it can be sent.
+        ref = view.tickets[0][0]
+        elements.append(kit.button(REPLY, f"Reply on {ref}", f"{ref}:{view.id}:{step.id}"))
     return {"type": "actions", "block_id": f"playbook_step:{step.id}", "elements": elements}
 
 
@@ -282,7 +288,7 @@ def _event_line(view: RunView, event: Event, *, since: datetime) -> str | None:
 def summary(view: RunView) -> Message:
     """Posted when the run finishes."""
     run = view.run
-    end = run.finished_at or run.started_at
+    end = run.finished_at or run.timeline[-1].at
     multi_day = (end - run.started_at) >= timedelta(hours=20) or end.date() != run.started_at.date()
     fmt = "{date_short} {time}" if multi_day else "{time}"
 

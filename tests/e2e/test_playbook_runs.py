@@ -5,6 +5,7 @@ the end, and no reminder after it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +81,15 @@ def _runs(sandbox: Sandbox) -> list[PlaybookRun]:
         return list(session.exec(select(PlaybookRun).order_by(col(PlaybookRun.id))).all())
 
 
+def _wait_for_view(sandbox: Sandbox, timeout: float = 5.0) -> dict[str, Any]:
+    """The form a lazy listener opens, once it has (it runs after the click's ack)."""
+    deadline = time.monotonic() + timeout
+    while not sandbox.standin.views():
+        assert time.monotonic() < deadline, "no form was opened"
+        time.sleep(0.02)
+    return sandbox.standin.views()[-1]
+
+
 def _open_ticket(sandbox: Sandbox, clock: Clock) -> None:
     assert "Created *T-1*" in _command(sandbox, "/ticket", "Your product is garbage and I want answers now", REQUESTER)
     assert "T-1" in _command(sandbox, "/ticket", "take T-1", AGENT)
@@ -130,6 +140,16 @@ def test_a_run_for_a_ticket_goes_step_by_step_and_ends_with_a_summary(pb: Sandbo
     step = _current_step(pb, "C_TRIAGE")
     assert "Acknowledge with empathy" in step["text"]
     assert "I understand why you're frustrated." in render_message(step)  # the template to post
+    # Its template goes to the ticket's requester through the reply form.
+    _click(pb, AGENT, step, "C_TRIAGE", "Reply on T-1")
+    form = _wait_for_view(pb)
+    assert form["callback_id"] == "ticket_reply"
+    assert form["blocks"][0]["element"]["initial_value"] == "I understand why you're frustrated."
+    state = {"message": {"value": {"type": "plain_text_input", "value": "I understand why you're frustrated."}}}
+    assert pb.simulator.view_submission(user_id=AGENT, view={**form, "state": {"values": state}}).status == 200
+    _deliver(pb, clock)
+    dm = pb.standin.dm_channel(REQUESTER)
+    assert dm and any("I understand why you're frustrated." in m["text"] for m in pb.standin.messages(dm))
     status = _playbook(pb, "status", user=AGENT)
     assert "step 2/8: *Acknowledge with empathy* (agent: <@U_AGENT1>, due" in status
     # Due in 15 minutes: its owner is reminded once.
