@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import bugs, cards, escalations, home, incidents, intake, playbook_runs
+from bot.services import bugs, cards, digests, escalations, home, incidents, intake, playbook_runs
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -54,14 +54,16 @@ def build_deps(
         | bugs.AFTER_SENT
         | intake.after_sent_hooks(policy)
         | escalations.AFTER_SENT
-        | incidents.after_sent_hooks(policy),
+        | incidents.after_sent_hooks(policy)
+        | digests.AFTER_SENT,
         prepare=cards.PREPARE
         | bugs.PREPARE
         | intake.PREPARE
         | home.PREPARE
         | escalations.PREPARE
         | playbook_runs.prepare_hooks(policy)
-        | incidents.prepare_hooks(policy),
+        | incidents.prepare_hooks(policy)
+        | digests.PREPARE,
         after_failed=escalations.AFTER_FAILED
         | playbook_runs.after_failed_hooks(policy)
         | incidents.after_failed_hooks(policy),

@@ -21,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
+from bot.services import digests
 from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
 from store import outbox
@@ -54,6 +55,7 @@ class DueWorkReport:
     paced: int = 0
     retrying: int = 0
     dead: int = 0
+    digest: bool = False  # this run decided the day's standup digest
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -64,13 +66,16 @@ class DueWorkReport:
             + (f", {self.paced} held back by channel pacing (SLACK_CHANNEL_RATE)" if self.paced else "")
             + ", "
             f"{self.retrying} to retry, {self.dead} failed permanently"
+            + (", the standup digest decided" if self.digest else "")
         )
 
 
 def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     """Run every piece of time-based work that is due at `now`: fire the due timers (SLA nudges and
-    breaches, stage timers), then deliver what they and everything else queued."""
+    breaches, stage timers, escalation and playbook reminders), decide the day's digest when it is
+    due, then deliver what they and everything else queued."""
     report = DueWorkReport(now=now)
+    report.digest = digests.post_due(deps.engine, deps.policy, now=now)
     sweep = fire_due_timers(
         deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested
     )

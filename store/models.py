@@ -14,6 +14,7 @@ __all__ = [
     "BugLink",
     "Comment",
     "Counter",
+    "Digest",
     "Escalation",
     "EscalationTrigger",
     "Incident",
@@ -109,7 +110,7 @@ class Ticket(SQLModel, table=True):
     attachments: list[dict[str, str]] = _json_list_column()
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
-    created_at: datetime = _utc_column(nullable=False)
+    created_at: datetime = _utc_column(nullable=False, index=True)
     updated_at: datetime = _utc_column(nullable=False)
     first_responded_at: datetime | None = _utc_column()
     solved_at: datetime | None = _utc_column()
@@ -388,3 +389,21 @@ class IncidentChannelName(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=80)
     incident_id: int = Field(foreign_key="incidents.id")
     outcome: str = Field(default="reserved", max_length=16)  # reserved | created | taken
+
+
+class Digest(SQLModel, table=True):
+    """A standup digest decided: at most one per kind and slot (the daily one's slot is its local
+    date), however many workers look at once; it keeps what it said."""
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ux_digests_kind_slot", "kind", "slot", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # daily | adhoc
+    slot: str = Field(max_length=64)  # 2026-12-07 for a daily one; the request for an ad-hoc one
+    due_at: datetime = _utc_column(nullable=False)
+    created_at: datetime = _utc_column(nullable=False)
+    late: bool = False
+    requested_by: str | None = Field(default=None, max_length=32)
+    channel: str = Field(max_length=32)
+    snapshot: dict[str, Any] = _json_dict_column()

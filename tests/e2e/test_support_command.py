@@ -42,5 +42,6 @@ def test_help_and_unknown_verbs(sandbox: Sandbox) -> None:
     assert _support(sandbox, "").startswith("usage: `/support sla`")
     assert _support(sandbox, "help").startswith("usage: `/support sla`")
     assert _support(sandbox, "stats please") == (
-        ":warning: 'stats' is not a /support verb; usage: `/support sla` (the SLA policy in force) · `/support help`"
+        ":warning: 'stats' is not a /support verb; usage: `/support sla` (the SLA policy in force) · "
+        "`/support digest` (the standup digest, now) · `/support help`"
     )

@@ -1,0 +1,132 @@
+"""Digest queries: claiming a digest slot, and the counts a digest shows, aggregated in SQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from bot.core.digest import Listed, Snapshot
+from store.db import insert_if_absent
+from store.models import Bug, BugLink, Digest, Escalation, Incident, Ticket
+
+__all__ = ["claim", "previous_due", "snapshot"]
+
+OPEN_STATUSES = ("NEW", "OPEN", "PENDING", "ESCALATED")
+AT_RISK_WITHIN = timedelta(hours=1)
+LISTED = 10
+
+
+def claim(session: Session, values: dict[str, Any]) -> int | None:
+    """Record the digest for its (kind, slot); None when another process (or an earlier sweep)
+    already did: that one posts it."""
+    new_id = insert_if_absent(session, Digest, values, unique=("kind", "slot"))
+    return int(new_id) if new_id is not None else None
+
+
+def previous_due(session: Session, before: datetime) -> datetime | None:
+    """When the last daily digest before `before` was due (what "new since" counts from)."""
+    statement = select(func.max(Digest.due_at)).where(Digest.kind == "daily", col(Digest.due_at) < before)
+    return session.exec(statement).one()
+
+
+def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> Snapshot:
+    is_open = col(Ticket.status).in_(OPEN_STATUSES)
+    new = and_(col(Ticket.created_at) >= since, col(Ticket.created_at) <= now)
+    by_priority = session.exec(select(Ticket.priority, func.count()).where(is_open).group_by(Ticket.priority)).all()
+    at_risk = and_(
+        is_open,
+        col(Ticket.breached).is_(False),
+        or_(
+            and_(
+                col(Ticket.first_response_running_since).is_not(None),
+                col(Ticket.first_response_due) <= now + AT_RISK_WITHIN,
+            ),
+            and_(col(Ticket.resolution_running_since).is_not(None), col(Ticket.resolution_due) <= now + AT_RISK_WITHIN),
+        ),
+    )
+    breached = and_(is_open, col(Ticket.breached).is_(True))
+    categories = session.exec(
+        select(Ticket.category, func.count())
+        .where(new, col(Ticket.category).is_not(None))
+        .group_by(Ticket.category)
+        .order_by(func.count().desc(), col(Ticket.category))
+        .limit(5)
+    ).all()
+    return Snapshot(
+        day=day,
+        since=since,
+        new=_count(session, new),
+        new_tickets=_tickets(session, new, order=(col(Ticket.priority), col(Ticket.created_at)), when="created_at"),
+        open_by_priority={str(priority): int(count) for priority, count in by_priority},
+        breached=_count(session, breached),
+        breached_tickets=_tickets(
+            session, breached, order=(col(Ticket.priority), col(Ticket.resolution_due)), when="resolution_due"
+        ),
+        at_risk=_count(session, at_risk),
+        at_risk_tickets=_tickets(session, at_risk, order=(col(Ticket.resolution_due),), when="resolution_due"),
+        awaiting_ack=int(
+            session.exec(select(func.count()).select_from(Escalation).where(Escalation.status == "open")).one()
+        ),
+        awaiting_ack_list=_awaiting_ack(session),
+        oldest_open=_tickets(session, is_open, order=(col(Ticket.created_at),), when="created_at", limit=3),
+        top_categories=tuple((str(name), int(count)) for name, count in categories),
+        bugs=_bugs(session),
+        incidents_open=_incidents(session, col(Incident.status) == "open"),
+        incidents_resolved=_incidents(
+            session, and_(col(Incident.status) == "resolved", col(Incident.resolved_at) >= since)
+        ),
+    )
+
+
+def _count(session: Session, condition: Any) -> int:
+    return int(session.exec(select(func.count()).select_from(Ticket).where(condition)).one())
+
+
+def _tickets(
+    session: Session, condition: Any, *, order: tuple[Any, ...], when: str, limit: int = LISTED
+) -> tuple[Listed, ...]:
+    columns: list[Any] = [Ticket.number, Ticket.title, Ticket.priority, Ticket.owner_id, getattr(Ticket, when)]
+    rows = session.execute(  # five columns: past the typed overloads of `select`
+        sa_select(*columns).where(condition).order_by(*order).limit(limit)
+    ).all()
+    return tuple(Listed(f"T-{number}", title, priority, owner, at) for number, title, priority, owner, at in rows)
+
+
+def _awaiting_ack(session: Session) -> tuple[Listed, ...]:
+    columns: list[Any] = [Ticket.number, Ticket.title, Ticket.priority, Escalation.tier, Escalation.created_at]
+    rows = session.execute(
+        sa_select(*columns)
+        .select_from(Escalation)
+        .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+        .where(col(Escalation.status) == "open")
+        .order_by(col(Escalation.created_at))
+        .limit(LISTED)
+    ).all()
+    return tuple(Listed(f"T-{n}", title, priority, None, at, detail=str(tier)) for n, title, priority, tier, at in rows)
+
+
+def _bugs(session: Session) -> tuple[Listed, ...]:
+    linked = func.count(col(BugLink.id))
+    rows = session.exec(
+        select(Bug.number, Bug.title, Bug.priority, linked)
+        .join(BugLink, col(BugLink.bug_id) == col(Bug.id), isouter=True)
+        .where(Bug.status == "open")
+        .group_by(col(Bug.id), col(Bug.number), col(Bug.title), col(Bug.priority))
+        .order_by(linked.desc(), col(Bug.number))
+        .limit(5)
+    ).all()
+    return tuple(Listed(f"BUG-{n}", title, priority, detail=str(count)) for n, title, priority, count in rows)
+
+
+def _incidents(session: Session, condition: Any) -> tuple[Listed, ...]:
+    rows = session.exec(
+        select(Incident.number, Incident.title, Incident.severity, Incident.created_at)
+        .where(condition)
+        .order_by(col(Incident.number))
+        .limit(LISTED)
+    ).all()
+    return tuple(Listed(f"INC-{n}", title, severity, None, at) for n, title, severity, at in rows)

@@ -1,0 +1,143 @@
+"""The daily standup digest end to end: due at `digest.time` on weekdays, decided once however many
+workers sweep (field case F11), late when no worker ran at that time, counts in the channel and
+details in its thread, `/support digest`, and a standup channel the bot cannot post to."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.config import parse_config
+from bot.sandbox import Sandbox
+from bot.services import digests
+from bot.services.policy import Policy
+from bot.slack.standin import render_message
+from bot.worker import run_due_work
+from store.db import create_db_engine
+from store.models import Digest
+from tests.e2e.clocks import Clock
+
+NY = ZoneInfo("America/New_York")
+AGENT, LEAD, REQUESTER = "U_AGENT1", "U_LEAD", "U_REQUESTER"
+CONFIG: dict[str, Any] = {
+    "timezone": "America/New_York",
+    "channels": {"triage": "C_TRIAGE", "intake": ["C_HELP"], "standup": "C_STANDUP", "incidents": "C_INCIDENTS"},
+    "roles": {"agents": [AGENT, "U_AGENT2"], "leads": [LEAD]},
+    "customers": {"acme": {"tier": "enterprise", "arr": 120000}},
+    "digest": {"time": "09:00"},
+}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 12, 7, 8, 0, tzinfo=NY))  # Monday, before the digest
+
+
+@pytest.fixture
+def dg(database_url: str, clock: Clock) -> Iterator[Sandbox]:
+    with Sandbox(database_url=database_url, config=parse_config(CONFIG), clock=clock, with_worker=False) as sandbox:
+        yield sandbox
+
+
+def _tick(sandbox: Sandbox, clock: Clock, at: datetime, *, dead: int = 0) -> bool:
+    clock.now = at
+    report = run_due_work(sandbox.deps, at)
+    assert (report.timers_failed, report.dead) == (0, dead), report
+    return report.digest
+
+
+def _command(sandbox: Sandbox, command: str, text: str, user: str) -> str:
+    response = sandbox.simulator.slash_command(command, text, user_id=user, channel_id="C_TRIAGE")
+    assert response.status == 200 and response.elapsed < 3.0
+    return str(response.json()["text"])
+
+
+def _digests(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return [m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Standup digest")]
+
+
+def test_the_digest_comes_at_nine_once_with_counts_first_and_details_in_its_thread(dg: Sandbox, clock: Clock) -> None:
+    _command(dg, "/ticket", "Checkout is down for everyone customer:acme", REQUESTER)
+    _command(dg, "/ticket", "How do I export invoices to CSV?", REQUESTER)
+    _command(dg, "/ticket", "take T-2", AGENT)
+    _command(dg, "/incident", "start Checkout errors T-1", LEAD)
+    assert not _tick(dg, clock, datetime(2026, 12, 7, 8, 59, tzinfo=NY))
+    assert _digests(dg) == []
+    assert _tick(dg, clock, datetime(2026, 12, 7, 9, 0, 30, tzinfo=NY))
+    assert not _tick(dg, clock, datetime(2026, 12, 7, 9, 1, tzinfo=NY))  # the next sweep: already decided
+    [digest] = _digests(dg)
+    assert digest["text"].startswith("Standup digest 2026-12-07: 2 new, 2 open")
+    shown = render_message(digest)
+    assert "Open 2 (P0 1 · P1 0 · P2 1 · P3 0)" in shown or "Open 2 (P0 1" in shown
+    assert "Late" not in shown and "Incidents open 1" in shown
+    [details] = digest["replies"]
+    text = render_message(details)
+    assert "T-1" in text and "T-2" in text and "INC-1" in text and "unassigned" in text
+    # Saturday and Sunday: nothing; Monday's counts start where Friday's stopped.
+    assert not _tick(dg, clock, datetime(2026, 12, 12, 9, 30, tzinfo=NY))
+    assert _tick(dg, clock, datetime(2026, 12, 8, 9, 0, tzinfo=NY) + timedelta(days=6))
+    assert len(_digests(dg)) == 2
+
+
+def test_two_workers_at_nine_decide_one_digest(database_url: str, dg: Sandbox, clock: Clock) -> None:
+    """Field case F11: two processes sweep at 09:00 on Tue 2026-12-08; one digest."""
+    policy = Policy.from_config(parse_config(CONFIG))
+    engines = [create_db_engine(database_url) for _ in range(2)]
+    nine = datetime(2026, 12, 8, 9, 0, tzinfo=NY)
+    decided: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def sweep(index: int) -> None:
+        barrier.wait()
+        decided.append(digests.post_due(engines[index], policy, now=nine))
+
+    threads = [threading.Thread(target=sweep, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decided) == [False, True]
+    _tick(dg, clock, nine + timedelta(seconds=30))
+    assert len(_digests(dg)) == 1
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_digest_missed_while_no_worker_ran_is_posted_late_once(dg: Sandbox, clock: Clock) -> None:
+    assert _tick(dg, clock, datetime(2026, 12, 7, 11, 32, tzinfo=NY))
+    [digest] = _digests(dg)
+    assert digest["text"].startswith("Standup digest 2026-12-07 (late)")
+    assert "no worker was running then" in render_message(digest)
+    with Session(dg.deps.engine) as session:
+        [row] = session.exec(select(Digest)).all()
+    assert row.late and row.kind == "daily"
+
+
+def test_support_digest_posts_one_now_and_refuses_those_who_may_not(dg: Sandbox, clock: Clock) -> None:
+    assert "is on its way to <#C_STANDUP>" in _command(dg, "/support", "digest", AGENT)
+    _tick(dg, clock, clock.now)
+    [digest] = _digests(dg)
+    assert "Asked for by <@U_AGENT1>" in str(digest["blocks"])
+    assert "Only agents" in _command(dg, "/support", "digest", REQUESTER)
+    assert "'digests' is not a /support verb" in _command(dg, "/support", "digests", AGENT)
+    # The 09:00 digest still comes.
+    assert _tick(dg, clock, datetime(2026, 12, 7, 9, 0, tzinfo=NY))
+
+
+def test_a_standup_channel_the_bot_cannot_post_to_is_reported_once(database_url: str, clock: Clock) -> None:
+    config = parse_config(CONFIG | {"channels": {**CONFIG["channels"], "standup": "C_PRIVATE"}})
+    with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as sandbox:
+        sandbox.standin.add_channel("C_PRIVATE", "leads-only", is_private=True, bot_member=False)
+        _tick(sandbox, clock, datetime(2026, 12, 7, 9, 0, tzinfo=NY), dead=1)
+        _tick(sandbox, clock, datetime(2026, 12, 8, 9, 0, tzinfo=NY), dead=1)
+        _tick(sandbox, clock, datetime(2026, 12, 8, 10, 0, tzinfo=NY))
+        reports = [m["text"] for m in sandbox.standin.messages("C_TRIAGE") if "I could not post to" in m["text"]]
+        assert len(reports) == 1 and "<#C_PRIVATE>" in reports[0]
+        posts = [c for c in sandbox.standin.calls_to("chat.postMessage") if c.args.get("channel") == "C_PRIVATE"]
+        assert len(posts) == 2  # one attempt a day, no retry loop
