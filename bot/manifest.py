@@ -36,7 +36,7 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Create and look up support tickets",
         "[text with hints: customer:acme P1 users:250 @owner] | show T-42 | help",
     ),
-    ("/support", "The support team's SLA policy and standup digest", "sla | digest | help"),
+    ("/support", "The support team's SLA policy, digest and stats", "sla | digest | stats [week|month] | help"),
     ("/playbook", "Run a support playbook step by step", "list | run <name> [T-42|<title>] | status | help"),
     (
         "/incident",

@@ -14,28 +14,34 @@ from bot.slack import blocks
 __all__ = ["register"]
 
 USAGE = (
-    "usage: `/support sla` (the SLA policy in force) · `/support digest` (the standup digest, now) · `/support help`"
+    "usage: `/support sla` (the SLA policy in force) · `/support digest` (the standup digest, now) · "
+    "`/support stats [week|month]` · `/support help`"
 )
 
 
 def register(app: App, deps: Deps) -> None:
     @app.command("/support")
     def support_command(ack: Ack, command: dict[str, Any]) -> None:
-        verb = (command.get("text") or "").strip().lower()
-        if verb == "sla":
-            ack(response_type="ephemeral", **blocks.sla_policy(deps.config))
-        elif verb == "digest":
-            try:
-                answer = digests.post_now(
-                    deps.engine, deps.policy, actor=str(command.get("user_id") or ""),
-                    request_key=f"command:{command.get('trigger_id', '')}", now=deps.clock(),
-                )  # fmt: skip
-            except (PermissionDeniedError, digests.DigestError) as error:
-                ack(response_type="ephemeral", **blocks.error_message(str(error)))
-                return
-            ack(response_type="ephemeral", **blocks.info_message(answer))
-        elif verb in {"", "help"}:
-            ack(response_type="ephemeral", **blocks.info_message(USAGE))
-        else:
-            shown = verb.split()[0][:40]
-            ack(response_type="ephemeral", **blocks.error_message(f"'{shown}' is not a /support verb; {USAGE}"))
+        try:
+            answer = _answer(deps, (command.get("text") or "").strip().lower(), command)
+        except (PermissionDeniedError, digests.DigestError) as error:
+            answer = blocks.error_message(str(error))
+        ack(response_type="ephemeral", **answer)
+
+
+def _answer(deps: Deps, verb: str, command: dict[str, Any]) -> dict[str, Any]:
+    actor, words = str(command.get("user_id") or ""), verb.split()
+    if verb == "sla":
+        return blocks.sla_policy(deps.config)
+    if verb == "digest":
+        key = f"command:{command.get('trigger_id', '')}"
+        said = digests.post_now(deps.engine, deps.policy, actor=actor, request_key=key, now=deps.clock())
+        return blocks.info_message(said)
+    if words[:1] == ["stats"]:
+        if len(words) > 2:
+            raise digests.DigestError("usage: `/support stats [week|month]`")
+        period = words[1] if len(words) == 2 else "week"
+        return digests.stats(deps.engine, deps.policy, actor=actor, period=period, now=deps.clock())
+    if verb in {"", "help"}:
+        return blocks.info_message(USAGE)
+    return blocks.error_message(f"'{words[0][:40]}' is not a /support verb; {USAGE}")

@@ -16,15 +16,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.core.digest import is_late, is_stale, latest_slot, snapshot_from_json
+from bot.core.metrics import PERIODS
 from bot.core.permissions import PermissionDeniedError
 from bot.services.policy import Policy
-from bot.slack import digest_blocks
+from bot.slack import digest_blocks, stats_blocks
 from bot.slack.delivery import AfterSent, GiveUpError, Prepare
-from store import digests, outbox
+from store import digests, metrics, outbox
 from store.db import read_scope, session_scope
 from store.models import Digest, OutboxMessage
 
-__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "post_due", "post_now"]
+__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "post_due", "post_now", "stats"]
 
 HEADLINE, DETAILS = "digest", "digest_details"
 
@@ -126,3 +127,14 @@ def _headline_posted(session: Session, message: OutboxMessage, response: dict[st
 
 PREPARE: dict[str, Prepare] = {HEADLINE: _prepare_headline, DETAILS: _prepare_details}
 AFTER_SENT: dict[str, AfterSent] = {HEADLINE: _headline_posted}
+
+
+def stats(engine: Engine, policy: Policy, *, actor: str, period: str, now: datetime) -> dict[str, Any]:
+    """`/support stats [week|month]`: the dashboard, for agents and above."""
+    if not policy.is_agent(actor):
+        raise PermissionDeniedError("Only agents, leads and admins see the support stats.")
+    if period not in PERIODS:
+        raise DigestError(f"'{period[:20]}' is no period: use `/support stats week` or `/support stats month`.")
+    with read_scope(engine) as session:
+        figures = metrics.measure(session, start=now - PERIODS[period], end=now)
+    return stats_blocks.stats_message(figures, period=period)

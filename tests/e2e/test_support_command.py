@@ -41,7 +41,7 @@ def test_sla_shows_targets_calendars_nudges_and_stage_timers(database_url: str) 
 def test_help_and_unknown_verbs(sandbox: Sandbox) -> None:
     assert _support(sandbox, "").startswith("usage: `/support sla`")
     assert _support(sandbox, "help").startswith("usage: `/support sla`")
-    assert _support(sandbox, "stats please") == (
-        ":warning: 'stats' is not a /support verb; usage: `/support sla` (the SLA policy in force) · "
-        "`/support digest` (the standup digest, now) · `/support help`"
+    assert _support(sandbox, "statistics please") == (
+        ":warning: 'statistics' is not a /support verb; usage: `/support sla` (the SLA policy in force) · "
+        "`/support digest` (the standup digest, now) · `/support stats [week|month]` · `/support help`"
     )

@@ -1,0 +1,106 @@
+"""Support metrics measured in SQL: counts, averages and percentiles are computed by the database
+(a percentile is one ordered, offset read), never by walking rows in Python."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, cast, exists, func
+from sqlalchemy import Float as SqlFloat
+from sqlmodel import Session, col, select
+
+from bot.core.metrics import Durations, Metrics
+from store.models import AuditEvent, Comment, Escalation, Ticket
+
+__all__ = ["measure"]
+
+OPEN_STATUSES = ("NEW", "OPEN", "PENDING", "ESCALATED")
+_DONE = ("SOLVED", "CLOSED")
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """`later - earlier` in seconds, on either backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("epoch", later - earlier), SqlFloat)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _durations(session: Session, value: Any, where: ColumnElement[bool], *, high: float) -> Durations:
+    """Count, average, median and the `high` percentile of `value` over the rows `where` says."""
+    count, average = session.execute(select(func.count(value), func.avg(cast(value, SqlFloat))).where(where)).one()
+    if not count:
+        return Durations()
+    return Durations(
+        count=int(count),
+        average=float(average),
+        median=_percentile(session, value, where, count=int(count), q=0.5),
+        p95=_percentile(session, value, where, count=int(count), q=high),
+    )
+
+
+def _percentile(
+    session: Session, value: ColumnElement[Any], where: ColumnElement[bool], *, count: int, q: float
+) -> float:
+    """The nearest-rank percentile: the value at rank ceil(q·n), read with one ordered query."""
+    rank = max(int(-(-q * count // 1)), 1)
+    statement = select(value).where(where, value.is_not(None)).order_by(value).offset(rank - 1).limit(1)
+    return float(session.execute(statement).scalar_one())
+
+
+def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
+    created_in = and_(col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
+    solved_in = and_(col(Ticket.solved_at) >= start, col(Ticket.solved_at) < end)
+    responded = and_(created_in, col(Ticket.first_responded_at).is_not(None))
+    resolved = and_(solved_in, col(Ticket.resolution_stopped_at).is_not(None))
+    first_response = _seconds(session, col(Ticket.first_responded_at), col(Ticket.created_at))
+    resolution = _seconds(session, col(Ticket.solved_at), col(Ticket.created_at))
+
+    def count(where: Any, model: Any = Ticket) -> int:
+        return int(session.exec(select(func.count()).select_from(model).where(where)).one())
+
+    achieved = case(
+        (and_(col(Ticket.first_response_stopped_at).is_not(None), col(Ticket.first_response_breached).is_(False)), 1),
+        else_=0,
+    ) + case(
+        (and_(col(Ticket.resolution_stopped_at).is_not(None), col(Ticket.resolution_breached).is_(False)), 1), else_=0
+    )
+    breached = case((col(Ticket.first_response_breached).is_(True), 1), else_=0) + case(
+        (col(Ticket.resolution_breached).is_(True), 1), else_=0
+    )
+    sla = session.execute(select(func.sum(achieved), func.sum(breached)).where(created_in)).one()
+    agent_replies = (
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.ticket_id == Ticket.id, Comment.role == "agent")
+        .scalar_subquery()
+    )
+    reopenings = and_(
+        col(AuditEvent.entity_type) == "ticket",
+        col(AuditEvent.field) == "status",
+        col(AuditEvent.before).in_(_DONE),
+        col(AuditEvent.after).not_in(_DONE),
+    )
+    ever_reopened = exists().where(reopenings, col(AuditEvent.entity_id) == Ticket.id)
+    escalated = exists().where(col(Escalation.ticket_id) == Ticket.id)
+    return Metrics(
+        start=start,
+        end=end,
+        created=count(created_in),
+        solved=count(solved_in),
+        first_response=_durations(session, first_response, responded, high=0.95),
+        first_response_sla=_durations(
+            session,
+            col(Ticket.first_response_used_s),
+            and_(responded, col(Ticket.first_response_stopped_at).is_not(None)),
+            high=0.95,
+        ),
+        resolution=_durations(session, resolution, solved_in, high=0.95),
+        resolution_sla=_durations(session, col(Ticket.resolution_used_s), resolved, high=0.95),
+        sla_achieved=int(sla[0] or 0),
+        sla_breached=int(sla[1] or 0),
+        backlog=count(col(Ticket.status).in_(OPEN_STATUSES)),
+        fcr_count=count(and_(solved_in, agent_replies <= 1, ~ever_reopened)),
+        escalated=count(and_(created_in, escalated)),
+        reopened=count(and_(reopenings, col(AuditEvent.at) >= start, col(AuditEvent.at) < end), AuditEvent),
+    )
