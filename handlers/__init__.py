@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, bugs, commands, errors, escalations, events, playbooks, shortcuts, support, views
+from handlers import actions, bugs, commands, csat, errors, escalations, events, playbooks, shortcuts, support, views
 
 __all__ = ["register_all"]
 
@@ -21,3 +21,4 @@ def register_all(app: App, deps: Deps) -> None:
     escalations.register(app, deps)
     bugs.register(app, deps)
     playbooks.register(app, deps)
+    csat.register(app, deps)

@@ -11,7 +11,7 @@ from sqlalchemy import Float as SqlFloat
 from sqlmodel import Session, col, select
 
 from bot.core.metrics import Durations, Metrics
-from store.models import AuditEvent, Comment, Escalation, Ticket
+from store.models import AuditEvent, Comment, CsatRating, Escalation, Ticket
 
 __all__ = ["measure"]
 
@@ -83,6 +83,10 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
     )
     ever_reopened = exists().where(reopenings, col(AuditEvent.entity_id) == Ticket.id)
     escalated = exists().where(col(Escalation.ticket_id) == Ticket.id)
+    rated_in = and_(col(CsatRating.rated_at) >= start, col(CsatRating.rated_at) < end)
+    csat_average, csat_count = session.execute(
+        select(func.avg(cast(col(CsatRating.rating), SqlFloat)), func.count()).where(rated_in)
+    ).one()
     return Metrics(
         start=start,
         end=end,
@@ -103,4 +107,6 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         fcr_count=count(and_(solved_in, agent_replies <= 1, ~ever_reopened)),
         escalated=count(and_(created_in, escalated)),
         reopened=count(and_(reopenings, col(AuditEvent.at) >= start, col(AuditEvent.at) < end), AuditEvent),
+        csat_average=float(csat_average) if csat_average is not None else None,
+        csat_count=int(csat_count),
     )

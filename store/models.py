@@ -14,6 +14,7 @@ __all__ = [
     "BugLink",
     "Comment",
     "Counter",
+    "CsatRating",
     "Digest",
     "Escalation",
     "EscalationTrigger",
@@ -407,3 +408,16 @@ class Digest(SQLModel, table=True):
     requested_by: str | None = Field(default=None, max_length=32)
     channel: str = Field(max_length=32)
     snapshot: dict[str, Any] = _json_dict_column()
+
+
+class CsatRating(SQLModel, table=True):
+    """A requester's 1–5 rating of a solved ticket: one per ticket (the first click counts)."""
+
+    __tablename__ = "csat_ratings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    rating: int
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rated_by: str = Field(max_length=32)
+    rated_at: datetime = _utc_column(nullable=False, index=True)

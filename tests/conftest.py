@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -30,6 +31,18 @@ from store.migrate import upgrade
 
 if TYPE_CHECKING:
     from bot.sandbox import Sandbox
+
+# Tests log to stdout as structlog does by default, but with plain tracebacks: the default rich
+# traceback renders every local of every frame, which took seconds for one failed request under
+# load and made the request it was logging time out.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
 
 BACKEND_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = bool(BACKEND_URL) and is_postgres(BACKEND_URL)

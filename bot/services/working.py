@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import escalation_matrix, escalations, sla
+from bot.services import csat, escalation_matrix, escalations, sla
 from bot.services.policy import Policy
 from bot.services.ticket_changes import TicketNotFoundError, record_change, ticket_to_work
 from store.db import session_scope
@@ -130,6 +130,7 @@ def _set_status(
     if target == Status.SOLVED:
         fields.append(("solved_at", ticket.solved_at, now))
         ticket.solved_at = now
+        csat.prompt(session, policy, ticket, now=now)
     if target == Status.CLOSED:
         fields.append(("closed_at", ticket.closed_at, now))
         ticket.closed_at = now

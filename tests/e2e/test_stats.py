@@ -4,19 +4,23 @@ checked against the definitions in the README, on SQLite and PostgreSQL alike.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import col, select
 
 from bot.config import parse_config
 from bot.sandbox import Sandbox
+from bot.services import csat
 from bot.slack.standin import render_message
 from bot.worker import run_due_work
 from store.db import read_scope
 from store.metrics import measure
+from store.models import CsatRating
 from tests.e2e.clocks import Clock
 
 NY = ZoneInfo("America/New_York")
@@ -72,7 +76,8 @@ def _command(sandbox: Sandbox, clock: Clock, at: datetime, text: str, user: str,
     return str(response.json()["text"])
 
 
-def test_a_working_day_measured(st: Sandbox, clock: Clock) -> None:
+def _working_day(st: Sandbox, clock: Clock) -> None:
+    """Monday 10:00–17:00: four tickets, replies, an escalation, solves, a reopen and a breach."""
     t1 = _ticket(st, clock, _at(10), "Export to CSV fails on the reports page", REQUESTER)
     t2 = _ticket(st, clock, _at(10, 1), "Invoices PDF is blank since the update", REQUESTER)
     _post(st, clock, _at(10, 30), AGENT, "Looking at it now", thread_ts=t1)  # T-1: first response in 29-30 min
@@ -87,6 +92,10 @@ def test_a_working_day_measured(st: Sandbox, clock: Clock) -> None:
     _command(st, clock, _at(16, 1), "solve T-2", AGENT)  # T-2: 6 h
     _command(st, clock, _at(16, 30), "reopen T-1", AGENT)
     _tick(st, clock, _at(17))  # T-3's first response (P1: 1 h) breached at 12:00
+
+
+def test_a_working_day_measured(st: Sandbox, clock: Clock) -> None:
+    _working_day(st, clock)
 
     with read_scope(st.deps.engine) as session:
         m = measure(session, start=_at(17) - timedelta(days=7), end=_at(17))
@@ -107,6 +116,60 @@ def test_a_working_day_measured(st: Sandbox, clock: Clock) -> None:
     assert shown.startswith("Support stats, last week: 4 created, 2 solved, SLA compliance 83%, backlog 2")
     assert "Only agents" in _command(st, clock, _at(17), "stats", REQUESTER, command="/support")
     assert "is no period" in _command(st, clock, _at(17), "stats year", AGENT, command="/support")
+
+
+def test_requesters_rate_solved_tickets_once_and_may_comment(st: Sandbox, clock: Clock) -> None:
+    _working_day(st, clock)
+    # CSAT: the requester was asked by DM when T-1, T-4 and T-2 were solved; one rating per ticket.
+    dm = st.standin.dm_channel(REQUESTER)
+    assert dm is not None
+    prompts = [m for m in st.standin.messages(dm) if m["text"].startswith("How did we do on")]
+    assert sorted(p["text"].split()[5].rstrip("?") for p in prompts) == ["T-1", "T-2", "T-4"]
+    for prompt, rating in zip(prompts, ("5", "3", "4"), strict=True):
+        button = next(
+            e
+            for b in prompt["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["text"]["text"].startswith(rating)
+        )
+        st.simulator.block_action(user_id=REQUESTER, actions=[button], channel_id=dm, message=prompt)
+    other = next(
+        e
+        for b in prompts[0]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"].startswith("1")
+    )
+    st.simulator.block_action(user_id=REQUESTER, actions=[other], channel_id=dm, message=prompts[0])  # changes nothing
+    _tick(st, clock, _at(17))
+    told = [e["text"] for e in st.standin.ephemerals() if e.get("user") == REQUESTER]
+    assert any("already rated" in t for t in told)
+    with pytest.raises(csat.CsatError, match="Only the person who asked for help rates T-"):
+        csat.rate(st.deps.engine, ticket_id=1, rating=1, user=AGENT, now=_at(17))
+    add = next(
+        e
+        for b in prompts[1]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "csat_comment"
+    )
+    st.simulator.block_action(user_id=REQUESTER, actions=[add], channel_id=dm, message=prompts[1])
+    deadline = time.monotonic() + 5
+    while not st.standin.views():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    form = st.standin.views()[-1]
+    empty = st.simulator.view_submission(user_id=REQUESTER, view={**form, "state": {"values": {}}})
+    assert "Write a comment" in empty.body
+    state = {"comment": {"value": {"type": "plain_text_input", "value": "Quick, but the PDF fix took a day"}}}
+    assert st.simulator.view_submission(user_id=REQUESTER, view={**form, "state": {"values": state}}).body == ""
+    with read_scope(st.deps.engine) as session:
+        comments = session.exec(select(CsatRating.comment).where(col(CsatRating.comment).is_not(None))).all()
+    assert comments == ["Quick, but the PDF fix took a day"]
+    with read_scope(st.deps.engine) as session:
+        rated = measure(session, start=_at(17) - timedelta(days=7), end=_at(17, 1))
+    assert (rated.csat_count, rated.csat_average) == (3, 4.0)
 
 
 def test_stats_over_an_empty_database_say_so_instead_of_dividing_by_zero(st: Sandbox, clock: Clock) -> None:

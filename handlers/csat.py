@@ -1,0 +1,74 @@
+"""CSAT listeners: a requester's rating click, the "Add a comment" button (opens the form after
+the ack) and the form's submission."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.context import Deps
+from bot.core.text import decode_slack_text
+from bot.services import csat
+from bot.slack import csat_blocks
+from bot.slack.modals import submitted_values
+from handlers.clicks import clicker, tell_clicker
+from handlers.views import view_metadata
+
+__all__ = ["register"]
+
+
+def _ticket_id(text: str) -> int | None:
+    return int(text) if re.fullmatch(r"[1-9][0-9]{0,8}", text) else None
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(re.compile(rf"^{csat_blocks.RATE}:[1-5]$"))
+    def on_rating(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        ticket, _, rating = str(action.get("value", "")).partition(":")
+        ticket_id = _ticket_id(ticket)
+        if ticket_id is None or not rating.isdigit():
+            return
+        try:
+            answer = csat.rate(
+                deps.engine, ticket_id=ticket_id, rating=int(rating), user=clicker(body), now=deps.clock()
+            )
+        except csat.CsatError as error:
+            answer = f":warning: {error}"
+        tell_clicker(deps, body, action, answer)
+
+    def ack_now(ack: Ack) -> None:
+        ack()
+
+    def open_comment_form(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ticket_id = _ticket_id(str(action.get("value", "")))
+        if ticket_id is None:
+            return
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=csat_blocks.comment_form(ticket_id))
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown")
+            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+
+    app.action(csat_blocks.COMMENT)(ack=ack_now, lazy=[open_comment_form])
+
+    @app.view(csat_blocks.COMMENT_FORM)
+    def on_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        comment = decode_slack_text(submitted_values(view).get("comment", "")).strip()
+        ticket_id = view_metadata(view).get("ticket_id")
+        if not comment:
+            ack(response_action="errors", errors={"comment": "Write a comment, or close the form."})
+            return
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or not 0 < ticket_id < 2**31:
+            ack(response_action="errors", errors={"comment": "This form is out of date; close it."})
+            return
+        try:
+            csat.add_comment(deps.engine, ticket_id=ticket_id, comment=comment, user=clicker(body))
+        except csat.CsatError as error:
+            ack(response_action="errors", errors={"comment": str(error)})
+            return
+        ack()
