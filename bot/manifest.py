@@ -36,7 +36,11 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Create and look up support tickets",
         "[text with hints: customer:acme P1 users:250 @owner] | show T-42 | help",
     ),
-    ("/support", "The support team's SLA policy, digest and stats", "sla | digest | stats [week|month] | help"),
+    (
+        "/support",
+        "The support team's SLA policy, digest and stats",
+        "sla | digest | stats [week|month] | health | help",
+    ),
     ("/playbook", "Run a support playbook step by step", "list | run <name> [T-42|<title>] | status | help"),
     (
         "/incident",

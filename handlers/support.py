@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 USAGE = (
     "usage: `/support sla` (the SLA policy in force) · `/support digest` (the standup digest, now) · "
-    "`/support stats [week|month]` · `/support help`"
+    "`/support stats [week|month]` · `/support health` · `/support help`"
 )
 
 
@@ -42,6 +42,8 @@ def _answer(deps: Deps, verb: str, command: dict[str, Any]) -> dict[str, Any]:
             raise digests.DigestError("usage: `/support stats [week|month]`")
         period = words[1] if len(words) == 2 else "week"
         return digests.stats(deps.engine, deps.policy, actor=actor, period=period, now=deps.clock())
+    if verb == "health":
+        return digests.health(deps.engine, deps.policy, actor=actor, now=deps.clock())
     if verb in {"", "help"}:
         return blocks.info_message(USAGE)
     return blocks.error_message(f"'{words[0][:40]}' is not a /support verb; {USAGE}")

@@ -84,8 +84,9 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
     ever_reopened = exists().where(reopenings, col(AuditEvent.entity_id) == Ticket.id)
     escalated = exists().where(col(Escalation.ticket_id) == Ticket.id)
     rated_in = and_(col(CsatRating.rated_at) >= start, col(CsatRating.rated_at) < end)
-    csat_average, csat_count = session.execute(
-        select(func.avg(cast(col(CsatRating.rating), SqlFloat)), func.count()).where(rated_in)
+    satisfied = func.sum(case((col(CsatRating.rating) >= 4, 1), else_=0))
+    csat_average, csat_count, csat_satisfied = session.execute(
+        select(func.avg(cast(col(CsatRating.rating), SqlFloat)), func.count(), satisfied).where(rated_in)
     ).one()
     return Metrics(
         start=start,
@@ -109,4 +110,32 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         reopened=count(and_(reopenings, col(AuditEvent.at) >= start, col(AuditEvent.at) < end), AuditEvent),
         csat_average=float(csat_average) if csat_average is not None else None,
         csat_count=int(csat_count),
+        csat_satisfied=int(csat_satisfied or 0),
     )
+
+
+def daily(session: Session, *, start: datetime, end: datetime) -> list[tuple[str, int, int, int]]:
+    """Per UTC day of creation in [start, end): (YYYY-MM-DD, tickets created, SLA clocks met,
+    SLA clocks breached), one grouped query; days without tickets are absent."""
+    created = col(Ticket.created_at)
+    day = (
+        func.to_char(func.timezone("UTC", created), "YYYY-MM-DD")
+        if session.get_bind().dialect.name == "postgresql"
+        else func.date(created)
+    )
+    met = case(
+        (and_(col(Ticket.first_response_stopped_at).is_not(None), col(Ticket.first_response_breached).is_(False)), 1),
+        else_=0,
+    ) + case(
+        (and_(col(Ticket.resolution_stopped_at).is_not(None), col(Ticket.resolution_breached).is_(False)), 1), else_=0
+    )
+    missed = case((col(Ticket.first_response_breached).is_(True), 1), else_=0) + case(
+        (col(Ticket.resolution_breached).is_(True), 1), else_=0
+    )
+    rows = session.execute(
+        select(day, func.count(), func.sum(met), func.sum(missed))
+        .where(created >= start, created < end)
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    return [(str(d), int(n), int(a or 0), int(b or 0)) for d, n, a, b in rows]

@@ -17,8 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EVERY_DAY",
     "LATE_AFTER",
     "STALE_AFTER",
+    "WEEKDAYS",
     "Listed",
     "Snapshot",
     "is_late",
@@ -29,20 +31,26 @@ __all__ = [
 
 LATE_AFTER = timedelta(minutes=15)
 STALE_AFTER = timedelta(hours=12)
-_WEEKEND = {5, 6}
 
 
-def latest_slot(now: datetime, *, tz: ZoneInfo, at: time, weekdays_only: bool) -> datetime:
-    """The most recent scheduled digest at or before `now` (aware, in `tz`). Built from the local
-    date and wall-clock time, so a DST change moves it with the clock (09:00 stays 09:00)."""
+WEEKDAYS = frozenset(range(5))
+EVERY_DAY = frozenset(range(7))
+
+
+def latest_slot(now: datetime, *, tz: ZoneInfo, at: time, days: frozenset[int]) -> datetime:
+    """The most recent scheduled time at or before `now` (aware, in `tz`) on one of `days`
+    (Monday = 0). Built from the local date and wall-clock time, so a DST change moves it with the
+    clock (09:00 stays 09:00)."""
+    if not days:
+        raise ValueError("no day to schedule on")
     local_now = now.astimezone(tz)
     day = local_now.date()
     for _ in range(8):
         slot = datetime.combine(day, at, tzinfo=tz)
-        if slot <= local_now and not (weekdays_only and day.weekday() in _WEEKEND):
+        if slot <= local_now and day.weekday() in days:
             return slot
         day -= timedelta(days=1)
-    raise AssertionError("a week always has a weekday")
+    raise AssertionError("every weekday comes within eight days")
 
 
 def is_late(slot: datetime, now: datetime) -> bool:

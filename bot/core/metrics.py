@@ -48,7 +48,8 @@ class Metrics:
       their thread and never reopened, over tickets solved in the period.
     - escalation rate: tickets created in the period that were escalated, over created.
     - reopen rate: reopenings in the period, over tickets solved in the period.
-    - csat: the average 1–5 rating given in the period, and how many ratings.
+    - csat: the average 1–5 rating given in the period, how many ratings, and the share of 4s and
+      5s (the CSAT score the health triage reads).
     """
 
     start: datetime
@@ -67,6 +68,7 @@ class Metrics:
     reopened: int
     csat_average: float | None = None
     csat_count: int = 0
+    csat_satisfied: int = 0  # ratings of 4 or 5
 
     @property
     def days(self) -> float:
@@ -91,3 +93,8 @@ class Metrics:
     @property
     def reopen_rate(self) -> float | None:
         return ratio(self.reopened, self.solved)
+
+    @property
+    def csat_score(self) -> float | None:
+        """The share of ratings that were 4 or 5 (the seed's "CSAT %")."""
+        return ratio(self.csat_satisfied, self.csat_count)

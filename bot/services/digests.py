@@ -9,25 +9,27 @@ day's scheduled one).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.core.digest import is_late, is_stale, latest_slot, snapshot_from_json
+from bot.charts import volume_and_sla_png
+from bot.core.digest import EVERY_DAY, WEEKDAYS, is_late, is_stale, latest_slot, snapshot_from_json
+from bot.core.health import health_score, triage
 from bot.core.metrics import PERIODS
 from bot.core.permissions import PermissionDeniedError
 from bot.services.policy import Policy
 from bot.slack import digest_blocks, stats_blocks
-from bot.slack.delivery import AfterSent, GiveUpError, Prepare
+from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, Prepare
 from store import digests, metrics, outbox
 from store.db import read_scope, session_scope
 from store.models import Digest, OutboxMessage
 
-__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "post_due", "post_now", "stats"]
+__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "health", "post_due", "post_now", "stats"]
 
-HEADLINE, DETAILS = "digest", "digest_details"
+HEADLINE, DETAILS, WEEKLY, WEEKLY_CHART = "digest", "digest_details", "digest_weekly", "digest_weekly_chart"
 
 
 class DigestError(ValueError):
@@ -35,20 +37,33 @@ class DigestError(ValueError):
 
 
 def post_due(engine: Engine, policy: Policy, *, now: datetime) -> bool:
-    """The sweep's part: decide the latest scheduled digest if nobody has; True if this call did."""
+    """The sweep's part: decide the latest scheduled daily (and, on its day, weekly) digest if nobody
+    has; True if this call decided one."""
     channel = policy.config.channels.standup
     if not channel:
         return False
     settings = policy.config.digest
-    slot = latest_slot(now, tz=policy.config.tzinfo, at=settings.time, weekdays_only=settings.weekdays_only)
-    if is_stale(slot, now):
-        return False
-    name = slot.date().isoformat()
-    with read_scope(engine) as session:  # most sweeps: already decided, and no write lock taken
-        if session.exec(select(Digest.id).where(Digest.kind == "daily", Digest.slot == name)).first():
-            return False
-    with session_scope(engine) as session:
-        return _decide(session, policy, kind="daily", slot=name, due=slot, channel=channel, now=now) is not None
+    daily_days = WEEKDAYS if settings.weekdays_only else EVERY_DAY
+    weekly_days = frozenset({_WEEKDAY_NUMBERS[settings.weekly_day]})
+    decided = False
+    for kind, days in (("daily", daily_days), ("weekly", weekly_days)):
+        slot = latest_slot(now, tz=policy.config.tzinfo, at=settings.time, days=days)
+        if is_stale(slot, now) or _already(engine, kind, slot.date().isoformat()):
+            continue
+        with session_scope(engine) as session:
+            decider = _decide if kind == "daily" else _decide_weekly
+            found = decider(session, policy, slot=slot.date().isoformat(), due=slot, channel=channel, now=now)
+            decided = decided or found is not None
+    return decided
+
+
+_WEEKDAY_NUMBERS = {name: number for number, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+
+
+def _already(engine: Engine, kind: str, slot: str) -> bool:
+    """Most sweeps: decided already, found without taking SQLite's write lock."""
+    with read_scope(engine) as session:
+        return session.exec(select(Digest.id).where(Digest.kind == kind, Digest.slot == slot)).first() is not None
 
 
 def post_now(engine: Engine, policy: Policy, *, actor: str, request_key: str, now: datetime) -> str:
@@ -59,9 +74,7 @@ def post_now(engine: Engine, policy: Policy, *, actor: str, request_key: str, no
     if not channel:
         raise DigestError("No standup channel is set: add `channels.standup` to frontline.yaml.")
     with session_scope(engine) as session:
-        decided = _decide(
-            session, policy, kind="adhoc", slot=request_key[:64], due=now, channel=channel, now=now, by=actor
-        )
+        decided = _decide(session, policy, slot=request_key[:64], due=now, channel=channel, now=now, by=actor)
     return f"A digest is on its way to <#{channel}>." if decided else "That digest is already on its way."
 
 
@@ -69,13 +82,14 @@ def _decide(
     session: Session,
     policy: Policy,
     *,
-    kind: str,
     slot: str,
     due: datetime,
     channel: str,
     now: datetime,
     by: str | None = None,
 ) -> int | None:
+    """The daily digest (or, with `by`, one asked for now): counted now, recorded, its post queued."""
+    kind = "adhoc" if by else "daily"
     since = digests.previous_due(session, due) or due - timedelta(days=1)
     day = due.astimezone(policy.config.tzinfo).date()
     snapshot = digests.snapshot(session, day=day, since=since, now=now)
@@ -92,6 +106,27 @@ def _decide(
         session, key=f"digest:{kind}:{slot}"[:255], method="chat.postMessage",
         args={"digest_id": digest_id, "channel": channel}, purpose=HEADLINE, now=now,
     )  # fmt: skip
+    return digest_id
+
+
+def _decide_weekly(
+    session: Session, policy: Policy, *, slot: str, due: datetime, channel: str, now: datetime
+) -> int | None:
+    """The weekly review: the last seven days' dashboard, traffic lights and chart, shown as they are
+    when it is posted (the window is fixed: the seven days before it was due)."""
+    window = {"start": (due - PERIODS["week"]).isoformat(), "end": due.isoformat()}
+    digest_id = digests.claim(
+        session,
+        {
+            "kind": "weekly", "slot": slot, "due_at": due, "created_at": now, "late": is_late(due, now),
+            "requested_by": None, "channel": channel, "snapshot": window,
+        },
+    )  # fmt: skip
+    if digest_id is not None:
+        outbox.enqueue(
+            session, key=f"digest:weekly:{slot}", method="chat.postMessage",
+            args={"digest_id": digest_id, "channel": channel}, purpose=WEEKLY, now=now,
+        )  # fmt: skip
     return digest_id
 
 
@@ -125,8 +160,45 @@ def _headline_posted(session: Session, message: OutboxMessage, response: dict[st
     )  # fmt: skip
 
 
-PREPARE: dict[str, Prepare] = {HEADLINE: _prepare_headline, DETAILS: _prepare_details}
-AFTER_SENT: dict[str, AfterSent] = {HEADLINE: _headline_posted}
+def _window(digest: Digest) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(digest.snapshot["start"]), datetime.fromisoformat(digest.snapshot["end"])
+
+
+def _prepare_weekly(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    digest = _digest(session, message)
+    start, end = _window(digest)
+    figures = metrics.measure(session, start=start, end=end)
+    shown = stats_blocks.weekly_message(figures, triage(figures), health_score(figures), late=digest.late)
+    return {"channel": digest.channel, "unfurl_links": False, **shown}
+
+
+def _weekly_posted(session: Session, message: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
+    outbox.enqueue(
+        session, key=f"{message.key}:chart"[:255], method=FILES_UPLOAD_V2,
+        args={
+            "digest_id": message.args["digest_id"], "channel": response["channel"], "thread_ts": response["ts"],
+            "filename": "volume-and-sla.png", "title": "Volume and SLA compliance, last 14 days",
+        },
+        purpose=WEEKLY_CHART, now=now,
+    )  # fmt: skip
+
+
+def _prepare_chart(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    digest = _digest(session, message)
+    _, end = _window(digest)
+    last_day = (end - timedelta(days=1)).astimezone(UTC).date()
+    rows = metrics.daily(session, start=end - timedelta(days=14), end=end)
+    png = volume_and_sla_png(rows, last_day=last_day)
+    return {**{k: v for k, v in message.args.items() if k != "digest_id"}, "content": png}
+
+
+PREPARE: dict[str, Prepare] = {
+    HEADLINE: _prepare_headline,
+    DETAILS: _prepare_details,
+    WEEKLY: _prepare_weekly,
+    WEEKLY_CHART: _prepare_chart,
+}
+AFTER_SENT: dict[str, AfterSent] = {HEADLINE: _headline_posted, WEEKLY: _weekly_posted}
 
 
 def stats(engine: Engine, policy: Policy, *, actor: str, period: str, now: datetime) -> dict[str, Any]:
@@ -138,3 +210,12 @@ def stats(engine: Engine, policy: Policy, *, actor: str, period: str, now: datet
     with read_scope(engine) as session:
         figures = metrics.measure(session, start=now - PERIODS[period], end=now)
     return stats_blocks.stats_message(figures, period=period)
+
+
+def health(engine: Engine, policy: Policy, *, actor: str, now: datetime) -> dict[str, Any]:
+    """`/support health`: seed 001's health score over the last 30 days and what drags it down."""
+    if not policy.is_agent(actor):
+        raise PermissionDeniedError("Only agents, leads and admins see the support health.")
+    with read_scope(engine) as session:
+        figures = metrics.measure(session, start=now - PERIODS["month"], end=now)
+    return stats_blocks.health_message(health_score(figures), triage(figures), period="month")

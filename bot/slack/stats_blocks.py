@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.durations import format_duration
+from bot.core.health import HealthScore, Light, Signal
 from bot.core.metrics import Durations, Metrics
 from bot.slack import kit
-from bot.slack.kit import Message, slack_date
+from bot.slack.kit import Block, Message, slack_date
 
-__all__ = ["stats_message"]
+__all__ = ["health_message", "stats_message", "traffic_lights", "weekly_message"]
 
 
 def _time(seconds: float | None) -> str:
@@ -55,3 +56,46 @@ def stats_message(metrics: Metrics, *, period: str) -> Message:
         f"{_percent(m.sla_compliance)}, backlog {m.backlog}"
     )
     return {"text": text, "blocks": blocks}
+
+
+_LIGHT = {
+    Light.HEALTHY: ":large_green_circle:",
+    Light.WARNING: ":large_yellow_circle:",
+    Light.CRITICAL: ":red_circle:",
+    Light.UNKNOWN: ":white_circle:",
+}
+
+
+def traffic_lights(signals: list[Signal]) -> Block:
+    lines = [f"{_LIGHT[s.light]} *{s.name}* {s.value} (healthy {s.healthy})" for s in signals]
+    return kit.section("*Health triage* (seed 001)\n" + "\n".join(lines))
+
+
+def health_message(score: HealthScore, signals: list[Signal], *, period: str) -> Message:
+    """`/support health`: the score, its parts, what drags it down, and what is not measured."""
+    if score.score is None:
+        text = f"Support health, last {period}: not enough data yet (no solved, rated or SLA-decided tickets)."
+        return {"text": text, "blocks": [kit.section(text), traffic_lights(signals)]}
+    parts = " · ".join(f"{name} {points:.0f}/{weight}" for name, points, weight in score.parts)
+    drags = "\n".join(f"• {drag}" for drag in score.drags[:6]) or "• nothing: every measured signal is healthy"
+    blocks = [
+        kit.header(f"Support health · last {period}: {score.score}/100"),
+        kit.section(f"*Measured* ({score.measured_weight} of the seed's 100 points, scaled to 100): {parts}"),
+        kit.section(f"*What drags it down*\n{drags}"),
+        traffic_lights(signals),
+        kit.context("Not measured: " + ", ".join(score.unmeasured)),
+    ]
+    return {"text": f"Support health, last {period}: {score.score}/100", "blocks": blocks}
+
+
+def weekly_message(metrics: Metrics, signals: list[Signal], score: HealthScore, *, late: bool) -> Message:
+    """The Monday review: last week's dashboard with a traffic light per signal (the chart follows
+    in the thread)."""
+    shown = stats_message(metrics, period="week")
+    blocks = [kit.header(f"Weekly support review · week to {metrics.end:%a %d %b %Y}"), *shown["blocks"][1:]]
+    blocks.append(traffic_lights(signals))
+    if score.score is not None:
+        blocks.append(kit.context(f"Health score {score.score}/100 (`/support health` says what drags it down)"))
+    if late:
+        blocks.append(kit.context(":hourglass: Late: no worker was running when it was due."))
+    return {"text": f"Weekly support review{' (late)' if late else ''}: " + shown["text"], "blocks": blocks}

@@ -30,7 +30,7 @@ CONFIG: dict[str, Any] = {
     "channels": {"triage": "C_TRIAGE", "intake": ["C_HELP"], "standup": "C_STANDUP", "incidents": "C_INCIDENTS"},
     "roles": {"agents": [AGENT, "U_AGENT2"], "leads": [LEAD]},
     "customers": {"acme": {"tier": "enterprise", "arr": 120000}},
-    "digest": {"time": "09:00"},
+    "digest": {"time": "09:00", "weekly_day": "fri"},  # the weekly review has a test of its own
 }
 
 
@@ -141,3 +141,36 @@ def test_a_standup_channel_the_bot_cannot_post_to_is_reported_once(database_url:
         assert len(reports) == 1 and "<#C_PRIVATE>" in reports[0]
         posts = [c for c in sandbox.standin.calls_to("chat.postMessage") if c.args.get("channel") == "C_PRIVATE"]
         assert len(posts) == 2  # one attempt a day, no retry loop
+
+
+def test_the_weekly_review_comes_on_its_day_with_traffic_lights_and_a_chart(database_url: str, clock: Clock) -> None:
+    config = parse_config(CONFIG | {"digest": {"time": "09:00", "weekly_day": "mon"}})
+    with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as sandbox:
+        _command(sandbox, "/ticket", "Checkout is down for everyone customer:acme", REQUESTER)
+        _tick(sandbox, clock, datetime(2026, 12, 7, 9, 0, tzinfo=NY))
+        _tick(sandbox, clock, datetime(2026, 12, 7, 9, 1, tzinfo=NY))
+        weekly = [m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Weekly support review")]
+        assert len(weekly) == 1 and len(_digests(sandbox)) == 1  # and the daily one beside it
+        shown = render_message(weekly[0])
+        assert "Health triage" in shown and "First response time" in shown and "Escalation rate" in shown
+        [reply] = weekly[0]["replies"]
+        [chart] = reply["files"]
+        content = sandbox.standin.file_content(chart["id"]) or b""
+        assert chart["name"] == "volume-and-sla.png" and content.startswith(b"\x89PNG")
+        # Tuesday: no second weekly review.
+        _tick(sandbox, clock, datetime(2026, 12, 8, 9, 0, tzinfo=NY))
+        assert len([m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Weekly")]) == 1
+
+
+def test_support_health_names_what_drags_it_down(dg: Sandbox, clock: Clock) -> None:
+    empty = _command(dg, "/support", "health", AGENT)
+    assert "not enough data yet" in empty
+    _command(dg, "/ticket", "Checkout is down for everyone customer:acme", REQUESTER)
+    _command(dg, "/ticket", "escalate T-1 L2 restarted the pods", AGENT)
+    _tick(dg, clock, datetime(2026, 12, 9, 9, 0, tzinfo=NY))  # two days on: its clocks breached
+    response = dg.simulator.slash_command("/support", "health", user_id=AGENT, channel_id="C_TRIAGE")
+    shown = render_message(response.json())
+    assert "Support health · last month: 0/100" in shown
+    assert "Speed (SLA compliance) (20 points lost)" in shown and "Escalation rate 100%" in shown
+    assert "Not measured:" in shown and "Customer satisfaction (CSAT)" in shown
+    assert "Only agents" in _command(dg, "/support", "health", REQUESTER)

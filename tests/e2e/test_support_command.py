@@ -43,5 +43,6 @@ def test_help_and_unknown_verbs(sandbox: Sandbox) -> None:
     assert _support(sandbox, "help").startswith("usage: `/support sla`")
     assert _support(sandbox, "statistics please") == (
         ":warning: 'statistics' is not a /support verb; usage: `/support sla` (the SLA policy in force) · "
-        "`/support digest` (the standup digest, now) · `/support stats [week|month]` · `/support help`"
+        "`/support digest` (the standup digest, now) · `/support stats [week|month]` · `/support health` · "
+        "`/support help`"
     )

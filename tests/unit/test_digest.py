@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.digest import Listed, Snapshot, is_late, is_stale, latest_slot, snapshot_from_json
+from bot.core.digest import EVERY_DAY, WEEKDAYS, Listed, Snapshot, is_late, is_stale, latest_slot, snapshot_from_json
 from bot.core.pii import mask_pii
 from bot.slack import digest_blocks
 
@@ -16,7 +16,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def _slot(now: datetime, *, tz: ZoneInfo = NY, weekdays_only: bool = True) -> datetime:
-    return latest_slot(now, tz=tz, at=time(9, 0), weekdays_only=weekdays_only)
+    return latest_slot(now, tz=tz, at=time(9, 0), days=WEEKDAYS if weekdays_only else EVERY_DAY)
 
 
 def test_the_latest_slot_is_nine_local_on_a_weekday() -> None:
