@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import sys
 import urllib.error
@@ -256,6 +257,48 @@ def export_bugs(
     from bot.export import write_bugs
 
     _export(write_bugs, "bugs", fmt, output)
+
+
+# As `/incident` reads it (INC-3, inc3); the bare number is accepted too, as `/ticket` accepts 42.
+_INCIDENT_REF = re.compile(r"^(?:INC-?)?([0-9]{1,9})$", re.IGNORECASE)
+
+
+def _incident_number(ref: str) -> int:
+    match = _INCIDENT_REF.match(ref.strip())
+    if match is None:
+        _fail([f"incident: '{ref[:40]}' is not an incident reference; use INC-<n>, e.g. INC-3"])
+    number = int(match.group(1))
+    if number < 1:
+        _fail([f"incident: '{ref[:40]}' does not exist; incident numbers start at INC-1"])
+    return number
+
+
+@export_app.command("incident")
+def export_incident(
+    incident: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident: INC-<n>, e.g. INC-3.")],
+    fmt: Annotated[str, typer.Option("--format", help="markdown (the only format for an incident).")] = "markdown",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """A post-incident review draft in Markdown: the facts, the full timeline (times in the configured
+    timezone) and empty sections to fill in (summary, impact, root cause, action items, …)."""
+    # Checked here rather than by an enum, so a wrong format is one line, not a usage box.
+    if fmt.strip().lower() != "markdown":
+        _fail([f"--format: '{fmt[:40]}' is not a format for an incident; only markdown is"])
+    number = _incident_number(incident)
+    from bot.export import IncidentExportError, incident_review
+    from bot.services.incidents import IncidentNotFoundError
+
+    settings, config = _load()
+    deps = _deps(settings, config, talks_to_slack=False)
+    try:
+        review = incident_review(deps.engine, deps.policy, number)
+    except (IncidentNotFoundError, IncidentExportError) as error:
+        _fail([str(error)], code=1)
+    if output is None:
+        sys.stdout.write(review)
+        return
+    output.write_text(review, encoding="utf-8")
+    typer.echo(f"wrote INC-{number}'s review draft to {output}", err=True)
 
 
 def _export(write: Callable[[Engine, TextIO, str], int], noun: str, fmt: ExportFormat, output: Path | None) -> None:

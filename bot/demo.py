@@ -3,15 +3,18 @@ in-process stand-in for Slack, then the channels printed as a person would read 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import demo_config
+from bot.context import utc_now
 from bot.core.durations import parse_duration
 from bot.core.text import decode_slack_text
 from bot.sandbox import Sandbox
@@ -20,23 +23,24 @@ from bot.worker import run_due_work
 from store.db import create_db_engine
 from store.migrate import upgrade
 
-__all__ = ["STORY", "Step", "run_demo"]
+__all__ = ["STORY", "Step", "StoryClock", "run_demo"]
 
 
 @dataclass(frozen=True)
 class Step:
     user: str
-    channel: str
+    channel: str  # an ID, or `#name` for a channel Slack creates during the story (an incident's)
     command: str  # a slash command, MESSAGE for a plain message (REPLY: in the last message's thread),
-    # CLICK (text: "<ticket ref> <button label>", on the newest message in `channel` naming that
-    # ticket), SUBMIT (text: the form's fields as JSON, for the last form opened), REACT (text: the
-    # emoji, on the last message) or LATER (text: a duration: the worker's sweep runs that much later
-    # than now, on a simulated clock)
+    # CLICK (text: "<ref> <button label>", on the newest message in `channel` naming that ticket or
+    # incident and having that button), SUBMIT (text: the form's fields as JSON, for the last form
+    # opened), REACT (text: the emoji, on the last message) or LATER (text: a duration: the simulated
+    # clock moves on that much, and the worker's sweep runs)
     text: str
     caption: str
 
 
 MESSAGE, REPLY, CLICK, SUBMIT, REACT, LATER = "message", "reply", "click", "submit", "react", "later"
+INCIDENT_CHANNEL = "#inc-1-checkout-errors-for-eu-customers"  # what Frontline names INC-1's channel
 
 HANDOFF = {
     "tier": "L2",
@@ -202,12 +206,65 @@ STORY: tuple[Step, ...] = (
         "",
         "",
         LATER,
-        "16m",
+        "4m",
         "At 16 minutes T-1 has breached: the L2 channel and the leads are told, and nobody has "
         "acknowledged its escalation within the P0 row's 15 minutes: L2 and the leads are nudged again. "
         "Tickets nobody has picked up for 15 minutes are pinged in triage.",
     ),
+    Step(
+        "U_LEAD",
+        "C_TRIAGE",
+        "/incident",
+        "start Checkout errors for EU customers",
+        "EU checkout keeps failing: the support lead starts an incident. Frontline creates its channel, "
+        "invites the lead as its commander, announces it in #incidents and posts the incident playbook's "
+        "first step there.",
+    ),
+    Step(
+        "U_LEAD",
+        INCIDENT_CHANNEL,
+        CLICK,
+        "INC-1 Done",
+        "Engineering and management are on it: the commander clicks Done on the first step, and the next "
+        "one is posted.",
+    ),
+    Step(
+        "",
+        "",
+        LATER,
+        "30m",
+        "30 minutes on, nobody has touched the status page: the incident channel is reminded that the "
+        "status page step is due, and that the status page is due again (every 30 minutes).",
+    ),
+    Step(
+        "U_LEAD",
+        INCIDENT_CHANNEL,
+        "/incident",
+        "update The payment provider is failing over to its backup; EU checkout is recovering. Next update "
+        "in 30 minutes.",
+        "The commander posts an update: in the incident channel and #incidents, and it resets the "
+        "status page reminder.",
+    ),
+    Step(
+        "U_LEAD",
+        INCIDENT_CHANNEL,
+        "/incident",
+        "resolve",
+        "EU checkout works again: the commander resolves INC-1, and its summary with the timeline is "
+        "posted in its channel and #incidents.",
+    ),
 )
+
+
+@dataclass
+class StoryClock:
+    """The time as the story has it: the real time, moved on by every LATER so far. Everything reads
+    it (requests, the worker), so what happens after a LATER happens later."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.ahead
 
 
 def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
@@ -217,12 +274,13 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     engine = create_db_engine(url)
     upgrade(engine)
     engine.dispose()
-    with Sandbox(database_url=url, config=demo_config()) as sandbox:
+    clock = StoryClock()
+    with Sandbox(database_url=url, config=demo_config(), clock=clock) as sandbox:
         out.write("Frontline demo: a stand-in Slack workspace on loopback, real signed requests.\n\n")
         last_message_ts: str | None = None
         for number, step in enumerate(STORY, 1):
             out.write(f"{number}. {step.caption}\n")
-            last_message_ts = _play(sandbox, step, out, last_message_ts)
+            last_message_ts = _play(sandbox, clock, step, out, last_message_ts)
         sandbox.wait_until_delivered()
         out.write("What the channels show now:\n\n")
         out.write(sandbox.standin.transcript() + "\n")
@@ -231,13 +289,14 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _play(sandbox: Sandbox, step: Step, out: TextIO, last_message_ts: str | None) -> str | None:
+def _play(sandbox: Sandbox, clock: StoryClock, step: Step, out: TextIO, last_message_ts: str | None) -> str | None:
     """Play one step and write what the person did and saw; returns the last top-level message's ts."""
     users = sandbox.standin
-    who, where = users.user_name(step.user), users.channel_name(step.channel)
     if step.command == LATER:
-        _later(sandbox, step.text, out)
+        _later(sandbox, clock, step.text, out)
         return last_message_ts
+    step = dataclasses.replace(step, channel=_channel_id(sandbox, step.channel))
+    who, where = users.user_name(step.user), users.channel_name(step.channel)
     if step.command == CLICK:
         ref, _, label = step.text.partition(" ")
         _click(sandbox, step.user, step.channel, ref, label)
@@ -268,28 +327,49 @@ def _play(sandbox: Sandbox, step: Step, out: TextIO, last_message_ts: str | None
     return last_message_ts
 
 
-def _later(sandbox: Sandbox, wait: str, out: TextIO) -> None:
-    """Run the worker's sweep as of `wait` from now (what `frontline tick --now` does) and show what
-    it posted."""
+def _channel_id(sandbox: Sandbox, channel: str) -> str:
+    """A step's channel as Slack names it: `#name` is looked up, since an incident's channel gets its
+    ID only when Frontline has Slack create it."""
+    if not channel.startswith("#"):
+        return channel
+    found = sandbox.standin.channel_id(channel)
+    if found is None:
+        raise LookupError(f"the story plays in {channel}, which Slack has not created")
+    return found
+
+
+def _later(sandbox: Sandbox, clock: StoryClock, wait: str, out: TextIO) -> None:
+    """Move the story's clock on by `wait`, run the worker's sweep as of then (what `frontline tick
+    --now` does) and show what it posted."""
     sandbox.wait_until_delivered()
     posted_before = len(sandbox.standin.calls_to("chat.postMessage"))
-    run_due_work(sandbox.deps, sandbox.deps.clock() + parse_duration(wait))
+    clock.ahead += parse_duration(wait)
+    run_due_work(sandbox.deps, clock())
+    sandbox.wait_until_delivered()  # and whatever the background worker's own sweep took from it
     out.write(f"   ({wait} later: the worker's sweep runs)\n")
     for call in sandbox.standin.calls_to("chat.postMessage")[posted_before:]:
         where = sandbox.standin.channel_name(str(call.response.get("channel", call.args.get("channel"))))
-        first_line = decode_slack_text(str(call.args.get("text", ""))).splitlines()[0]
-        out.write(f"   → {where}: {first_line}\n")
+        shown = sandbox.standin.render({"text": str(call.args.get("text", ""))})  # names, not IDs
+        out.write(f"   → {where}: {(shown.splitlines() or [''])[0]}\n")
     out.write("\n")
 
 
 def _click(sandbox: Sandbox, user: str, channel: str, ref: str, label: str) -> None:
-    """Click the button labelled `label` on the newest message in `channel` about `ref` (its card,
-    or its handoff), as Slack would send it."""
-    about = [m for m in sandbox.standin.messages(channel) if f"{ref} " in m.get("text", "")]
-    message = about[-1]
-    buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    button = next(e for e in buttons if e.get("text", {}).get("text") == label)
+    """Click the button labelled `label` on the newest message in `channel` about `ref` that has one
+    (a ticket's card or handoff, an incident's current step), as Slack would send it."""
+    about = [
+        (message, button)
+        for message in sandbox.standin.messages(channel)
+        if f"{ref} " in message.get("text", "")
+        for button in _buttons(message)
+        if button.get("text", {}).get("text") == label
+    ]
+    message, button = about[-1]
     sandbox.simulator.block_action(user_id=user, actions=[button], channel_id=channel, message=message)
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
 
 
 def _submit(sandbox: Sandbox, user: str, values: dict[str, str]) -> str:

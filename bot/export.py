@@ -1,4 +1,7 @@
-"""`frontline export tickets|bugs`: one record per ticket (or bug), for reporting and migration."""
+"""`frontline export tickets|bugs`: one record per ticket (or bug), for reporting and migration;
+`frontline export incident INC-3`: the incident's post-incident review draft (Markdown).
+
+Nothing here masks personal data yet: the records carry what people typed, as stored."""
 
 from __future__ import annotations
 
@@ -11,16 +14,22 @@ from typing import Any, TextIO
 from sqlalchemy import Engine
 
 from bot.core.timefmt import iso_utc
+from bot.incident_review import review_markdown
+from bot.services import incidents, playbook_runs
+from bot.services.policy import Policy
 from store import bugs, tickets
+from store import playbooks as runs
 from store.db import read_scope
 from store.models import Bug, Ticket
 
 __all__ = [
     "BUG_FIELDS",
     "TICKET_FIELDS",
+    "IncidentExportError",
     "bug_record",
     "bug_records",
     "csv_cell",
+    "incident_review",
     "ticket_record",
     "ticket_records",
     "write_bugs",
@@ -204,3 +213,23 @@ def bug_records(engine: Engine) -> Iterator[dict[str, Any]]:
 def write_bugs(engine: Engine, out: TextIO, fmt: str) -> int:
     """Write every bug as JSON Lines or CSV; returns how many were written."""
     return _write(bug_records(engine), BUG_FIELDS, out, fmt)
+
+
+class IncidentExportError(LookupError):
+    """The incident exists but cannot be shown (its playbook is no longer installed)."""
+
+
+def incident_review(engine: Engine, policy: Policy, number: int) -> str:
+    """INC-`number`'s post-incident review draft as Markdown, times in the configured time zone; raises
+    `IncidentNotFoundError` when there is no such incident. Rendered whole before anything is written,
+    so a failure leaves no half-written file."""
+    with read_scope(engine) as session:
+        incident = incidents.find(session, incidents.Ref(number=number))
+        row = runs.run_by_id(session, incident.run_id)
+        if row is None or row.playbook not in policy.playbooks:
+            playbook = row.playbook if row is not None else "?"
+            raise IncidentExportError(
+                f"{incident.ref} follows playbook `{playbook}`, which is not installed here (FRONTLINE_PLAYBOOKS)."
+            )
+        view = playbook_runs.view_of(session, policy, row)
+    return review_markdown(view, policy.config.tzinfo)

@@ -3,7 +3,8 @@
 Incoming: Slack sends `&`, `<`, `>` as entities and wraps mentions and links in `<…>`; we store
 what the person typed (field case F3). Outgoing: user text is escaped exactly once, so it can
 neither ping anyone (`<!channel>`, `<@U…>`) nor show `&amp;amp;`, and is cut to Block Kit limits
-without splitting an emoji, an entity or a combining sequence (field case F12).
+without splitting an emoji, an entity or a combining sequence (field case F12). Exports written as
+Markdown (a post-incident review) escape user text for Markdown instead (`escape_markdown`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ELLIPSIS", "decode_slack_text", "displayable", "escape_mrkdwn", "truncate", "utf16_len"]
+__all__ = [
+    "ELLIPSIS",
+    "decode_slack_text",
+    "displayable",
+    "escape_markdown",
+    "escape_mrkdwn",
+    "truncate",
+    "utf16_len",
+]
 
 ELLIPSIS = "…"
 
@@ -68,6 +77,34 @@ def escape_mrkdwn(text: str) -> str:
     """User text for a mrkdwn field: `displayable`, and the three characters Slack treats as
     control characters escaped, exactly once."""
     return displayable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Inline Markdown (CommonMark and GitHub's tables): emphasis, code, links, raw HTML, table cells,
+# strikethrough, and `#`, whose trailing run would be dropped from a heading. `&` only where it
+# would start an entity ("&copy;"); AT&T stays as typed.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<|~#])")
+_MARKDOWN_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+# What starts a block at the beginning of a line: a quote, a list item, a setext underline.
+_MARKDOWN_LINE_START = re.compile(r"^([>+=-]|[0-9]+(?=[.)]))")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def escape_markdown(text: str, *, line_break: str = " ") -> str:
+    """A person's words for a Markdown document, read as typed: no emphasis, code, link, HTML, table
+    cell or block they did not mean. Its lines are joined by `line_break` (blank ones dropped, since
+    they would end the list item or paragraph the text sits in)."""
+    lines = (_escape_markdown_line(displayable(line).strip()) for line in _LINE_BREAK.split(text))
+    return line_break.join(line for line in lines if line)
+
+
+def _escape_markdown_line(line: str) -> str:
+    escaped = _MARKDOWN_ENTITY.sub(r"\\&", _MARKDOWN_SPECIAL.sub(r"\\\1", line))
+    start = _MARKDOWN_LINE_START.match(escaped)
+    if start is None:
+        return escaped
+    # "1." starts a list only with its dot: the escape goes before the dot, not before the digits.
+    at = start.end() if escaped[0].isdigit() else 0
+    return escaped[:at] + "\\" + escaped[at:]
 
 
 def utf16_len(text: str) -> int:

@@ -331,6 +331,10 @@ def _refresh_card(session: Session, row: PlaybookRun, change: int, *, now: datet
 def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime) -> str:
     """A step came due or its recurring work is due again: remind whoever answers for it, in the
     run's channel (the caller holds no lock on the run; this takes it)."""
+    # The sweep runs without autoflush, and the re-read below replaces what the session holds: an
+    # earlier reminder of the same run in this batch must reach the row first, or it is lost (with
+    # its stamp, a recurring reminder would never be planned again).
+    session.flush()
     row = store.run_by_id(session, timer.subject_id, for_update=True)
     playbook = policy.playbooks.get(row.playbook) if row is not None else None
     if row is None or playbook is None or row.status != "running" or row.reminders_off:

@@ -9,7 +9,7 @@ are shown as mrkdwn; everything a person typed (a run's title, an update) is esc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.core.durations import format_duration
@@ -26,8 +26,10 @@ __all__ = [
     "INCIDENT_SEVERITY",
     "REPLY",
     "SKIP",
+    "SLACK_TIMELINE",
     "IncidentView",
     "RunView",
+    "TimelineStyle",
     "incident_card",
     "playbook_list",
     "reminder",
@@ -243,13 +245,45 @@ def playbook_list(playbooks: Mapping[str, Playbook]) -> Message:
 # --------------------------------------------------------------------------------------------
 
 
-def timeline_lines(view: RunView, *, at: Callable[[datetime], str]) -> list[str]:
+def _mention(user: str) -> str:
+    return f"<@{user}>"
+
+
+def _slack_text(text: str) -> str:
+    return escape_mrkdwn(truncate(text, 300))
+
+
+@dataclass(frozen=True)
+class TimelineStyle:
+    """How a timeline line writes a person, a person's words and each kind of event's mark. The
+    defaults are Slack's (mentions, mrkdwn escaping, emoji codes); the Markdown export brings its own,
+    so both walk the timeline the same way."""
+
+    who: Callable[[str], str] = _mention
+    text: Callable[[str], str] = _slack_text  # typed by a person (an update, a role's name): made safe
+    marks: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "done": _MARK["done"],
+            "skipped": _MARK["skipped"],
+            "chose": ":twisted_rightwards_arrows:",
+            "update": ":loudspeaker:",
+            "role": ":bust_in_silhouette:",
+            "moved": ":calendar:",
+            "finished": ":checkered_flag:",
+        }
+    )
+
+
+SLACK_TIMELINE = TimelineStyle()
+
+
+def timeline_lines(view: RunView, *, at: Callable[[datetime], str], style: TimelineStyle = SLACK_TIMELINE) -> list[str]:
     """One line per event worth reading (reminders are counted, not listed), each starting with its
     time as `at` writes it; a step's line says how long it took from the moment it became current."""
     lines: list[str] = []
     became_current = view.run.started_at
     for event in view.run.timeline:
-        line = _event_line(view, event, since=became_current)
+        line = _event_line(view, event, since=became_current, style=style)
         if event.what in {"done", "skipped", "chose"}:
             became_current = event.at
         if line:
@@ -257,32 +291,32 @@ def timeline_lines(view: RunView, *, at: Callable[[datetime], str]) -> list[str]
     return lines
 
 
-def _event_line(view: RunView, event: Event, *, since: datetime) -> str | None:
-    who = f"<@{event.by}>"
+def _event_line(view: RunView, event: Event, *, since: datetime, style: TimelineStyle) -> str | None:
+    who, text, mark = style.who(event.by), style.text, style.marks
     step = view.playbook.step(event.step) if event.step else None
     took = f" ({format_duration(event.at - since)})" if event.at > since else ""
     match event.what:
         case "started":
             return f"Started by {who}"
         case "done" if step:
-            return f"{_MARK['done']} {step.title}: {who}{took}"
+            return f"{mark['done']} {step.title}: {who}{took}"
         case "skipped" if step:
-            return f"{_MARK['skipped']} {step.title}: skipped by {who}{took}"
+            return f"{mark['skipped']} {step.title}: skipped by {who}{took}"
         case "chose" if step:
-            return f":twisted_rightwards_arrows: {step.title}: {who} chose *{escape_mrkdwn(event.detail)}*{took}"
+            return f"{mark['chose']} {step.title}: {who} chose *{text(event.detail)}*{took}"
         case "update":
-            return f":loudspeaker: Update by {who}: {escape_mrkdwn(truncate(event.detail, 300))}"
+            return f"{mark['update']} Update by {who}: {text(event.detail)}"
         case "role":
             role, _, user = event.detail.partition("=")
-            return f":bust_in_silhouette: <@{user.split(' ')[0]}> is {escape_mrkdwn(role)} (set by {who})"
+            return f"{mark['role']} {style.who(user.split(' ')[0])} is {text(role)} (set by {who})"
         case "moved" if step:
-            return f":calendar: {step.title}: due time moved by {who}"
+            return f"{mark['moved']} {step.title}: due time moved by {who}"
         case "finished":
-            return f":checkered_flag: Finished by {who} · {format_duration(event.at - view.run.started_at)} in all"
+            return f"{mark['finished']} Finished by {who} · {format_duration(event.at - view.run.started_at)} in all"
         case "reminded":
             return None
         case _:
-            return f"{escape_mrkdwn(event.what.capitalize())} by {who}: {escape_mrkdwn(truncate(event.detail, 300))}"
+            return f"{text(event.what.capitalize())} by {who}: {text(event.detail)}"
 
 
 def summary(view: RunView) -> Message:

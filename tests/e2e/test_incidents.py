@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.config import parse_config
+from bot.core.playbooks import run_from_json
 from bot.sandbox import Sandbox
 from bot.slack.standin import render_message
 from bot.worker import run_due_work
@@ -170,6 +171,30 @@ def test_resolving_twice_from_two_paths_resolves_once_and_stops_every_reminder(i
     assert _reminders(inc, channel) == []
     [incident] = _incidents(inc)
     assert (incident.status, incident.resolved_by) == ("resolved", LEAD)
+
+
+def test_two_reminders_of_one_run_in_one_sweep_both_count(inc: Sandbox, clock: Clock) -> None:
+    """A step's due reminder and the recurring status-page reminder, fired by the same sweep: both
+    are on the timeline, and the status page keeps being reminded every 30 minutes after it."""
+    _incident(inc, "start Checkout errors")
+    _deliver(inc, clock)
+    channel = inc.standin.channel_id("inc-1-checkout-errors")
+    assert channel is not None
+    steps = ("Activate incident response", "Post a status page update", "Prepare the acknowledgement template")
+    for minute, title in enumerate(steps, 1):
+        clock.now = datetime(2026, 12, 7, 10, minute, tzinfo=NY)
+        _click(inc, LEAD, _step(inc, channel, title), channel, "playbook_done")
+        _deliver(inc, clock)
+    # 10:30 the status page is due again, 10:33 "Respond to all tickets" (30 min after 10:03): one sweep.
+    _deliver(inc, clock, datetime(2026, 12, 7, 10, 34, tzinfo=NY))
+    assert len(_reminders(inc, channel)) == 1
+    assert any("Respond to all tickets with consistent messaging is due" in text for text in _shown(inc, channel))
+    with Session(inc.deps.engine) as session:
+        [incident] = session.exec(select(Incident)).all()
+        run = run_from_json(session.exec(select(PlaybookRun).where(PlaybookRun.id == incident.run_id)).one().state)
+    assert [e.step for e in run.timeline if e.what == "reminded"] == ["status-updates", "respond-to-tickets"]
+    _deliver(inc, clock, datetime(2026, 12, 7, 11, 4, tzinfo=NY))  # 30 minutes after that reminder
+    assert len(_reminders(inc, channel)) == 2
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.text import ELLIPSIS, decode_slack_text, displayable, escape_mrkdwn, truncate, utf16_len
+from bot.core.text import (
+    ELLIPSIS,
+    decode_slack_text,
+    displayable,
+    escape_markdown,
+    escape_mrkdwn,
+    truncate,
+    utf16_len,
+)
 
 
 def test_entities_decode_to_what_was_typed_f3() -> None:
@@ -95,3 +105,34 @@ def test_csv_cells_never_run_as_formulas() -> None:
     assert csv_cell("Printer jams") == "Printer jams"
     assert (csv_cell(True), csv_cell(False), csv_cell(None)) == ("true", "false", "")
     assert csv_cell(["vip", "billing"]) == "vip billing"
+
+
+def test_markdown_escape_shows_text_as_typed() -> None:
+    typed = "Checkout | EU *down* `500` _now_ [see](x) <b> ~~no~~ #2 &copy; AT&T C:\\temp"
+    assert escape_markdown(typed) == (
+        "Checkout \\| EU \\*down\\* \\`500\\` \\_now\\_ \\[see\\](x) \\<b> \\~\\~no\\~\\~ \\#2 \\&copy; AT&T C:\\\\temp"
+    )
+
+
+def test_markdown_escape_keeps_lines_from_starting_blocks() -> None:
+    typed = "Failing over.\r\n\n- not a list\n> not a quote\n1. not a list either\n+ nor this\r  indented  "
+    assert escape_markdown(typed) == (
+        "Failing over. \\- not a list \\> not a quote 1\\. not a list either \\+ nor this indented"
+    )
+    assert escape_markdown(typed, line_break="\\\n  ").splitlines() == [
+        "Failing over.\\",
+        "  \\- not a list\\",
+        "  \\> not a quote\\",
+        "  1\\. not a list either\\",
+        "  \\+ nor this\\",
+        "  indented",
+    ]
+    assert escape_markdown("invoice\u202egnp.exe") == "invoicegnp.exe"
+
+
+@given(st.text())
+def test_markdown_escape_leaves_no_markup_and_one_line(typed: str) -> None:
+    escaped = escape_markdown(typed)
+    assert "\n" not in escaped and "\r" not in escaped
+    bare = re.sub(r"\\.", "", escaped)  # what is left once every escaped character is taken out
+    assert not re.search(r"[\\`*_\[\]<|~#]|&#?[0-9A-Za-z]+;", bare)

@@ -61,6 +61,17 @@ _EMOJI = {
     "information_source": "ℹ️",
     "calendar": "📅",
     "clipboard": "📋",
+    # playbook runs and incidents
+    "loudspeaker": "📢",
+    "repeat": "🔁",
+    "arrow_forward": "▶️",
+    "fast_forward": "⏩",
+    "checkered_flag": "🏁",
+    "no_entry": "⛔",
+    "bust_in_silhouette": "👤",
+    "twisted_rightwards_arrows": "🔀",
+    "mute": "🔇",
+    "mailbox_with_mail": "📬",
 }
 _DEFAULT_NAMES = {user.user_id: user.real_name for user in SEED_USERS} | {BOT_USER_ID: BOT_REAL_NAME}
 _DEFAULT_CHANNELS = dict(SEED_CHANNELS)

@@ -303,6 +303,12 @@ class SlackStandIn:
                 "event_ts": self._ws.next_ts(),
             }
 
+    def render(self, message: dict[str, Any]) -> str:
+        """A message as a person in this workspace reads it: people's and channels' names (channels
+        created since the start too), blocks as text."""
+        with self._lock:
+            return "\n".join(_Transcript(self._ws).plain.message(message))
+
     def transcript(self) -> str:
         """Every channel with activity as readable text: messages, indented thread replies, ephemerals."""
         with self._lock:
