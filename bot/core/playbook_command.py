@@ -133,14 +133,14 @@ PLAYBOOK_HELP = (
 )
 INCIDENT_HELP = (
     "*/incident* runs an incident in its own channel with the `incident` playbook:\n"
-    "• `/incident start Checkout errors [P1] [T-12 T-14]`: INC-<n>, its channel, the announcement "
+    "• `/incident start Checkout errors [P1] [T-12 T-14]`: INC-&lt;n&gt;, its channel, the announcement "
     "(`/incident start` alone opens a form)\n"
     "• `/incident role comms @dana`: commander, comms, scribe or support\n"
     "• `/incident update Payments recovering, monitoring`: posted here and in the incidents channel\n"
     "• `/incident link T-15 T-16` · `/incident severity P1` · `/incident status` · `/incident resolve`\n"
-    "In an incident's channel the incident is implied; elsewhere name it: `/incident update INC-3 <text>`."
+    "In an incident's channel the incident is implied; elsewhere name it: `/incident update INC-3 &lt;text&gt;`."
 )
-_RUN_USAGE = "usage: `/playbook run <name> [T-42|<title>]` (`/playbook list` shows the names)"
+_RUN_USAGE = "usage: `/playbook run &lt;name&gt; [T-42|&lt;title&gt;]` (`/playbook list` shows the names)"
 _TICKET = re.compile(r"^(?:T-?)?([1-9][0-9]{0,8})$", re.IGNORECASE)
 _INCIDENT = re.compile(r"^INC-?([1-9][0-9]{0,8})$", re.IGNORECASE)
 _SEVERITY = re.compile(r"^(?:sev:)?(P[0-3])$", re.IGNORECASE)
@@ -181,12 +181,12 @@ def parse_incident_command(text: str) -> IncidentCommand:
         return (
             _parse_start(args)
             if incident is None
-            else UsageError("`/incident start <title>` starts a new incident; it takes no INC-<n>.")
+            else UsageError("`/incident start &lt;title&gt;` starts a new incident; it takes no INC-&lt;n&gt;.")
         )
     if verb == "update":
         body = decode_slack_text(" ".join(args)).strip()
         if not body:
-            return UsageError("usage: `/incident update [INC-3] <what changed, what is next>`")
+            return UsageError("usage: `/incident update [INC-3] &lt;what changed, what is next&gt;`")
         if len(body) > UPDATE_MAX:
             return UsageError(f"the update is {len(body):,} characters; at most {UPDATE_MAX:,}.")
         return UpdateIncident(incident, body)
@@ -240,14 +240,14 @@ def _parse_start(args: list[str]) -> IncidentCommand:
             title_words.append(word)
     title = decode_slack_text(" ".join(title_words)).strip()
     if not title:
-        return UsageError("usage: `/incident start <title> [P0-P3] [T-42 …]`: the title says what is broken.")
+        return UsageError("usage: `/incident start &lt;title&gt; [P0-P3] [T-42 …]`: the title says what is broken.")
     if len(title) > TITLE_MAX:
         return UsageError(f"the title is {len(title)} characters; at most {TITLE_MAX}.")
     return StartIncident(title, severity, tuple(dict.fromkeys(tickets)))
 
 
 def _parse_role(incident: int | None, args: list[str]) -> IncidentCommand:
-    usage = f"usage: `/incident role [INC-3] <{'|'.join(INCIDENT_ROLES)}> @user`"
+    usage = f"usage: `/incident role [INC-3] &lt;{'|'.join(INCIDENT_ROLES)}&gt; @user`"
     if len(args) != 2:
         return UsageError(usage)
     role, user = args[0].lower(), _USER.match(args[1])

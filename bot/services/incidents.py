@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core import playbooks as engine_
+from bot.core.durations import format_duration
 from bot.core.incidents import SEVERITIES, channel_name
 from bot.core.permissions import PermissionDeniedError
 from bot.core.playbooks import PlaybookError, responsible
@@ -82,7 +83,7 @@ def find(session: Session, ref: Ref) -> Incident:
     if incident is None:
         raise IncidentNotFoundError(
             "This is not an incident channel: run it in the incident's channel, or name the incident "
-            "(`/incident update INC-3 <text>`)."
+            "(`/incident update INC-3 &lt;text&gt;`)."
         )
     return incident
 
@@ -329,15 +330,11 @@ def update(db: Engine, policy: Policy, *, ref: Ref, text: str, actor: str, now: 
                 args={"channel": policy.config.channels.incidents, "text": shown}, purpose="incident_update", now=now,
             )  # fmt: skip
         _refresh_card(session, incident, now=now)
-        return (
-            f"Update posted for {incident.ref}; the next status-page reminder is in 30 minutes from now."
-            if _resets(playbook)
-            else f"Update posted for {incident.ref}."
-        )
-
-
-def _resets(playbook: engine_.Playbook) -> bool:
-    return any(step.reset_by_update for step in playbook.steps)
+        resets = [step for step in playbook.steps if step.reset_by_update and step.repeat]
+        if not resets:
+            return f"Update posted for {incident.ref}."
+        due = ", ".join(f"{step.title.lower()} in {format_duration(step.repeat)}" for step in resets if step.repeat)
+        return f"Update posted for {incident.ref}; the next reminder to {due}."
 
 
 def set_severity(db: Engine, policy: Policy, *, ref: Ref, severity: str, actor: str, now: datetime) -> str:
@@ -386,6 +383,11 @@ def resolve(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) 
         _check_lead(policy, incident, row, actor, "resolve it")
         incident.status, incident.resolved_by, incident.resolved_at = "resolved", actor, now
         session.add(incident)
+        # The resolved notice first, then the summary the run's end posts.
+        linked = store.linked_tickets(session, row.id or 0)
+        offer = " The announcement's *Notify linked requesters* closes the loop with them." if linked else ""
+        text = f":white_check_mark: *{incident.ref} resolved* by <@{actor}> {kit.slack_date(now)}.{offer}"
+        _post_in_channel(session, incident, text, key="resolved", now=now)
         before = engine_.run_from_json(row.state)
         playbook = policy.playbooks[row.playbook]
         after = engine_.finish(playbook, before, by=actor, now=now) if before.running else before
@@ -394,11 +396,6 @@ def resolve(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) 
             session, at=now, actor=actor, entity_type="incident", entity_id=incident.id or 0, action="changed",
             field="status", before="open", after="resolved",
         )  # fmt: skip
-        took = kit.slack_date(now)
-        linked = store.linked_tickets(session, row.id or 0)
-        offer = " The announcement's *Notify linked requesters* closes the loop with them." if linked else ""
-        text = f":white_check_mark: *{incident.ref} resolved* by <@{actor}> {took}.{offer}"
-        _post_in_channel(session, incident, text, key="resolved", now=now)
         _refresh_card(session, incident, now=now)
         if policy.config.channels.incidents and policy.config.channels.incidents != incident.channel_id:
             outbox.enqueue(
@@ -460,7 +457,7 @@ def status(db: Engine, policy: Policy, *, ref: Ref) -> dict[str, Any]:
         if ref.number is None and (ref.channel is None or store.incident_by_channel(session, ref.channel) is None):
             found = store.open_incidents(session)
             if not found:
-                return {"text": "No incident is open. `/incident start <title>` starts one."}
+                return {"text": "No incident is open. `/incident start &lt;title&gt;` starts one."}
             lines = [
                 f"• *{i.ref}* · {i.severity} · {escape_mrkdwn(truncate(i.title, 120))} · "
                 + (f"<#{i.channel_id}>" if i.channel_id else f"#{i.channel_name}")

@@ -122,7 +122,7 @@ def run_playbook(
     playbook = playbook_named(policy, name)
     check_may_run(policy, actor, "run playbooks")
     if playbook.name == "incident":
-        raise PlaybookError("Incidents get their own channel: use `/incident start <title>`.")
+        raise PlaybookError("Incidents get their own channel: use `/incident start &lt;title&gt;`.")
     with session_scope(db) as session:
         if not events.first_delivery(session, request_key[:64], now=now):
             raise DuplicateRequestError("This request was already handled (it arrived twice); nothing more changed.")
@@ -346,7 +346,9 @@ def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime)
     row.state = engine_.run_to_json(after)
     session.add(row)
     kind = timer.name.split(":")[2]
-    last = run.state(step.id).repeated_at or run.started_at if kind == "repeat" else None
+    state = run.state(step.id)
+    counted_from = run.started_at if step.due_from == "start" else state.since or run.started_at
+    last = (state.repeated_at or counted_from) if kind == "repeat" else None
     args = {"run_id": row.id, "step": step.id, "kind": kind, "last": last.isoformat() if last else None}
     outbox.enqueue(session, key=timer.key, method="chat.postMessage", args=args, purpose=REMINDER, now=now)
     _plan(session, playbook, row, after)

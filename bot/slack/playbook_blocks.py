@@ -47,13 +47,13 @@ _MARK = {
     "done": ":white_check_mark:",
     "skipped": ":fast_forward:",
     "current": ":arrow_forward:",
-    "waiting": ":white_square:",
+    "waiting": ":white_large_square:",
 }
 
 
 @dataclass(frozen=True)
 class IncidentView:
-    ref: str  # INC-<n>
+    ref: str  # INC-&lt;n&gt;
     severity: str
     status: str  # open | resolved
     channel: str | None  # its own channel, once created
@@ -73,7 +73,7 @@ class RunView:
     title: str  # typed by a person: escaped when shown
     playbook: Playbook
     run: Run
-    tickets: tuple[tuple[str, str], ...] = ()  # (T-<n>, title) of each linked ticket
+    tickets: tuple[tuple[str, str], ...] = ()  # (T-&lt;n&gt;, title) of each linked ticket
     incident: IncidentView | None = None
     reminders_off: str | None = None
 
@@ -200,7 +200,7 @@ def reminder(view: RunView, step: Step, *, kind: str, last: datetime | None, now
         text = f":repeat: <@{owner}> {escape_mrkdwn(view.name)}: *{step.title}* is due again"
         text += f" (the last one was {_ago(last, now)})." if last else "."
         if step.reset_by_update and view.incident:
-            text += " `/incident update <text>` posts one and resets this reminder."
+            text += " `/incident update &lt;text&gt;` posts one and resets this reminder."
     else:
         text = f":alarm_clock: <@{owner}> {escape_mrkdwn(view.name)}: *{step.title}* is due {slack_date(state.due_at)}."
         if state.status == "current":
@@ -216,9 +216,7 @@ def _ago(then: datetime, now: datetime) -> str:
 def run_status(views: Sequence[RunView]) -> Message:
     """`/playbook status`: every run asked about, with its current step."""
     if not views:
-        return {
-            "text": "No playbook is running. `/playbook list` shows the playbooks; `/playbook run <name>` starts one."
-        }
+        return {"text": "No playbook is running. `/playbook list` shows them; `/playbook run &lt;name&gt;` starts one."}
     lines = []
     for view in views[:20]:
         current = view.playbook.step(view.run.current) if view.run.current else None
@@ -236,7 +234,7 @@ def playbook_list(playbooks: Mapping[str, Playbook]) -> Message:
         f"• `{name}` · *{playbook.title}* ({len(playbook.steps)} steps): {truncate(playbook.description, 200)}"
         for name, playbook in sorted(playbooks.items())
     ]
-    text = "Playbooks (`/playbook run <name> [T-42|<title>]`):\n" + "\n".join(lines)
+    text = "Playbooks (`/playbook run &lt;name&gt; [T-42|&lt;title&gt;]`):\n" + "\n".join(lines)
     return {"text": truncate(text, TEXT_MAX), "blocks": [kit.section(text)]}
 
 
@@ -328,7 +326,7 @@ def summary(view: RunView) -> Message:
 
     def at(moment: datetime) -> str:
         fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC" if multi_day else "%H:%M UTC")
-        return f"`<!date^{int(moment.timestamp())}^{fmt}|{fallback}>`"
+        return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"  # not in code: Slack would not render it
 
     reminders = sum(1 for event in run.timeline if event.what == "reminded")
     done = [s for s in run.steps if s.status == "done"]

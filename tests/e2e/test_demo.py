@@ -86,12 +86,12 @@ def test_demo_runs_an_incident_from_start_to_summary(printed: str) -> None:
         "== Step 2/6 · Post a status page update ==",
         "🔁 @Sam Okafor INC-1: Update the status page every 30 minutes is due again",
         "📢 INC-1 update from @Sam Okafor: The payment provider is failing over to its backup",
+        "✅ INC-1 resolved by @Sam Okafor",  # the notice, then the summary the run's end posts
         "== Summary · INC-1 · Checkout errors for EU customers ==",
         "Duration 30m | Steps 1 done · 0 skipped · 5 not reached",
         "Reminders sent 2",
         "✅ Activate incident response: @Sam Okafor",
         "🏁 Finished by @Sam Okafor · 30m in all",
-        "✅ INC-1 resolved by @Sam Okafor",
     ]
     positions = [own.index(line) for line in shown]
     assert positions == sorted(positions)

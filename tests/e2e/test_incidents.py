@@ -337,7 +337,7 @@ def test_bad_input_is_answered_and_changes_nothing(inc: Sandbox, clock: Clock) -
     )
     assert _incidents(inc) == []
     assert "is not a verb here" in _incident(inc, "launch Checkout")
-    assert "usage: `/incident start <title>" in _incident(inc, "start P1 T-4")
+    assert "usage: `/incident start &lt;title&gt;" in _incident(inc, "start P1 T-4")
     assert "This is not an incident channel" in _incident(inc, "update Still broken")
     assert _incident(inc, "update INC-7 Still broken") == ":warning: INC-7 does not exist."
     assert "'INC-x' is not an incident reference" in _incident(inc, "update INC-x Still broken")

@@ -110,7 +110,7 @@ def test_bad_input_is_answered_and_changes_nothing(pb: Sandbox, clock: Clock) ->
         "`refund`, `social-crisis`."
     )
     assert _playbook(pb, "run refund", user=AGENT).startswith(":warning: Only leads and admins run playbooks")
-    assert "usage: `/playbook run <name>" in _playbook(pb, "run")
+    assert "usage: `/playbook run &lt;name&gt;" in _playbook(pb, "run")
     assert "is not a verb here" in _playbook(pb, "launch refund")
     assert _playbook(pb, "run refund T-404") == ":warning: T-404 does not exist."
     assert "/incident start" in _playbook(pb, "run incident Checkout down")

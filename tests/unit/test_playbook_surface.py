@@ -106,7 +106,7 @@ def test_incident_command(text: str, parsed: object) -> None:
     [
         ("start P1", "the title says what is broken"),
         ("start " + "x" * 151, "at most 150"),
-        ("start INC-3 again", "takes no INC-<n>"),
+        ("start INC-3 again", "takes no INC-&lt;n&gt;"),
         ("update", "usage: `/incident update"),
         ("update " + "y" * 2801, "at most 2,800"),
         ("role pilot <@U1>", "'pilot' is not an incident role"),
