@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.durations import format_duration
+from bot.core.pii import mask_pii
 from bot.core.playbooks import responsible
 from bot.core.text import escape_markdown
 from bot.slack.playbook_blocks import RunView, TimelineStyle, timeline_lines
@@ -30,7 +31,7 @@ def _person(user: str) -> str:
 
 def _update_text(text: str) -> str:
     # A multi-line update stays in its list item: a hard line break, the next line indented under it.
-    return escape_markdown(text, line_break="\\\n  ")
+    return escape_markdown(mask_pii(text), line_break="\\\n  ")
 
 
 MARKDOWN_TIMELINE = TimelineStyle(
@@ -52,7 +53,7 @@ def review_markdown(view: RunView, tz: ZoneInfo) -> str:
     """INC-<n>'s review draft: title, facts, timeline, then the empty sections to fill in."""
     assert view.incident is not None, "a review is for an incident's run"
     parts = [
-        f"# {escape_markdown(view.incident.ref)} · {escape_markdown(view.title)}",
+        f"# {escape_markdown(view.incident.ref)} · {escape_markdown(mask_pii(view.title))}",
         "_Post-incident review: a draft from Frontline's record of the incident. Fill in the sections below._",
         "## Facts\n\n" + "\n".join(_facts(view, tz)),
         "## Timeline\n\n" + "\n".join(_timeline(view, tz)),
@@ -80,7 +81,7 @@ def _facts(view: RunView, tz: ZoneInfo) -> list[str]:
         f"- **Other roles:** {others or 'none assigned'}",
         f"- **Channel:** {_channel(incident.channel_name, incident.channel)}",
         f"- **Linked tickets:** {'' if view.tickets else 'none'}".rstrip(),
-        *(f"  - {escape_markdown(ref)}: {escape_markdown(title)}" for ref, title in view.tickets),
+        *(f"  - {escape_markdown(ref)}: {escape_markdown(mask_pii(title))}" for ref, title in view.tickets),
     ]
     if incident.notified_at is not None:
         facts.append(f"- **Linked requesters told:** {_by(incident.notified_at, incident.notified_by, tz)}")

@@ -146,3 +146,14 @@ def test_the_slack_summary_still_writes_mentions_and_mrkdwn() -> None:
     assert ":white_check_mark: Activate incident response: <@U0LEAD> (4m)" in blocks
     assert ":loudspeaker: Update by <@U0COMMS>: Failing over | *not* `yet`" in blocks
     assert "Reminders sent" in render_message(summary(view))
+
+
+def test_personal_data_in_updates_and_titles_is_masked() -> None:
+    run = engine.start(INCIDENT, by=LEAD, now=T0, roles={"commander": LEAD})
+    run = engine.update(INCIDENT, run, "Customer jane@acme.io called from +1 415 555 0132", by=COMMS, now=_minutes(5))
+    view = RunView(
+        id=3, title="Refund for card 4111 1111 1111 1111", playbook=INCIDENT, run=run, incident=_view(run).incident
+    )
+    text = review_markdown(view, ZoneInfo("America/New_York"))
+    assert "jane@acme.io" not in text and "555 0132" not in text and "4111 1111" not in text
+    assert "\\[email\\]" in text and "\\[phone\\]" in text and "\\[card\\]" in text
