@@ -45,7 +45,7 @@ SLASH_COMMANDS: tuple[tuple[str, str, str], ...] = (
     (
         "/incident",
         "Run an incident in its own channel",
-        "start <title> | update <text> | role <role> @user | status | resolve | help",
+        "start <title> | update <text> | role <role> @user | link T-42 | severity P1 | status | resolve | help",
     ),
 )
 

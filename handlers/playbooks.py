@@ -95,12 +95,17 @@ def _register_step_buttons(app: App, deps: Deps) -> None:
     @app.action(re.compile(rf"^({playbook_blocks.DONE}|{playbook_blocks.SKIP}|{playbook_blocks.CHOOSE}:[0-9])$"))
     def on_step_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        parts = str(action.get("value", "")).split(":")
+        # Values we wrote: run id, step id, visit[, choice]. Anything else (forged, or digits Python
+        # reads but the database cannot hold) is ignored.
+        value = re.fullmatch(
+            r"([1-9][0-9]{0,8}):([a-z][a-z0-9_-]{0,39}):([0-9]{1,6})(?::([0-4]))?", str(action.get("value", ""))
+        )
         user = clicker(body)
-        if len(parts) < 3 or not parts[0].isdigit() or not parts[2].isdigit() or not user:
+        if value is None or not user:
             return
+        parts = [value.group(1), value.group(2), value.group(3)]
         kind = str(action.get("action_id", ""))
-        choice = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else None
+        choice = int(value.group(4)) if value.group(4) is not None else None
         action_name = "done" if kind == playbook_blocks.DONE else "skip" if kind == playbook_blocks.SKIP else "choose"
         try:
             answer = playbook_runs.act(

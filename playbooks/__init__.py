@@ -23,7 +23,7 @@ def load_playbooks(directory: Path | None = None) -> dict[str, Playbook]:
         raise ConfigError([f"{folder}: no such directory of playbooks"])
     problems: list[str] = []
     found: dict[str, Playbook] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
             data = read_yaml(path)
         except ConfigError as error:
@@ -40,6 +40,17 @@ def load_playbooks(directory: Path | None = None) -> dict[str, Playbook]:
             )
             continue
         found[playbook.name] = playbook
+    problems += _incident_problems(folder, found)
     if problems:
         raise ConfigError(problems)
     return found
+
+
+def _incident_problems(folder: Path, found: dict[str, Playbook]) -> list[str]:
+    """`/incident start` runs the `incident` playbook with its reporter as `commander`."""
+    incident = found.get("incident")
+    if incident is None:
+        return [f"{folder}: no incident.yaml: `/incident start` runs a playbook named `incident`"]
+    if "commander" not in incident.roles:
+        return [f"{folder}/incident.yaml: roles: must include `commander` (the person who starts an incident)"]
+    return []

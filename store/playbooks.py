@@ -14,6 +14,7 @@ __all__ = [
     "incident_by_channel_name",
     "incident_by_number",
     "incident_of_run",
+    "incidents_in_channel",
     "link_ticket",
     "linked_tickets",
     "names_tried",
@@ -68,6 +69,16 @@ def incident_by_number(session: Session, number: int) -> Incident | None:
 
 def incident_by_channel(session: Session, channel: str) -> Incident | None:
     return session.exec(select(Incident).where(Incident.channel_id == channel)).first()
+
+
+def incidents_in_channel(session: Session, channel: str) -> list[Incident]:
+    """The open incidents whose channel `channel` is (several only when they fell back to a shared
+    one), or, with none open, the latest resolved one."""
+    found = list(
+        session.exec(select(Incident).where(Incident.channel_id == channel).order_by(col(Incident.number))).all()
+    )
+    still_open = [incident for incident in found if incident.status == "open"]
+    return still_open or found[-1:]
 
 
 def incident_by_channel_name(session: Session, name: str) -> Incident | None:

@@ -171,7 +171,7 @@ def parse_playbook_command(text: str) -> PlaybookCommand:
 
 def parse_incident_command(text: str) -> IncidentCommand:
     words = text.split()
-    if not words or (words[0].lower() == "help" and len(words) == 1):
+    if not words or words[0].lower() == "help":
         return Help()
     verb, args = words[0].lower(), words[1:]
     incident, args = _incident_ref(args)
@@ -234,7 +234,7 @@ def _parse_start(args: list[str]) -> IncidentCommand:
         severity_match, ticket_match = _SEVERITY.match(word), _TICKET.match(word)
         if severity_match and severity is None:
             severity = severity_match.group(1).upper()
-        elif ticket_match and word[:1] in "Tt":
+        elif ticket_match and word[:2] in {"T-", "t-"}:  # "T1 line down" is a title
             tickets.append(int(ticket_match.group(1)))
         else:
             title_words.append(word)

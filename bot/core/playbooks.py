@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Self
@@ -43,6 +44,7 @@ __all__ = [
     "note",
     "planned_reminders",
     "remind",
+    "resolve",
     "responsible",
     "run_from_json",
     "run_to_json",
@@ -88,6 +90,7 @@ class Step(_Model):
     never: tuple[Text, ...] = ()  # shown beside the step
     next: Slug | None = None  # the step after this one, when not the next in the file
     end: bool = False  # the run finishes after this step
+    after_resolution: bool = False  # comes once the run is resolved (`resolve`), not in the sequence
 
     @model_validator(mode="after")
     def _decision_or_next(self) -> Self:
@@ -99,6 +102,11 @@ class Step(_Model):
             raise ValueError("reset_by_update needs `repeat`: only a recurring step is reset by an update")
         if self.remind_before and self.remind_before > self.due:
             raise ValueError("remind_before is longer than `due`: the reminder would come before the step")
+        if self.after_resolution and (self.repeat or self.decision):
+            raise ValueError("an after_resolution step neither repeats nor decides: it comes once, after `resolve`")
+        labels = [choice.label for choice in self.decision]
+        if len(set(labels)) != len(labels):
+            raise ValueError("each choice of a decision needs its own label")
         return self
 
 
@@ -130,13 +138,19 @@ class Playbook(_Model):
         return next(step for step in self.steps if step.id == step_id)
 
     def after(self, step: Step) -> Step | None:
-        """The step that follows `step` when it is done (None: the run is over)."""
+        """The step that follows `step` when it is done (None: the sequence is over). Steps that
+        come after resolution follow each other, and are never reached from the others."""
         if step.end:
             return None
         if step.next:
             return self.step(step.next)
-        index = self.steps.index(step)
-        return self.steps[index + 1] if index + 1 < len(self.steps) else None
+        rest = self.steps[self.steps.index(step) + 1 :]
+        return next((s for s in rest if s.after_resolution == step.after_resolution), None)
+
+    @property
+    def resolvable(self) -> bool:
+        """The run waits for `resolve` (an incident) rather than ending with its last step."""
+        return any(step.after_resolution for step in self.steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,6 +193,7 @@ class Run:
     finished_at: datetime | None = None
     current: str | None = None
     roles: tuple[tuple[str, str], ...] = ()  # (role, user) in the order they were filled
+    resolved_at: datetime | None = None  # `resolve` came: the steps after resolution run now
 
     def state(self, step_id: str) -> StepState:
         return next(state for state in self.steps if state.id == step_id)
@@ -235,11 +250,27 @@ def choose(playbook: Playbook, run: Run, step_id: str, label: str, *, by: str, n
     return _advance(playbook, run, playbook.step(choice.goto), by=by, now=now)
 
 
+def resolve(playbook: Playbook, run: Run, *, by: str, now: datetime) -> Run:
+    """The matter is resolved (an incident): recurring steps stop, a current step that is not done
+    is left (skipped), and the steps after resolution begin; with none, the run finishes."""
+    _running(playbook, run, doing="resolve")
+    if run.resolved_at is not None:
+        raise PlaybookError(f"this {playbook.title} run was resolved already")
+    if run.current and not playbook.step(run.current).after_resolution:
+        event = Event(now, by, "skipped", run.current, "resolved first")
+        run = _end_step(run, run.current, "skipped", by=by, now=now, event=event)
+    run = dataclasses.replace(run, resolved_at=now, timeline=(*run.timeline, Event(now, by, "resolved")))
+    if run.current:
+        return run
+    first = next((step for step in playbook.steps if step.after_resolution), None)
+    return _advance(playbook, run, first, by=by, now=now)
+
+
 def finish(playbook: Playbook, run: Run, *, by: str, now: datetime) -> Run:
     """End the run (early, or after its last step); a finished run cannot finish again."""
     if not run.running:
         raise PlaybookError(f"this {playbook.title} run finished already")
-    return _advance(playbook, run, None, by=by, now=now)
+    return _finished(run, by=by, now=now)
 
 
 def assign(playbook: Playbook, run: Run, role: str, user: str, *, by: str, now: datetime) -> Run:
@@ -291,7 +322,7 @@ def planned_reminders(playbook: Playbook, run: Run) -> dict[str, datetime]:
         step = playbook.step(state.id)
         if state.status == "current" and state.due_at is not None and state.reminded_at is None and step.due:
             planned[f"step:{state.id}:due"] = max(state.due_at - step.remind_before, state.since or run.started_at)
-        if step.repeat is not None:
+        if step.repeat is not None and run.resolved_at is None:
             if state.repeated_at is not None:
                 planned[f"step:{state.id}:repeat"] = state.repeated_at + step.repeat
             elif step.due_from == "start":
@@ -322,17 +353,26 @@ def remind(playbook: Playbook, run: Run, name: str, *, now: datetime) -> tuple[R
     return dataclasses.replace(run, steps=steps, timeline=(*run.timeline, event)), playbook.step(step_id)
 
 
-def responsible(playbook: Playbook, run: Run, role: str) -> str:
-    """Who answers for `role` in the run: its holder; while nobody holds it, whoever holds the
-    playbook's first role (the run's lead: an incident's commander), else whoever started the run."""
+LEAD_ROLE = "lead"  # a playbook role that only the team's leads fill while nobody holds it
+
+
+def responsible(playbook: Playbook, run: Run, role: str, *, leads: Sequence[str] = ()) -> str:
+    """Who answers for `role` in the run: its holder; while nobody holds it, the team's first lead
+    for the `lead` role (an approval stays with a lead), else whoever holds the playbook's first
+    role (the run's lead: an incident's commander), else whoever started the run."""
+    if role == LEAD_ROLE and not run.holder(role) and leads:
+        return leads[0]
     return run.holder(role) or run.holder(playbook.roles[0]) or run.timeline[0].by
 
 
-def check_may_act(playbook: Playbook, run: Run, step_id: str, actor: str, *, supervisor: bool) -> None:
-    """Done, Skip and a decision are for whoever answers for the step's role, and for leads and admins."""
+def check_may_act(
+    playbook: Playbook, run: Run, step_id: str, actor: str, *, supervisor: bool, leads: Sequence[str] = ()
+) -> None:
+    """Done, Skip and a decision are for whoever answers for the step's role, and for leads and
+    admins; a `lead` step nobody holds is for leads and admins only."""
     step = playbook.step(step_id)
-    owner = responsible(playbook, run, step.owner)
-    if actor == owner or supervisor:
+    owner = responsible(playbook, run, step.owner, leads=leads)
+    if supervisor or (actor == owner and not (step.owner == LEAD_ROLE and not run.holder(LEAD_ROLE))):
         return
     raise PermissionDeniedError(
         f"'{step.title}' is for the {step.owner} (<@{owner}>); only they, leads or admins may mark it."
@@ -353,6 +393,7 @@ def run_to_json(run: Run) -> dict[str, Any]:
         "started_at": stamp(run.started_at),
         "finished_at": stamp(run.finished_at),
         "current": run.current,
+        "resolved_at": stamp(run.resolved_at),
         "roles": [list(pair) for pair in run.roles],
         "steps": [
             {
@@ -383,6 +424,7 @@ def run_from_json(data: dict[str, Any]) -> Run:
         started_at=started,
         finished_at=when(data.get("finished_at")),
         current=data.get("current"),
+        resolved_at=when(data.get("resolved_at")),
         roles=tuple((str(role), str(user)) for role, user in data.get("roles", [])),
         steps=tuple(
             StepState(
@@ -427,11 +469,15 @@ def _current(playbook: Playbook, run: Run, step_id: str, *, doing: str) -> Step:
 
 
 def _advance(playbook: Playbook, run: Run, following: Step | None, *, by: str, now: datetime) -> Run:
+    if following is None and playbook.resolvable and run.resolved_at is None:
+        return dataclasses.replace(run, current=None)  # its sequence is done; it waits for `resolve`
     if following is None:
-        return dataclasses.replace(
-            run, current=None, finished_at=now, timeline=(*run.timeline, Event(now, by, "finished"))
-        )
+        return _finished(run, by=by, now=now)
     return _enter(run, following, now=now)
+
+
+def _finished(run: Run, *, by: str, now: datetime) -> Run:
+    return dataclasses.replace(run, current=None, finished_at=now, timeline=(*run.timeline, Event(now, by, "finished")))
 
 
 def _enter(run: Run, step: Step, *, now: datetime) -> Run:

@@ -79,7 +79,13 @@ def find(session: Session, ref: Ref) -> Incident:
         if incident is None:
             raise IncidentNotFoundError(f"INC-{ref.number} does not exist.")
         return incident
-    incident = store.incident_by_channel(session, ref.channel or "") if ref.channel else None
+    here = store.incidents_in_channel(session, ref.channel) if ref.channel else []
+    if len(here) > 1:
+        refs = ", ".join(i.ref for i in here)
+        raise IncidentNotFoundError(
+            f"Several incidents run in this channel ({refs}): name one, e.g. `/incident status {here[0].ref}`."
+        )
+    incident = here[0] if here else None
     if incident is None:
         raise IncidentNotFoundError(
             "This is not an incident channel: run it in the incident's channel, or name the incident "
@@ -195,6 +201,9 @@ def _channel_created(policy: Policy) -> AfterSent:
         people = [incident.created_by, *(user for _, user in run.roles)]
         _invite(session, incident, people, now=now)
         _refresh_card(session, incident, now=now)
+        if incident.status == "resolved":  # resolved before its channel existed: say so there too
+            _resolved_notice(session, incident, row, now=now)
+            playbook_runs.post_summary(session, row, key=f"run:{row.id}:summary:resolved", now=now)
 
     return after
 
@@ -362,6 +371,7 @@ def set_severity(db: Engine, policy: Policy, *, ref: Ref, severity: str, actor: 
 def link(db: Engine, policy: Policy, *, ref: Ref, numbers: tuple[int, ...], actor: str, now: datetime) -> str:
     with session_scope(db) as session:
         incident, row = _locked(session, policy, ref)
+        _check_open(incident, "link its tickets before resolving it, or tell their requesters yourself")
         ticket_ids = playbook_runs.tickets_to_link(session, policy, list(numbers), actor=actor)
         added = playbook_runs.link_tickets(session, row, ticket_ids, actor=actor, now=now)
         refs = ", ".join(f"T-{n}" for n in numbers)
@@ -383,15 +393,14 @@ def resolve(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) 
         _check_lead(policy, incident, row, actor, "resolve it")
         incident.status, incident.resolved_by, incident.resolved_at = "resolved", actor, now
         session.add(incident)
-        # The resolved notice first, then the summary the run's end posts.
-        linked = store.linked_tickets(session, row.id or 0)
-        offer = " The announcement's *Notify linked requesters* closes the loop with them." if linked else ""
-        text = f":white_check_mark: *{incident.ref} resolved* by <@{actor}> {kit.slack_date(now)}.{offer}"
-        _post_in_channel(session, incident, text, key="resolved", now=now)
+        _resolved_notice(session, incident, row, now=now)  # the notice first, then the summary
         before = engine_.run_from_json(row.state)
         playbook = policy.playbooks[row.playbook]
-        after = engine_.finish(playbook, before, by=actor, now=now) if before.running else before
+        resolved = before.running and before.resolved_at is None
+        after = engine_.resolve(playbook, before, by=actor, now=now) if resolved else before
         playbook_runs.save(session, policy, row, before, after, actor=actor, now=now)
+        if after.running and row.channel:  # the steps after resolution go on: the summary so far, now
+            playbook_runs.post_summary(session, row, key=f"run:{row.id}:summary:resolved", now=now)
         audit.record(
             session, at=now, actor=actor, entity_type="incident", entity_id=incident.id or 0, action="changed",
             field="status", before="open", after="resolved",
@@ -407,6 +416,14 @@ def resolve(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) 
 
 
 SUMMARY_ANNOUNCE = "incident_summary"
+
+
+def _resolved_notice(session: Session, incident: Incident, row: PlaybookRun, *, now: datetime) -> None:
+    linked = store.linked_tickets(session, row.id or 0)
+    offer = " The announcement's *Notify linked requesters* closes the loop with them." if linked else ""
+    when = kit.slack_date(incident.resolved_at or now)
+    text = f":white_check_mark: *{incident.ref} resolved* by <@{incident.resolved_by}> {when}.{offer}"
+    _post_in_channel(session, incident, text, key="resolved", now=now)
 
 
 def notify_linked(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,6 +22,7 @@ from bot.core.permissions import PermissionDeniedError
 from bot.core.playbooks import Playbook, PlaybookError, Run
 from bot.services.policy import Policy
 from bot.services.ticket_changes import ticket_to_work
+from bot.services.timer_outcome import Reschedule
 from bot.slack import playbook_blocks
 from bot.slack.delivery import AfterFailed, GiveUpError, NotReadyError, Prepare, where_posted
 from bot.slack.playbook_blocks import IncidentView, RunView
@@ -45,6 +46,7 @@ __all__ = [
     "locked",
     "open_in",
     "playbook_named",
+    "post_summary",
     "prepare_hooks",
     "run_playbook",
     "save",
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 SYSTEM_ACTOR = "frontline"
+CHANNEL_WAIT = timedelta(minutes=1)
 TIMER_KIND = "playbook"
 CARD, CARD_REFRESH, STEP, STEP_REFRESH = (
     "playbook_card",
@@ -187,7 +190,7 @@ def open_in(session: Session, row: PlaybookRun, channel: str, *, now: datetime) 
     session.add(row)
     outbox.enqueue(
         session, key=f"run:{row.id}:card", method="chat.postMessage",
-        args={"run_id": row.id}, purpose=CARD, now=now,
+        args={"run_id": row.id, "channel": channel}, purpose=CARD, now=now,
     )  # fmt: skip
     run = engine_.run_from_json(row.state)
     if run.current:
@@ -234,11 +237,16 @@ def save(
             _post_step(session, row, after, after.current, now=now)
         _refresh_card(session, row, len(after.timeline), now=now)
         if before.running and not after.running:
-            outbox.enqueue(
-                session, key=f"run:{row.id}:summary", method="chat.postMessage",
-                args={"run_id": row.id}, purpose=SUMMARY, now=now,
-            )  # fmt: skip
+            post_summary(session, row, key=f"run:{row.id}:summary", now=now)
     _plan(session, playbook, row, after)
+
+
+def post_summary(session: Session, row: PlaybookRun, *, key: str, now: datetime) -> None:
+    """The run's summary as it stands, in its channel (rendered when sent)."""
+    outbox.enqueue(
+        session, key=key, method="chat.postMessage", args={"run_id": row.id, "channel": row.channel},
+        purpose=SUMMARY, now=now,
+    )  # fmt: skip
 
 
 def act(
@@ -264,7 +272,8 @@ def act(
                 f"This message is from an earlier pass through '{playbook.step(step_id).title}'; use the newest one."
             )
         if run.running and run.current == step_id:
-            engine_.check_may_act(playbook, run, step_id, actor, supervisor=policy.is_supervisor(actor))
+            supervisor = policy.is_supervisor(actor)
+            engine_.check_may_act(playbook, run, step_id, actor, supervisor=supervisor, leads=policy.leads)
         step = playbook.step(step_id)
         if action == "done":
             after = engine_.complete(playbook, run, step_id, by=actor, now=now)
@@ -305,7 +314,7 @@ def _post_step(session: Session, row: PlaybookRun, run: Run, step_id: str, *, no
     visit = run.state(step_id).visits
     outbox.enqueue(
         session, key=f"run:{row.id}:step:{step_id}:{visit}", method="chat.postMessage",
-        args={"run_id": row.id, "step": step_id, "visit": visit}, purpose=STEP, now=now,
+        args={"run_id": row.id, "step": step_id, "visit": visit, "channel": row.channel}, purpose=STEP, now=now,
     )  # fmt: skip
 
 
@@ -328,7 +337,7 @@ def _refresh_card(session: Session, row: PlaybookRun, change: int, *, now: datet
 # --------------------------------------------------------------------------------------------
 
 
-def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime) -> str:
+def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime) -> str | Reschedule:
     """A step came due or its recurring work is due again: remind whoever answers for it, in the
     run's channel (the caller holds no lock on the run; this takes it)."""
     # The sweep runs without autoflush, and the re-read below replaces what the session holds: an
@@ -339,6 +348,8 @@ def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime)
     playbook = policy.playbooks.get(row.playbook) if row is not None else None
     if row is None or playbook is None or row.status != "running" or row.reminders_off:
         return "no longer applies"
+    if not row.channel:  # its incident's channel is still being created: remind once it exists
+        return Reschedule(now + CHANNEL_WAIT)
     run = engine_.run_from_json(row.state)
     after, step = engine_.remind(playbook, run, timer.name, now=now)
     if step is None:
@@ -349,7 +360,10 @@ def fire_timer(session: Session, policy: Policy, timer: Timer, *, now: datetime)
     state = run.state(step.id)
     counted_from = run.started_at if step.due_from == "start" else state.since or run.started_at
     last = (state.repeated_at or counted_from) if kind == "repeat" else None
-    args = {"run_id": row.id, "step": step.id, "kind": kind, "last": last.isoformat() if last else None}
+    args = {
+        "run_id": row.id, "step": step.id, "kind": kind, "visit": state.visits, "channel": row.channel,
+        "last": last.isoformat() if last else None,
+    }  # fmt: skip
     outbox.enqueue(session, key=timer.key, method="chat.postMessage", args=args, purpose=REMINDER, now=now)
     _plan(session, playbook, row, after)
     return "queued"
@@ -378,6 +392,7 @@ def view_of(session: Session, policy: Policy, row: PlaybookRun) -> RunView:
         tickets=tuple((t.ref, t.title) for t in store.linked_tickets(session, row.id)),
         incident=shown,
         reminders_off=row.reminders_off,
+        leads=tuple(policy.leads),
     )
 
 
@@ -420,6 +435,11 @@ def _step_again(session: Session, row: PlaybookRun, view: RunView, message: Outb
 
 def _reminder(row: PlaybookRun, view: RunView, message: OutboxMessage) -> dict[str, Any] | None:
     if row.reminders_off or not view.run.running:  # queued before the channel was found gone, or the run ended
+        return None
+    state = view.run.state(message.args["step"])
+    if message.args["kind"] == "due" and (state.status != "current" or state.visits != message.args.get("visit")):
+        return None  # done (or moved on) while the reminder waited to be sent
+    if message.args["kind"] == "repeat" and view.run.resolved_at is not None:
         return None
     step = view.playbook.step(message.args["step"])
     last = datetime.fromisoformat(message.args["last"]) if message.args.get("last") else None

@@ -76,6 +76,7 @@ class RunView:
     tickets: tuple[tuple[str, str], ...] = ()  # (T-&lt;n&gt;, title) of each linked ticket
     incident: IncidentView | None = None
     reminders_off: str | None = None
+    leads: tuple[str, ...] = ()  # who answers for a `lead` step nobody holds
 
     @property
     def name(self) -> str:
@@ -99,7 +100,7 @@ def step_message(view: RunView, step_id: str) -> Message:
     """The step as it stands: with its buttons while it is current, with who did it once it is not."""
     step = view.playbook.step(step_id)
     state = view.run.state(step_id)
-    owner = responsible(view.playbook, view.run, step.owner)
+    owner = responsible(view.playbook, view.run, step.owner, leads=view.leads)
     due = f" · due {slack_date(state.due_at)}" if state.due_at and step.due else ""
     blocks: list[Block] = [
         kit.header(f"Step {view.step_number(step)} · {step.title}"),
@@ -170,7 +171,7 @@ def run_card(view: RunView) -> Message:
     ]
     if view.reminders_off:
         blocks.append(kit.context(f":mute: Reminders stopped: {escape_mrkdwn(view.reminders_off)}"))
-    return {"text": truncate(f"{view.name} · {view.title} ({state})", TEXT_MAX), "blocks": blocks}
+    return {"text": truncate(f"{view.name} · {_title(view)} ({state})", TEXT_MAX), "blocks": blocks}
 
 
 def _roles(view: RunView) -> str:
@@ -195,7 +196,7 @@ def reminder(view: RunView, step: Step, *, kind: str, last: datetime | None, now
     """A step came due (`kind` "due") or its recurring work is due again ("repeat"; `last`: when it
     was last done or reminded)."""
     state = view.run.state(step.id)
-    owner = responsible(view.playbook, view.run, step.owner)
+    owner = responsible(view.playbook, view.run, step.owner, leads=view.leads)
     if kind == "repeat":
         text = f":repeat: <@{owner}> {escape_mrkdwn(view.name)}: *{step.title}* is due again"
         text += f" (the last one was {_ago(last, now)})." if last else "."
@@ -222,7 +223,7 @@ def run_status(views: Sequence[RunView]) -> Message:
         current = view.playbook.step(view.run.current) if view.run.current else None
         where = f"step {view.step_number(current)}: *{current.title}*" if current else "finished"
         if current:
-            owner = responsible(view.playbook, view.run, current.owner)
+            owner = responsible(view.playbook, view.run, current.owner, leads=view.leads)
             where += f" ({current.owner}: <@{owner}>, due {slack_date(view.run.state(current.id).due_at)})"
         lines.append(f"• *{escape_mrkdwn(view.name)}* · {_title(view)} · {where}")
     text = "\n".join(lines)
@@ -299,7 +300,8 @@ def _event_line(view: RunView, event: Event, *, since: datetime, style: Timeline
         case "done" if step:
             return f"{mark['done']} {step.title}: {who}{took}"
         case "skipped" if step:
-            return f"{mark['skipped']} {step.title}: skipped by {who}{took}"
+            why = f" ({text(event.detail)})" if event.detail else ""
+            return f"{mark['skipped']} {step.title}: skipped by {who}{why}{took}"
         case "chose" if step:
             return f"{mark['chose']} {step.title}: {who} chose *{text(event.detail)}*{took}"
         case "update":
@@ -311,6 +313,9 @@ def _event_line(view: RunView, event: Event, *, since: datetime, style: Timeline
             return f"{mark['moved']} {step.title}: due time moved by {who}"
         case "finished":
             return f"{mark['finished']} Finished by {who} · {format_duration(event.at - view.run.started_at)} in all"
+        case "resolved":
+            after = format_duration(event.at - view.run.started_at)
+            return f"{mark['finished']} Resolved by {who} · {after} after the start"
         case "reminded":
             return None
         case _:
@@ -421,7 +426,7 @@ def incident_card(view: RunView) -> Message:
     elif incident.notified_at is not None:
         told = f"<@{incident.notified_by}> {slack_date(incident.notified_at)}"
         blocks.append(kit.context(f":mailbox_with_mail: Linked requesters notified by {told}"))
-    text = f"{incident.ref} · {view.title} · {incident.severity} · {'resolved' if resolved else 'open'}"
+    text = f"{incident.ref} · {_title(view)} · {incident.severity} · {'resolved' if resolved else 'open'}"
     return {"text": truncate(text, TEXT_MAX), "blocks": blocks}
 
 

@@ -88,10 +88,10 @@ def test_demo_runs_an_incident_from_start_to_summary(printed: str) -> None:
         "📢 INC-1 update from @Sam Okafor: The payment provider is failing over to its backup",
         "✅ INC-1 resolved by @Sam Okafor",  # the notice, then the summary the run's end posts
         "== Summary · INC-1 · Checkout errors for EU customers ==",
-        "Duration 30m | Steps 1 done · 0 skipped · 5 not reached",
+        "Duration 30m | Steps 1 done · 1 skipped · 4 not reached",
         "Reminders sent 2",
         "✅ Activate incident response: @Sam Okafor",
-        "🏁 Finished by @Sam Okafor · 30m in all",
+        "🏁 Resolved by @Sam Okafor · 30m after the start",
     ]
     positions = [own.index(line) for line in shown]
     assert positions == sorted(positions)

@@ -114,7 +114,8 @@ def test_the_review_draft_of_a_worked_incident(env: dict[str, str], database_url
         "- 10:00 EST — Started by @U\\_LEAD",
         "- 10:04 EST — ✅ Activate incident response: @U\\_LEAD (4m)",
         "- 10:20 EST — 📣 Update by @U\\_LEAD: Failing over \\| \\*not\\* \\`yet\\` @channel",
-        "- 11:15 EST — 🏁 Finished by @U\\_LEAD · 1h15m in all",
+        "- 11:15 EST — ⏩ Post a status page update: skipped by @U\\_LEAD (resolved first) (1h11m)",
+        "- 11:15 EST — 🏁 Resolved by @U\\_LEAD · 1h15m after the start",
     ]
     assert "Reminders sent: 2 (not listed)." in text
     sections = [line for line in text.splitlines() if line.startswith("## ")]

@@ -135,10 +135,19 @@ def test_an_incident_runs_in_its_own_channel_step_by_step(inc: Sandbox, clock: C
     _deliver(inc, clock)
     summary = next(m for m in inc.standin.messages(channel) if m["text"].startswith("INC-1 finished"))
     text = render_message(summary)
-    assert "Activate incident response" in text and "Update by" in text and "Finished by" in text
+    assert "Activate incident response" in text and "Update by" in text and "Resolved by" in text
+    assert "Post a status page update: skipped by @Sam Okafor (resolved first)" in text
     assert any(m["text"].startswith("INC-1 finished") for m in inc.standin.messages("C_INCIDENTS"))
     _deliver(inc, clock, clock.now + timedelta(hours=5))
     assert len(_reminders(inc, channel)) == 2
+    # What is left is the step after resolution: the post-mortem, due two days on.
+    with Session(inc.deps.engine) as session:
+        left = session.exec(select(Timer).where(Timer.kind == "playbook", col(Timer.fired_at).is_(None))).all()
+    assert [timer.name for timer in left] == ["step:post-mortem:due"]
+    _click(inc, LEAD, _step(inc, channel, "Send the post-mortem summary"), channel, "playbook_done")
+    _deliver(inc, clock)
+    final = [m for m in inc.standin.messages(channel) if m["text"].startswith("INC-1 finished")]
+    assert len(final) == 2 and "Finished by" in render_message(final[-1])
     with Session(inc.deps.engine) as session:
         assert session.exec(select(Timer).where(Timer.kind == "playbook", col(Timer.fired_at).is_(None))).all() == []
 
@@ -163,8 +172,14 @@ def test_resolving_twice_from_two_paths_resolves_once_and_stops_every_reminder(i
     with _sandbox(inc.settings.database_url, clock) as restarted:
         for moment in (datetime(2026, 12, 7, 10, 30, tzinfo=NY), datetime(2026, 12, 7, 11, 0, tzinfo=NY)):
             _deliver(restarted, clock, moment)
-        _deliver(restarted, clock, clock.now + timedelta(days=3))
+        _deliver(restarted, clock, clock.now + timedelta(days=1))
         assert restarted.standin.calls_to("chat.postMessage") == []
+        # Only the post-mortem, due two days after resolving, still wakes: its channel is gone, so
+        # it fails once and the run's reminders stop there.
+        _deliver(restarted, clock, clock.now + timedelta(days=2), dead=1)
+        _deliver(restarted, clock, clock.now + timedelta(days=5))
+        tried = [c for c in restarted.standin.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+        assert len(tried) == 1
     resolved = [t for t in _shown(inc, channel) if "INC-1 resolved" in t]
     summaries = [m for m in inc.standin.messages(channel) if m["text"].startswith("INC-1 finished")]
     assert (len(resolved), len(summaries)) == (1, 1)
@@ -423,3 +438,58 @@ def test_a_reminder_into_an_archived_channel_stops_the_reminders_after_one_failu
         run = session.exec(select(PlaybookRun)).one()
         assert run.reminders_off and "is_archived" in run.reminders_off
         assert session.exec(select(Timer).where(Timer.kind == "playbook", col(Timer.fired_at).is_(None))).all() == []
+
+
+def test_the_run_waits_for_resolve_and_the_post_mortem_follows_it(inc: Sandbox, clock: Clock) -> None:
+    """All five steps done while the incident is still open: the run keeps reminding about the
+    status page and takes updates; resolving starts the post-mortem step."""
+    channel = _started(inc, clock)
+    for title in (
+        "Activate",
+        "Post a status page",
+        "Prepare the acknowledgement",
+        "Respond to all",
+        "Update the status page",
+    ):
+        _click(inc, LEAD, _step(inc, channel, title), channel, "playbook_done")
+        _deliver(inc, clock)
+    with Session(inc.deps.engine) as session:
+        assert session.exec(select(PlaybookRun)).one().status == "running"
+    assert "Update posted for INC-1" in _incident(inc, "update Still failing over", channel=channel)
+    _deliver(inc, clock, clock.now + timedelta(minutes=31))
+    assert len(_reminders(inc, channel)) == 1
+    assert not any(m["text"].startswith("INC-1 finished") for m in inc.standin.messages(channel))
+    _incident(inc, "resolve", channel=channel)
+    _deliver(inc, clock)
+    assert any("Send the post-mortem summary" in m["text"] for m in inc.standin.messages(channel)[-3:])
+
+
+def test_resolved_before_its_channel_exists_still_says_so_there(inc: Sandbox, clock: Clock) -> None:
+    _incident(inc, "start Checkout errors")
+    _incident(inc, "resolve INC-1")  # a false alarm, before any worker ran
+    _deliver(inc, clock)
+    channel = inc.standin.channel_id("inc-1-checkout-errors")
+    assert channel is not None
+    shown = _shown(inc, channel)
+    assert any("INC-1 resolved" in text for text in shown)
+    assert any(m["text"].startswith("INC-1 finished") for m in inc.standin.messages(channel))
+
+
+def test_two_incidents_in_one_fallback_channel_must_be_named(inc: Sandbox, clock: Clock) -> None:
+    for _ in range(2):
+        inc.standin.fail_next("conversations.create", "restricted_action")
+    _incident(inc, "start Checkout errors")
+    _incident(inc, "start Login errors")
+    _deliver(inc, clock, dead=2)  # Slack refused both channels; each incident said so where it runs
+    assert [i.channel_id for i in _incidents(inc)] == ["C_INCIDENTS", "C_INCIDENTS"]
+    answer = _incident(inc, "update Still failing", channel="C_INCIDENTS")
+    assert "Several incidents run in this channel (INC-1, INC-2)" in answer
+    assert _incident(inc, "update INC-2 Still failing", channel="C_INCIDENTS").startswith("Update posted for INC-2")
+
+
+def test_tickets_cannot_be_linked_once_resolved(inc: Sandbox, clock: Clock) -> None:
+    _report(inc, "Checkout fails with error 502 since 9:50")
+    channel = _started(inc, clock)
+    _incident(inc, "resolve", channel=channel)
+    answer = _incident(inc, "link T-1", user=AGENT, channel=channel)
+    assert answer.startswith(":warning: INC-1 was resolved by <@U_LEAD>") and "Nothing changed" in answer

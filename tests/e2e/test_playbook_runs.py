@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import parse_config
 from bot.sandbox import Sandbox
+from bot.services.sweep import fire_due_timers
 from bot.slack.standin import render_message
 from bot.worker import run_due_work
 from store.models import PlaybookRun, RunTicket, Timer
@@ -248,7 +249,14 @@ def test_a_stale_or_forged_button_changes_nothing(pb: Sandbox, clock: Clock) -> 
     step = _current_step(pb, "C_TRIAGE")
     forged = {**_buttons(step)[0], "value": "1:window:9:0"}  # an earlier pass that never was
     pb.simulator.block_action(user_id=LEAD, actions=[forged], channel_id="C_TRIAGE", message=step)
-    for value in ("1:nosuchstep:1", "x:y", "99:window:1:0", "1:window:1:7"):
+    for value in (
+        "1:nosuchstep:1",
+        "x:y",
+        "99:window:1:0",
+        "1:window:1:4",
+        "99999999999999999999:window:1:0",
+        "²:window:1",
+    ):
         pb.simulator.block_action(
             user_id=LEAD, actions=[{**forged, "value": value}], channel_id="C_TRIAGE", message=step
         )
@@ -258,3 +266,36 @@ def test_a_stale_or_forged_button_changes_nothing(pb: Sandbox, clock: Clock) -> 
     told = _ephemerals(pb, LEAD)
     assert any("earlier pass" in t for t in told) and any("is no step of" in t for t in told)
     assert any("Run 99 does not exist" in t for t in told) and any("not one of" in t for t in told)
+
+
+def test_a_lead_step_nobody_holds_is_for_leads_not_the_agent(pb: Sandbox, clock: Clock) -> None:
+    _open_ticket(pb, clock)
+    _playbook(pb, "run refund T-1")
+    _deliver(pb, clock)
+    for label in ("No", "Yes", "Done", "Yes: manager approval"):  # not in the window; a valid reason; refund
+        _click(pb, AGENT, _current_step(pb, "C_TRIAGE"), "C_TRIAGE", label)
+        _deliver(pb, clock)
+    approval = _current_step(pb, "C_TRIAGE")
+    assert "Escalate to a manager for approval" in approval["text"] and "lead*: <@U_LEAD>" in str(approval["blocks"])
+    _click(pb, AGENT, approval, "C_TRIAGE", "Done")
+    _deliver(pb, clock)
+    assert any("only they, leads or admins" in t for t in _ephemerals(pb, AGENT))
+    assert _runs(pb)[0].status == "running"
+    _click(pb, LEAD, approval, "C_TRIAGE", "Done")
+    _deliver(pb, clock)
+    assert _runs(pb)[0].status == "finished"
+
+
+def test_a_due_reminder_held_up_until_after_done_is_not_sent(pb: Sandbox, clock: Clock) -> None:
+    _open_ticket(pb, clock)
+    _playbook(pb, "run angry-customer T-1")
+    _deliver(pb, clock)
+    _click(pb, AGENT, _current_step(pb, "C_TRIAGE"), "C_TRIAGE", "Done")
+    _deliver(pb, clock)
+    clock.now += timedelta(minutes=15)
+    # The sweep queues the reminder, but it is not delivered yet (Slack slow, the sender busy) ...
+    fire_due_timers(pb.deps.engine, pb.deps.policy, worker="test", now=clock.now)
+    _click(pb, AGENT, _current_step(pb, "C_TRIAGE"), "C_TRIAGE", "Done")  # ... and the step is done meanwhile
+    _deliver(pb, clock, clock.now + timedelta(minutes=5))
+    reminders = [m for m in pb.standin.messages("C_TRIAGE") if m["text"].startswith(":alarm_clock:")]
+    assert reminders == []

@@ -221,3 +221,34 @@ def test_a_run_survives_its_stored_form_unchanged() -> None:
     run = choose(refund, run, "window", "No", by="U1", now=T0 + timedelta(minutes=3))
     run, _ = remind(refund, run, "step:reason:due", now=T0 + timedelta(days=1))
     assert run_from_json(json.loads(json.dumps(run_to_json(run)))) == run
+
+
+def test_a_playbook_directory_without_a_usable_incident_playbook_is_reported(tmp_path: Path) -> None:
+    step = "steps: [{id: a, title: A, instructions: I, owner: agent}]\n"
+    (tmp_path / "refund.yml").write_text("name: refund\ntitle: T\ndescription: D\nroles: [agent]\n" + step)
+    with pytest.raises(ConfigError) as raised:
+        load_playbooks(tmp_path)
+    assert raised.value.problems == [
+        f"{tmp_path}: no incident.yaml: `/incident start` runs a playbook named `incident`"
+    ]
+    (tmp_path / "incident.yaml").write_text("name: incident\ntitle: T\ndescription: D\nroles: [agent]\n" + step)
+    with pytest.raises(ConfigError, match="roles: must include `commander`"):
+        load_playbooks(tmp_path)
+    (tmp_path / "incident.yaml").write_text(
+        "name: incident\ntitle: T\ndescription: D\nroles: [commander]\n" + step.replace("agent", "commander")
+    )
+    assert sorted(load_playbooks(tmp_path)) == ["incident", "refund"]  # .yml files count too
+
+
+def test_a_decision_with_two_buttons_of_one_label_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs its own label"):
+        Playbook.model_validate(
+            {
+                "name": "x", "title": "T", "description": "D", "roles": ["a"],
+                "steps": [
+                    {"id": "s", "title": "S", "instructions": "I", "owner": "a",
+                     "decision": [{"label": "Yes", "goto": "t"}, {"label": "Yes", "goto": "t"}]},
+                    {"id": "t", "title": "T", "instructions": "I", "owner": "a"},
+                ],
+            }
+        )  # fmt: skip
