@@ -114,7 +114,7 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = _utc_column(nullable=False, index=True)
     updated_at: datetime = _utc_column(nullable=False)
     first_responded_at: datetime | None = _utc_column()
-    solved_at: datetime | None = _utc_column()
+    solved_at: datetime | None = _utc_column(index=True)
     closed_at: datetime | None = _utc_column()
     first_response_due: datetime | None = _utc_column(index=True)
     resolution_due: datetime | None = _utc_column(index=True)
@@ -143,7 +143,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _utc_column(nullable=False)
+    at: datetime = _utc_column(nullable=False, index=True)
     actor: str = Field(max_length=32)
     entity_type: str = Field(max_length=16)
     entity_id: int

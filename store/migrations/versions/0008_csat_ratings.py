@@ -1,4 +1,5 @@
-"""csat_ratings
+"""csat_ratings; tickets.solved_at and audit_events.at indexed (stats count what was solved and
+reopened in a period)
 
 Revision ID: 0008
 Revises: 0007
@@ -30,7 +31,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("ticket_id"),
     )
     op.create_index("ix_csat_ratings_rated_at", "csat_ratings", ["rated_at"])
+    op.create_index("ix_tickets_solved_at", "tickets", ["solved_at"])
+    op.create_index("ix_audit_events_at", "audit_events", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_at", table_name="audit_events")
+    op.drop_index("ix_tickets_solved_at", table_name="tickets")
     op.drop_table("csat_ratings")
