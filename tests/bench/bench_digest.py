@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from functools import partial
 import time
 from datetime import UTC, datetime, timedelta
 
 from bench_sweep import _fill
 from harness import scratch_database
+from sqlalchemy import Engine
 
 from store import digests, metrics
 from store.db import create_db_engine, is_postgres, read_scope
@@ -33,6 +35,16 @@ def _median_ms(run: object, repeat: int = 5) -> float:
         run()
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
+
+
+def _snapshot(engine: Engine, now: datetime) -> None:
+    with read_scope(engine) as session:
+        digests.snapshot(session, day=now.date(), since=now - timedelta(days=1), now=now)
+
+
+def _month(engine: Engine, now: datetime) -> None:
+    with read_scope(engine) as session:
+        metrics.measure(session, start=now - timedelta(days=30), end=now)
 
 
 def main() -> None:
@@ -50,15 +62,9 @@ def main() -> None:
                 now = datetime.now(UTC)
                 filled = _fill(engine, size, now)
 
-                def snapshot() -> None:
-                    with read_scope(engine) as session:
-                        digests.snapshot(session, day=now.date(), since=now - timedelta(days=1), now=now)
-
-                def month() -> None:
-                    with read_scope(engine) as session:
-                        metrics.measure(session, start=now - timedelta(days=30), end=now)
-
-                digest_ms, stats_ms = _median_ms(snapshot), _median_ms(month)
+                digest_ms = _median_ms(partial(_snapshot, engine, now))
+                stats_ms = _median_ms(partial(_month, engine, now))
+                )
             finally:
                 engine.dispose()
         print(
