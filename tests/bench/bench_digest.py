@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-from functools import partial
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bench_sweep import _fill
 from harness import scratch_database
@@ -64,7 +64,6 @@ def main() -> None:
 
                 digest_ms = _median_ms(partial(_snapshot, engine, now))
                 stats_ms = _median_ms(partial(_month, engine, now))
-                )
             finally:
                 engine.dispose()
         print(
