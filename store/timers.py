@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -73,9 +73,17 @@ def _upsert(dialect: str) -> Any:
     table = Timer.__table__  # type: ignore[attr-defined]
     columns = ("key", "kind", "subject_id", "name", "due_at")
     statement = insert(table).values({column: bindparam(column) for column in columns})
+    # A timer whose time moves loses its claim (it is claimed again when due); one planned again at
+    # the same time keeps it: a sweep may be acting on it right now, in this very batch, and an
+    # unclaimed timer would be dropped as stale by the next plan of its subject.
+    moved = table.c.due_at != statement.excluded.due_at
     return statement.on_conflict_do_update(
         index_elements=["key"],
-        set_={"due_at": statement.excluded.due_at, "claimed_by": None, "claimed_at": None},
+        set_={
+            "due_at": statement.excluded.due_at,
+            "claimed_by": case((moved, None), else_=table.c.claimed_by),
+            "claimed_at": case((moved, None), else_=table.c.claimed_at),
+        },
         where=table.c.fired_at.is_(None),  # a fired timer stays as it was
     )
 
@@ -146,7 +154,7 @@ def mark_fired(session: Session, timer: Timer, *, now: datetime, outcome: str) -
     # Seen as fired by the rest of the batch at once, written with the others when it ends.
     set_committed_value(timer, "fired_at", now)
     set_committed_value(timer, "outcome", outcome[:255])
-    batch.append({"b_id": timer.id, "b_fired_at": now, "b_outcome": outcome[:255]})
+    batch.append({"b_id": timer.id, "b_key": timer.key, "b_fired_at": now, "b_outcome": outcome[:255]})
 
 
 _FIRED = "frontline.timers_fired"
@@ -169,7 +177,8 @@ def batched(session: Session) -> Iterator[None]:
 _TABLE = Timer.__table__  # type: ignore[attr-defined]
 _MARK_FIRED = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("b_id"))
+    # By id and key: on SQLite a deleted timer's id can be taken again by a new one within the batch.
+    .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.key == bindparam("b_key"))
     .values(fired_at=bindparam("b_fired_at", type_=UTCDateTime()), outcome=bindparam("b_outcome"))
 )
 

@@ -493,3 +493,15 @@ def test_tickets_cannot_be_linked_once_resolved(inc: Sandbox, clock: Clock) -> N
     _incident(inc, "resolve", channel=channel)
     answer = _incident(inc, "link T-1", user=AGENT, channel=channel)
     assert answer.startswith(":warning: INC-1 was resolved by <@U_LEAD>") and "Nothing changed" in answer
+
+
+def test_a_worker_back_after_forty_minutes_keeps_the_status_page_reminder_going(inc: Sandbox, clock: Clock) -> None:
+    """Two reminders of one run due in one sweep (the step's, 10:05, and the status page's, 10:30):
+    both are sent, and the status page's comes again every 30 minutes after."""
+    channel = _started(inc, clock)
+    _deliver(inc, clock, datetime(2026, 12, 7, 10, 40, tzinfo=NY))
+    assert len(_reminders(inc, channel)) == 1
+    assert any(m["text"].startswith(":alarm_clock:") for m in inc.standin.messages(channel))
+    for minute in range(45, 181, 5):
+        _deliver(inc, clock, datetime(2026, 12, 7, 10, 0, tzinfo=NY) + timedelta(minutes=minute))
+    assert len(_reminders(inc, channel)) == 5  # 10:40, 11:10, 11:40, 12:10, 12:40
