@@ -320,8 +320,10 @@ def planned_reminders(playbook: Playbook, run: Run) -> dict[str, datetime]:
     planned: dict[str, datetime] = {}
     for state in run.steps:
         step = playbook.step(state.id)
-        if state.status == "current" and state.due_at is not None and state.reminded_at is None and step.due:
-            planned[f"step:{state.id}:due"] = max(state.due_at - step.remind_before, state.since or run.started_at)
+        since = state.since or run.started_at
+        # A step that became current already overdue is not reminded on top of its own message.
+        if state.status == "current" and state.due_at and state.due_at > since and not state.reminded_at and step.due:
+            planned[f"step:{state.id}:due"] = max(state.due_at - step.remind_before, since)
         if step.repeat is not None and run.resolved_at is None:
             if state.repeated_at is not None:
                 planned[f"step:{state.id}:repeat"] = state.repeated_at + step.repeat

@@ -252,3 +252,10 @@ def test_a_decision_with_two_buttons_of_one_label_is_refused() -> None:
                 ],
             }
         )  # fmt: skip
+
+
+def test_a_step_reached_after_its_due_time_is_not_reminded_on_top_of_its_message() -> None:
+    incident = SHIPPED["incident"]
+    run = complete(incident, start(incident, by="U1", now=T0), "activate", by="U1", now=T0 + timedelta(minutes=20))
+    assert run.current == "status-page" and run.state("status-page").due_at == T0 + timedelta(minutes=15)
+    assert "step:status-page:due" not in planned_reminders(incident, run)
