@@ -4,14 +4,19 @@ tell the story in the card's thread; roles and the lifecycle refuse what is not 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session, col, select
 
+from bot.config import FrontlineConfig
 from bot.sandbox import Sandbox
 from bot.worker import run_due_work
 from store.models import AuditEvent, OutboxMessage, Ticket
+from tests.e2e.clocks import Clock
 
 AGENT, OTHER_AGENT, LEAD, REQUESTER = "U_AGENT1", "U_AGENT2", "U_LEAD", "U_REQUESTER"
 
@@ -181,7 +186,17 @@ def _refs(text: str) -> list[str]:
     return [word.strip("*") for word in text.split() if word.startswith("*T-")]
 
 
-def test_list_filters_orders_and_pages(sandbox: Sandbox) -> None:
+@pytest.fixture
+def weekend(database_url: str, config: FrontlineConfig) -> Iterator[Sandbox]:
+    """On a Saturday: the business-hours clocks are closed, so only the P0 (24x7) is due within
+    the hour, whatever time of day the tests run."""
+    clock = Clock(datetime(2026, 12, 5, 12, 0, tzinfo=ZoneInfo("America/New_York")))
+    with Sandbox(database_url=database_url, config=config, clock=clock) as sandbox:
+        yield sandbox
+
+
+def test_list_filters_orders_and_pages(weekend: Sandbox) -> None:
+    sandbox = weekend
     _command(sandbox, "Checkout is down customer:acme", user=REQUESTER)  # T-1 P0 (24x7: due in 15 min)
     _command(sandbox, "Export is broken", user=REQUESTER)  # T-2 P1
     _command(sandbox, "How do I rename a project?", user=REQUESTER)  # T-3 P2
@@ -225,7 +240,8 @@ def test_history_lists_every_change_in_order(sandbox: Sandbox) -> None:
     assert _command(sandbox, "history T-9") == ":warning: T-9 does not exist."
 
 
-def test_app_home_shows_my_queue_and_the_teams_risks(sandbox: Sandbox) -> None:
+def test_app_home_shows_my_queue_and_the_teams_risks(weekend: Sandbox) -> None:
+    sandbox = weekend
     _command(sandbox, "Checkout is down customer:acme", user=REQUESTER)  # T-1 P0, due within the hour
     _command(sandbox, "Export is broken", user=REQUESTER)  # T-2 P1
     _command(sandbox, "take T-2")
