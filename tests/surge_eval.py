@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, decide
+from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Window, decide
 from bot.core.taxonomy import detect_category
 
 STREAMS = Path(__file__).parent / "data" / "surge_streams.json"
@@ -68,7 +68,7 @@ def replay(tickets: list[dict[str, Any]], vectors: np.ndarray, rule: SurgeRule, 
         me = Seen(index, ticket["requester"], detect_category(ticket["text"])[0], at)
         inside = [i for i, s in enumerate(seen) if at - s.created_at <= rule.window]
         recent = [Seen(i, seen[i].requester, seen[i].category, seen[i].created_at, surge_of.get(i)) for i in inside]
-        decision = decide(me, vectors[index], recent, vectors[inside], rule=rule, anchors=anchors)
+        decision = decide(me, vectors[index], Window.of(recent, vectors[inside]), rule=rule, anchors=anchors)
         if isinstance(decision, NewSurge):
             for member in decision.members:
                 surge_of[member] = next_surge

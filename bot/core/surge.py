@@ -44,6 +44,7 @@ __all__ = [
     "SurgeDecision",
     "SurgeRule",
     "Vectors",
+    "Window",
     "decide",
     "report_scores",
 ]
@@ -142,33 +143,54 @@ def report_scores(matrix: Vectors, anchors: Anchors) -> Vectors:
     return scores
 
 
-def _adjusted(
-    vector: Vectors, category: str | None, recent: Sequence[Seen], matrix: Vectors, rule: SurgeRule
-) -> Vectors:
-    scores: Vectors = matrix @ vector
+@dataclass(frozen=True)
+class Window:
+    """The recent tickets a new one is compared with, as arrays (one row per ticket): built once per
+    check from a cache, with no Python object per ticket."""
+
+    ticket_ids: npt.NDArray[np.int64]
+    requesters: npt.NDArray[np.object_]
+    categories: npt.NDArray[np.object_]  # "" where unknown
+    created: npt.NDArray[np.float64]  # POSIX seconds
+    surges: npt.NDArray[np.int64]  # -1 where in no surge
+    matrix: Vectors
+
+    @classmethod
+    def of(cls, recent: Sequence[Seen], matrix: Vectors) -> Window:
+        return cls(
+            np.array([s.ticket_id for s in recent], dtype=np.int64),
+            np.array([s.requester for s in recent], dtype=object),
+            np.array([s.category or "" for s in recent], dtype=object),
+            np.array([s.created_at.timestamp() for s in recent], dtype=np.float64),
+            np.array([-1 if s.surge is None else s.surge for s in recent], dtype=np.int64),
+            matrix.astype(np.float32, copy=False),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ticket_ids)
+
+
+def _adjusted(vector: Vectors, category: str | None, window: Window, rule: SurgeRule) -> Vectors:
+    scores: Vectors = window.matrix @ vector
     if category is None or not (rule.category_bonus or rule.category_penalty):
         return scores
-    categories = np.array([seen.category or "" for seen in recent], dtype=object)
-    known = categories != ""
-    same = known & (categories == category)
+    known = window.categories != ""
+    same = known & (window.categories == category)
     adjustment = np.where(same, rule.category_bonus, np.where(known, -rule.category_penalty, 0.0))
     result: Vectors = (scores + adjustment).astype(np.float32)
     return result
 
 
-def decide(
-    ticket: Seen, vector: Vectors, recent: Sequence[Seen], matrix: Vectors, *, rule: SurgeRule, anchors: Anchors
-) -> SurgeDecision:
+def decide(ticket: Seen, vector: Vectors, window: Window, *, rule: SurgeRule, anchors: Anchors) -> SurgeDecision:
     """What one new ticket does: join a live surge, start one with its look-alikes, or nothing.
 
-    `recent` are the other tickets (not `ticket`) created within `rule.window` before it, their
-    vectors the rows of `matrix` in the same order; a surge is live when a member is among them."""
+    `window` holds the other tickets (not `ticket`) created within `rule.window` of it; a surge is
+    live when one of its members is among them."""
     if float(report_scores(vector[None, :], anchors)[0]) < rule.report_margin:
         return NoSurge("not a failure report")
-    if not recent:
+    if not len(window):
         return NoSurge("nothing recent")
-    reports = report_scores(matrix, anchors) >= rule.report_margin
-    surges = np.array([seen.surge if seen.surge is not None else -1 for seen in recent], dtype=np.int64)
+    matrix, surges = window.matrix, window.surges
     best: JoinSurge | None = None
     for surge in np.unique(surges[surges >= 0]):
         centroid = matrix[surges == surge].mean(axis=0)
@@ -177,8 +199,10 @@ def decide(
             best = JoinSurge(int(surge), score)
     if best is not None:
         return best
-    alike = (_adjusted(vector, ticket.category, recent, matrix, rule) >= rule.similarity) & (surges < 0) & reports
-    chosen = np.flatnonzero(alike)
+    alike = (_adjusted(vector, ticket.category, window, rule) >= rule.similarity) & (surges < 0)
+    candidates = np.flatnonzero(alike)
+    # Only failure reports count; scored for the look-alikes alone (a few among thousands).
+    chosen = candidates[report_scores(matrix[candidates], anchors) >= rule.report_margin]
     for _ in range(3):  # keep the look-alikes that sit close to the group's centre, the new ticket included
         if not len(chosen):
             break
@@ -190,10 +214,9 @@ def decide(
         if len(kept) == len(chosen):
             break
         chosen = kept
-    members = [recent[int(i)] for i in chosen]
-    if len(members) + 1 < rule.min_tickets:
+    if len(chosen) + 1 < rule.min_tickets:
         return NoSurge("too few look-alikes")
-    if len({seen.requester for seen in members} | {ticket.requester}) < rule.min_requesters:
+    if len({*window.requesters[chosen].tolist(), ticket.requester}) < rule.min_requesters:
         return NoSurge("too few requesters")
-    ordered = sorted(members, key=lambda seen: (seen.created_at, seen.ticket_id))
-    return NewSurge((*(seen.ticket_id for seen in ordered), ticket.ticket_id))
+    ordered = chosen[np.lexsort((window.ticket_ids[chosen], window.created[chosen]))]
+    return NewSurge((*(int(i) for i in window.ticket_ids[ordered]), ticket.ticket_id))

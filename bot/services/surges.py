@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import SurgeConfig
-from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Vectors, decide
+from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Vectors, Window, decide
 from bot.core.text import truncate
 from bot.services import incidents, playbook_runs
 from bot.services.policy import Policy
@@ -121,25 +121,17 @@ def _check_one(
     store.serialise_checks(session)
     if store.has_vector(session, ticket.ticket_id):
         return "skipped"  # another worker checked it meanwhile
-    near = store.recent(
-        session, start=ticket.created_at - rule.window, end=ticket.created_at + rule.window, exclude=ticket.ticket_id
-    )
-    matrix = (
-        np.frombuffer(b"".join(r.vector for r in near), dtype=np.float32).reshape(len(near), -1)
-        if near
-        else np.zeros((0, len(vector)), dtype=np.float32)
-    )
-    if len(near) and matrix.shape[1] != len(vector):  # vectors of another model: compare nothing
-        near, matrix = [], np.zeros((0, len(vector)), dtype=np.float32)
-    seen = [Seen(r.ticket_id, r.requester, r.category, r.created_at, r.surge_id) for r in near]
+    window = _cache_for(session, model).window(
+        session, start=ticket.created_at - rule.window, end=ticket.created_at + rule.window,
+        exclude=ticket.ticket_id, dimensions=len(vector), now=now,
+    )  # fmt: skip
     me = Seen(ticket.ticket_id, ticket.requester, ticket.category, ticket.created_at)
-    decision = decide(me, vector, seen, matrix, rule=rule, anchors=anchors)
+    decision = decide(me, vector, window, rule=rule, anchors=anchors)
     store.add_vector(
         session, ticket_id=ticket.ticket_id, model=model, vector=vector.astype(np.float32).tobytes(), now=now
     )
     if isinstance(decision, NewSurge):
-        when = {s.ticket_id: s.created_at for s in seen} | {ticket.ticket_id: ticket.created_at}
-        surge = store.create(session, now=now, last_member_at=max(when[m] for m in decision.members))
+        surge = store.create(session, now=now, last_member_at=ticket.created_at)
         for member in decision.members:
             store.add_member(session, surge, member, now=now)
         _enqueue_alert(session, policy, surge, now=now)
@@ -153,6 +145,81 @@ def _check_one(
         _enqueue_join(session, joined, ticket.ticket_id, now=now)
         return "joined"
     return "checked"
+
+
+class _WindowCache:
+    """The stored vectors of recent tickets, kept in this process between checks: a check reads only
+    the vectors stored since the last one (by any process) and the few surge memberships in its
+    window, instead of thousands of rows. Vectors never change once stored, so the cache is only
+    ever behind, never wrong; rows older than `KEEP` are dropped."""
+
+    KEEP = timedelta(hours=6)
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.last_id = 0
+        self.ticket_ids = np.zeros(0, dtype=np.int64)
+        self.requesters = np.zeros(0, dtype=object)
+        self.categories = np.zeros(0, dtype=object)
+        self.created = np.zeros(0, dtype=np.float64)
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def _refresh(self, session: Session, *, since: datetime) -> None:
+        rows = store.vectors_after(session, after_id=self.last_id, model=self.model, since=since)
+        keep = self.created >= since.timestamp()
+        if rows:
+            added = np.frombuffer(b"".join(r.vector for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            old = self.matrix[keep] if len(self.matrix) else np.zeros((0, added.shape[1]), dtype=np.float32)
+            if old.shape[1] != added.shape[1]:
+                old, keep = np.zeros((0, added.shape[1]), dtype=np.float32), np.zeros(len(self.created), dtype=bool)
+            self.matrix = np.vstack([old, added])
+            self.ticket_ids = np.concatenate([self.ticket_ids[keep], [r.ticket_id for r in rows]]).astype(np.int64)
+            self.requesters = np.concatenate(
+                [self.requesters[keep], np.array([r.requester for r in rows], dtype=object)]
+            )
+            self.categories = np.concatenate(
+                [self.categories[keep], np.array([r.category or "" for r in rows], dtype=object)]
+            )
+            self.created = np.concatenate([self.created[keep], [r.created_at.timestamp() for r in rows]])
+            self.last_id = rows[-1].vector_id
+        elif not keep.all():
+            self.matrix, self.ticket_ids = self.matrix[keep], self.ticket_ids[keep]
+            self.requesters, self.categories, self.created = (
+                self.requesters[keep],
+                self.categories[keep],
+                self.created[keep],
+            )
+
+    def window(
+        self, session: Session, *, start: datetime, end: datetime, exclude: int, dimensions: int, now: datetime
+    ) -> Window:
+        self._refresh(session, since=min(start, now - self.KEEP))
+        inside = (self.created >= start.timestamp()) & (self.created <= end.timestamp()) & (self.ticket_ids != exclude)
+        if not inside.any() or self.matrix.shape[1] != dimensions:
+            return Window.of([], np.zeros((0, dimensions), dtype=np.float32))
+        ticket_ids = self.ticket_ids[inside]
+        members = store.surges_between(session, start=start, end=end)
+        surges = np.array([members.get(int(t), -1) for t in ticket_ids], dtype=np.int64) if members else None
+        return Window(
+            ticket_ids,
+            self.requesters[inside],
+            self.categories[inside],
+            self.created[inside],
+            surges if surges is not None else np.full(len(ticket_ids), -1, dtype=np.int64),
+            self.matrix[inside],
+        )
+
+
+_caches: dict[tuple[str, str], _WindowCache] = {}
+
+
+def _cache_for(session: Session, model: str) -> _WindowCache:
+    """One cache per database and model in this process."""
+    bind = session.get_bind()
+    key = (bind.engine.url.render_as_string(hide_password=True) + f"#{id(bind.engine)}", model)
+    if key not in _caches:
+        _caches[key] = _WindowCache(model)
+    return _caches[key]
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.config import parse_config
-from bot.core.surge import Anchors, JoinSurge, NewSurge, NoSurge, Seen, SurgeRule, decide, report_scores
+from bot.core.surge import Anchors, JoinSurge, NewSurge, NoSurge, Seen, SurgeRule, Window, decide, report_scores
 from bot.embedding import EMBED_CHARS, default_embedder, prepare_text
 from bot.services.surges import rule_of
 from tests.surge_eval import evaluate, load_streams
@@ -45,7 +45,7 @@ def test_requests_never_make_a_surge_however_alike(anchors: Anchors) -> None:
     vectors = default_embedder().embed(texts)
     assert (report_scores(vectors, anchors) < 0).all()
     recent = [_seen(1, "U_A", 0), _seen(2, "U_B", 1)]
-    decision = decide(_seen(3, "U_C", 2), vectors[2], recent, vectors[:2], rule=SurgeRule(), anchors=anchors)
+    decision = decide(_seen(3, "U_C", 2), vectors[2], Window.of(recent, vectors[:2]), rule=SurgeRule(), anchors=anchors)
     assert decision == NoSurge("not a failure report")
 
 
@@ -54,12 +54,12 @@ def test_one_voice_is_no_surge_and_a_second_voice_makes_one(anchors: Anchors) ->
     vectors = default_embedder().embed(texts)
     rule = SurgeRule(similarity=0.8, join_similarity=0.85)
     recent = [_seen(1, "U_A", 0), _seen(2, "U_A", 1)]
-    assert decide(_seen(3, "U_A", 2), vectors[2], recent, vectors[:2], rule=rule, anchors=anchors) == NoSurge(
-        "too few requesters"
-    )
-    assert decide(_seen(3, "U_B", 2), vectors[2], recent, vectors[:2], rule=rule, anchors=anchors) == NewSurge(
-        (1, 2, 3)
-    )
+    assert decide(
+        _seen(3, "U_A", 2), vectors[2], Window.of(recent, vectors[:2]), rule=rule, anchors=anchors
+    ) == NoSurge("too few requesters")
+    assert decide(
+        _seen(3, "U_B", 2), vectors[2], Window.of(recent, vectors[:2]), rule=rule, anchors=anchors
+    ) == NewSurge((1, 2, 3))
 
 
 def test_a_look_alike_joins_the_live_surge_instead_of_starting_another(anchors: Anchors) -> None:
@@ -71,7 +71,7 @@ def test_a_look_alike_joins_the_live_surge_instead_of_starting_another(anchors: 
     ]
     vectors = default_embedder().embed(texts)
     recent = [_seen(1, "U_A", 0, surge=7), _seen(2, "U_B", 1, surge=7), _seen(3, "U_C", 2, surge=7)]
-    decision = decide(_seen(4, "U_D", 3), vectors[3], recent, vectors[:3], rule=SurgeRule(), anchors=anchors)
+    decision = decide(_seen(4, "U_D", 3), vectors[3], Window.of(recent, vectors[:3]), rule=SurgeRule(), anchors=anchors)
     assert isinstance(decision, JoinSurge) and decision.surge == 7
 
 
