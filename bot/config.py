@@ -560,12 +560,12 @@ class SurgeConfig(_Model):
     # which they may report the same failure. Higher: fewer, tighter surges.
     similarity: Annotated[float, Field(gt=0, lt=1)] = 0.85
     # Similarity to the centre of a surge (or of a forming group) that a ticket needs to join (stay in) it.
-    join_similarity: Annotated[float, Field(gt=0, lt=1)] = 0.905
+    join_similarity: Annotated[float, Field(gt=0, lt=1)] = 0.9
     # How much closer to "something is broken" than to "I'd like / how do I" a ticket must read to
     # count as a failure report (only reports make surges).
-    report_margin: Annotated[float, Field(ge=-1, le=1)] = 0.0
-    category_bonus: Annotated[float, Field(ge=0, le=0.5)] = 0.01  # same known category
-    category_penalty: Annotated[float, Field(ge=0, le=0.5)] = 0.02  # different known categories
+    report_margin: Annotated[float, Field(ge=-1, le=1)] = 0.005
+    category_bonus: Annotated[float, Field(ge=0, le=0.5)] = 0.02  # same known category
+    category_penalty: Annotated[float, Field(ge=0, le=0.5)] = 0.04  # different known categories
 
     @field_validator("min_requesters")
     @classmethod

@@ -435,6 +435,7 @@ class TicketVector(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="tickets.id", unique=True)
     model: str = Field(max_length=128)
+    topic: str | None = Field(default=None, max_length=64)  # bot.core.surge.topic_of, when it was checked
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = _utc_column(nullable=False, index=True)
 

@@ -49,7 +49,7 @@ class StoredVector:
     vector_id: int
     ticket_id: int
     requester: str
-    category: str | None
+    topic: str | None
     created_at: datetime
     vector: bytes
 
@@ -108,7 +108,7 @@ def vectors_after(session: Session, *, after_id: int, model: str, since: datetim
             col(Ticket.id),
             col(Ticket.requester_id),
             col(Ticket.created_by),
-            col(Ticket.category),
+            col(TicketVector.topic),
             col(Ticket.created_at),
             col(TicketVector.vector),
         )
@@ -117,8 +117,8 @@ def vectors_after(session: Session, *, after_id: int, model: str, since: datetim
         .order_by(col(TicketVector.id))
     ).all()
     return [
-        StoredVector(vector_id, ticket_id, requester or created_by, category, created_at, vector)
-        for vector_id, ticket_id, requester, created_by, category, created_at, vector in rows
+        StoredVector(vector_id, ticket_id, requester or created_by, topic, created_at, vector)
+        for vector_id, ticket_id, requester, created_by, topic, created_at, vector in rows
     ]
 
 
@@ -136,8 +136,10 @@ def surges_between(session: Session, *, start: datetime, end: datetime) -> dict[
     return {int(ticket_id): int(surge_id) for ticket_id, surge_id in rows}
 
 
-def add_vector(session: Session, *, ticket_id: int, model: str, vector: bytes, now: datetime) -> None:
-    session.add(TicketVector(ticket_id=ticket_id, model=model, vector=vector, created_at=now))
+def add_vector(
+    session: Session, *, ticket_id: int, model: str, topic: str | None, vector: bytes, now: datetime
+) -> None:
+    session.add(TicketVector(ticket_id=ticket_id, model=model, topic=topic, vector=vector, created_at=now))
 
 
 def create(session: Session, *, now: datetime, last_member_at: datetime) -> Surge:

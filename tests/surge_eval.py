@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Window, decide
-from bot.core.taxonomy import detect_category
+from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Window, decide, topic_of
 
 STREAMS = Path(__file__).parent / "data" / "surge_streams.json"
 START = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -65,7 +64,7 @@ def replay(tickets: list[dict[str, Any]], vectors: np.ndarray, rule: SurgeRule, 
     next_surge = 1
     for index, ticket in enumerate(tickets):
         at = START + timedelta(minutes=ticket["at"])
-        me = Seen(index, ticket["requester"], detect_category(ticket["text"])[0], at)
+        me = Seen(index, ticket["requester"], topic_of(ticket["text"], None), at)
         inside = [i for i, s in enumerate(seen) if at - s.created_at <= rule.window]
         recent = [Seen(i, seen[i].requester, seen[i].category, seen[i].created_at, surge_of.get(i)) for i in inside]
         decision = decide(me, vectors[index], Window.of(recent, vectors[inside]), rule=rule, anchors=anchors)

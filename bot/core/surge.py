@@ -11,10 +11,12 @@ Pure rules over sentence vectors: no model, no Slack, no database; time is each 
   model is multilingual, so English anchors serve every language).
 * **The same failure.** A new report's look-alikes are the recent reports in no surge whose
   similarity to it, adjusted by what the tickets already know, reaches `similarity` (tickets of
-  the same known category gain `category_bonus`, of different known categories lose
-  `category_penalty`). The group is then tightened around its centre: a member (the new report
-  included) whose similarity to the group's normalised mean is below `join_similarity` leaves it,
-  so two failures that arrive together and read alike do not merge into one alert.
+  the same known topic — `topic_of`: the taxonomy's category and sub-category read from the text,
+  else the ticket's category — gain `category_bonus`; tickets whose known categories differ (not
+  merely their sub-categories) lose `category_penalty`). The group is then tightened around its
+  centre: a member (the new report included) whose similarity to the group's normalised mean is
+  below `join_similarity` leaves it, so two failures that arrive together and read alike do not
+  merge into one alert.
 * **A new surge** needs at least `min_tickets` tickets in that group from at least
   `min_requesters` distinct requesters (one customer writing three times is one voice).
 * **Joining.** A new report whose similarity to the centre of a live surge (one with a member
@@ -32,6 +34,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from bot.core.taxonomy import detect_category
+
 __all__ = [
     "FAILURE_ANCHORS",
     "REQUEST_ANCHORS",
@@ -47,6 +51,7 @@ __all__ = [
     "Window",
     "decide",
     "report_scores",
+    "topic_of",
 ]
 
 Vectors = npt.NDArray[np.float32]
@@ -74,6 +79,15 @@ REQUEST_ANCHORS = (
 )
 
 
+def topic_of(text: str, category: str | None) -> str | None:
+    """What a ticket is about, as finely as the taxonomy can tell from its text ("technical/sso",
+    "technical/data_export"); else the category it was given; else None (unknown)."""
+    top, sub = detect_category(text)
+    if top and sub:
+        return f"{top}/{sub}"
+    return top or category
+
+
 class Embedder(Protocol):
     """Turns texts into unit-length sentence vectors, one row per text (shape: len(texts) × dim)."""
 
@@ -99,10 +113,10 @@ class SurgeRule:
     min_requesters: int = 2
     window: timedelta = timedelta(minutes=30)
     similarity: float = 0.85  # adjusted cosine at or above which two reports may be the same failure
-    join_similarity: float = 0.905  # cosine to a group's (or a live surge's) centre that keeps (or joins) a report
-    report_margin: float = 0.0  # how much closer to a failure than to a request a report must be
-    category_bonus: float = 0.01
-    category_penalty: float = 0.02
+    join_similarity: float = 0.9  # cosine to a group's (or a live surge's) centre that keeps (or joins) a report
+    report_margin: float = 0.005  # how much closer to a failure than to a request a report must be
+    category_bonus: float = 0.02
+    category_penalty: float = 0.04
 
 
 @dataclass(frozen=True)
@@ -176,7 +190,9 @@ def _adjusted(vector: Vectors, category: str | None, window: Window, rule: Surge
         return scores
     known = window.categories != ""
     same = known & (window.categories == category)
-    adjustment = np.where(same, rule.category_bonus, np.where(known, -rule.category_penalty, 0.0))
+    top = category.split("/", 1)[0]
+    other_top = known & np.array([not str(c).startswith(top) for c in window.categories], dtype=bool)
+    adjustment = np.where(same, rule.category_bonus, np.where(other_top, -rule.category_penalty, 0.0))
     result: Vectors = (scores + adjustment).astype(np.float32)
     return result
 

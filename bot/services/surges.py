@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import SurgeConfig
-from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Vectors, Window, decide
+from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Vectors, Window, decide, topic_of
 from bot.core.text import truncate
 from bot.services import incidents, playbook_runs
 from bot.services.policy import Policy
@@ -125,11 +125,11 @@ def _check_one(
         session, start=ticket.created_at - rule.window, end=ticket.created_at + rule.window,
         exclude=ticket.ticket_id, dimensions=len(vector), now=now,
     )  # fmt: skip
-    me = Seen(ticket.ticket_id, ticket.requester, ticket.category, ticket.created_at)
+    topic = topic_of(ticket.text, ticket.category)
+    me = Seen(ticket.ticket_id, ticket.requester, topic, ticket.created_at)
     decision = decide(me, vector, window, rule=rule, anchors=anchors)
-    store.add_vector(
-        session, ticket_id=ticket.ticket_id, model=model, vector=vector.astype(np.float32).tobytes(), now=now
-    )
+    raw = vector.astype(np.float32).tobytes()
+    store.add_vector(session, ticket_id=ticket.ticket_id, model=model, topic=topic, vector=raw, now=now)
     if isinstance(decision, NewSurge):
         surge = store.create(session, now=now, last_member_at=ticket.created_at)
         for member in decision.members:
@@ -178,7 +178,7 @@ class _WindowCache:
                 [self.requesters[keep], np.array([r.requester for r in rows], dtype=object)]
             )
             self.categories = np.concatenate(
-                [self.categories[keep], np.array([r.category or "" for r in rows], dtype=object)]
+                [self.categories[keep], np.array([r.topic or "" for r in rows], dtype=object)]
             )
             self.created = np.concatenate([self.created[keep], [r.created_at.timestamp() for r in rows]])
             self.last_id = rows[-1].vector_id

@@ -28,8 +28,8 @@ def test_the_labelled_streams_hold_precision_and_recall() -> None:
     assert len(streams) >= 12 and sum(len(s["tickets"]) for s in streams) >= 100
     score = evaluate(default_embedder(), rule_of(parse_config({}).surge))
     assert score.alerts >= 12
-    assert score.precision >= 0.98, score.wrong
-    assert score.recall >= 0.94, score.missed
+    assert score.precision >= 0.96, score.wrong
+    assert score.recall >= 0.95, score.missed
 
 
 def test_the_config_defaults_are_the_rules_defaults() -> None:

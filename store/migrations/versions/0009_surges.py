@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), sa.ForeignKey("tickets.id"), nullable=False),
         sa.Column("model", sa.String(length=128), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=True),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
