@@ -82,8 +82,11 @@ def unchecked(session: Session, *, since: datetime, limit: int) -> list[Unchecke
             col(Ticket.category),
             col(Ticket.created_at),
         )
-        .outerjoin(TicketVector, col(TicketVector.ticket_id) == Ticket.id)
-        .where(col(Ticket.created_at) >= since, col(TicketVector.id).is_(None))
+        .where(
+            col(Ticket.created_at) >= since,
+            # NOT EXISTS, so PostgreSQL probes the unique index instead of reading every vector
+            ~sa_select(col(TicketVector.id)).where(col(TicketVector.ticket_id) == Ticket.id).exists(),
+        )
         .order_by(col(Ticket.created_at), col(Ticket.id))
         .limit(limit)
     ).all()

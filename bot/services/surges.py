@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import structlog
@@ -75,6 +76,22 @@ def _anchors_of(embedder: Embedder) -> Anchors:
     return _anchors[key]
 
 
+# Looking for unchecked tickets scans the tickets created since the look-back: the whole CATCH_UP
+# every FULL_SCAN (and at a process's first check), otherwise only the last RECENT_SCAN — a ticket
+# committed seconds after it was created is still found, and a sweep with thousands of tickets in
+# its window reads a few hundred rows instead of all of them.
+FULL_SCAN, RECENT_SCAN = timedelta(minutes=10), timedelta(minutes=5)
+_full_scans: WeakKeyDictionary[Engine, datetime] = WeakKeyDictionary()
+
+
+def _look_back(engine: Engine, now: datetime) -> datetime:
+    last = _full_scans.get(engine)
+    if last is None or not (last <= now < last + FULL_SCAN):
+        _full_scans[engine] = now
+        return now - CATCH_UP
+    return now - RECENT_SCAN
+
+
 @dataclass
 class CheckReport:
     checked: int = 0
@@ -89,7 +106,7 @@ def check_new(engine: Engine, policy: Policy, embedder: Embedder, *, now: dateti
     if not config.enabled:
         return report
     with read_scope(engine) as session:
-        pending = store.unchecked(session, since=now - CATCH_UP, limit=limit)
+        pending = store.unchecked(session, since=_look_back(engine, now), limit=limit)
     if not pending:
         return report
     rule, anchors = rule_of(config), _anchors_of(embedder)
@@ -157,6 +174,9 @@ class _WindowCache:
 
     def __init__(self, model: str) -> None:
         self.model = model
+        self._reset()
+
+    def _reset(self) -> None:
         self.last_id = 0
         self.ticket_ids = np.zeros(0, dtype=np.int64)
         self.requesters = np.zeros(0, dtype=object)
@@ -165,6 +185,8 @@ class _WindowCache:
         self.matrix = np.zeros((0, 0), dtype=np.float32)
 
     def _refresh(self, session: Session, *, since: datetime) -> None:
+        if self.last_id and store.last_vector_id(session) < self.last_id:  # the table was emptied: start again
+            self._reset()
         rows = store.vectors_after(session, after_id=self.last_id, model=self.model, since=since)
         keep = self.created >= since.timestamp()
         if rows:
@@ -210,16 +232,15 @@ class _WindowCache:
         )
 
 
-_caches: dict[tuple[str, str], _WindowCache] = {}
+_caches: WeakKeyDictionary[Engine, dict[str, _WindowCache]] = WeakKeyDictionary()
 
 
 def _cache_for(session: Session, model: str) -> _WindowCache:
-    """One cache per database and model in this process."""
-    bind = session.get_bind()
-    key = (bind.engine.url.render_as_string(hide_password=True) + f"#{id(bind.engine)}", model)
-    if key not in _caches:
-        _caches[key] = _WindowCache(model)
-    return _caches[key]
+    """One cache per engine and model in this process."""
+    by_model = _caches.setdefault(session.get_bind().engine, {})
+    if model not in by_model:
+        by_model[model] = _WindowCache(model)
+    return by_model[model]
 
 
 # --------------------------------------------------------------------------------------------
