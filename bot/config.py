@@ -552,9 +552,20 @@ class IntakeConfig(_Model):
 class SurgeConfig(_Model):
     """When several tickets about one failure arrive close together, alert triage once."""
 
+    enabled: bool = True
     min_tickets: Annotated[int, Field(ge=2)] = 3
     min_requesters: Annotated[int, Field(ge=1, validate_default=True)] = 2
     window: PositiveDuration = timedelta(minutes=30)
+    # Cosine similarity of two tickets' sentence vectors (after the category adjustment) at or above
+    # which they may report the same failure. Higher: fewer, tighter surges.
+    similarity: Annotated[float, Field(gt=0, lt=1)] = 0.85
+    # Similarity to the centre of a surge (or of a forming group) that a ticket needs to join (stay in) it.
+    join_similarity: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    # How much closer to "something is broken" than to "I'd like / how do I" a ticket must read to
+    # count as a failure report (only reports make surges).
+    report_margin: Annotated[float, Field(ge=-1, le=1)] = 0.005
+    category_bonus: Annotated[float, Field(ge=0, le=0.5)] = 0.02  # same known category
+    category_penalty: Annotated[float, Field(ge=0, le=0.5)] = 0.04  # different known categories
 
     @field_validator("min_requesters")
     @classmethod

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import FrontlineConfig
+from bot.core.surge import Embedder
+from bot.embedding import default_embedder
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.delivery import OutboxSender
@@ -30,3 +32,4 @@ class Deps:
     client: WebClient
     sender: OutboxSender
     clock: Callable[[], datetime] = utc_now
+    embedder: Embedder = field(default_factory=default_embedder)  # surge detection's model, loaded on first use

@@ -200,7 +200,8 @@ STORY: tuple[Step, ...] = (
         "12m",
         "12 minutes pass and nobody has answered T-1, a P0 (first response within 15 min, 24x7): "
         "the triage channel gets a nudge, since nobody owns it. The escalation matrix sent it to L2 "
-        "at once, with L3 and management told.",
+        "at once, with L3 and management told. The sweep also put the new tickets through the surge "
+        "check: the three CSV export failures, worded three ways by two people, raise one alert in triage.",
     ),
     Step(
         "",

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
-from bot.services import bugs, cards, digests, escalations, home, incidents, intake, playbook_runs
+from bot.services import bugs, cards, digests, escalations, home, incidents, intake, playbook_runs, surges
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.channels import resolve_channel_names
@@ -55,7 +55,8 @@ def build_deps(
         | intake.after_sent_hooks(policy)
         | escalations.AFTER_SENT
         | incidents.after_sent_hooks(policy)
-        | digests.AFTER_SENT,
+        | digests.AFTER_SENT
+        | surges.AFTER_SENT,
         prepare=cards.PREPARE
         | bugs.PREPARE
         | intake.PREPARE
@@ -63,7 +64,8 @@ def build_deps(
         | escalations.PREPARE
         | playbook_runs.prepare_hooks(policy)
         | incidents.prepare_hooks(policy)
-        | digests.PREPARE,
+        | digests.PREPARE
+        | surges.PREPARE,
         after_failed=escalations.AFTER_FAILED
         | playbook_runs.after_failed_hooks(policy)
         | incidents.after_failed_hooks(policy),

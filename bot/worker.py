@@ -21,7 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
-from bot.services import digests
+from bot.services import digests, surges
 from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
 from store import outbox
@@ -56,6 +56,8 @@ class DueWorkReport:
     retrying: int = 0
     dead: int = 0
     digest: bool = False  # this run decided the day's standup digest
+    surge_checked: int = 0  # new tickets through the surge check
+    surges: int = 0  # new surge alerts
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -67,15 +69,22 @@ class DueWorkReport:
             + ", "
             f"{self.retrying} to retry, {self.dead} failed permanently"
             + (", the standup digest decided" if self.digest else "")
+            + (f", {self.surges} new surge alerts" if self.surges else "")
         )
 
 
 def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     """Run every piece of time-based work that is due at `now`: fire the due timers (SLA nudges and
     breaches, stage timers, escalation and playbook reminders), decide the day's digest when it is
-    due, then deliver what they and everything else queued."""
+    due, put new tickets through the surge check, then deliver what they and everything else queued."""
     report = DueWorkReport(now=now)
     report.digest = digests.post_due(deps.engine, deps.policy, now=now)
+    try:
+        checked = surges.check_new(deps.engine, deps.policy, deps.embedder, now=now)
+        report.surge_checked, report.surges = checked.checked, checked.surges
+    except Exception:  # the model or a ticket failed: the rest of the sweep goes on; retried next sweep
+        log.exception("surge_check_failed")
+        report.notes.append("the surge check failed (see the log); it is tried again next sweep")
     sweep = fire_due_timers(
         deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested
     )

@@ -5,7 +5,20 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import Deps
-from handlers import actions, bugs, commands, csat, errors, escalations, events, playbooks, shortcuts, support, views
+from handlers import (
+    actions,
+    bugs,
+    commands,
+    csat,
+    errors,
+    escalations,
+    events,
+    playbooks,
+    shortcuts,
+    support,
+    surges,
+    views,
+)
 
 __all__ = ["register_all"]
 
@@ -22,3 +35,4 @@ def register_all(app: App, deps: Deps) -> None:
     bugs.register(app, deps)
     playbooks.register(app, deps)
     csat.register(app, deps)
+    surges.register(app, deps)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, String, Text, TypeDecorator, text
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, LargeBinary, String, Text, TypeDecorator, text
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -24,7 +24,10 @@ __all__ = [
     "PlaybookRun",
     "RunTicket",
     "SlackEvent",
+    "Surge",
+    "SurgeMember",
     "Ticket",
+    "TicketVector",
     "Timer",
     "UTCDateTime",
 ]
@@ -421,3 +424,43 @@ class CsatRating(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     rated_by: str = Field(max_length=32)
     rated_at: datetime = _utc_column(nullable=False, index=True)
+
+
+class TicketVector(SQLModel, table=True):
+    """A ticket's sentence embedding, computed once after the ticket is created (float32, unit length).
+    Its presence also says the ticket has been through the surge check."""
+
+    __tablename__ = "ticket_vectors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    model: str = Field(max_length=128)
+    topic: str | None = Field(default=None, max_length=64)  # bot.core.surge.topic_of, when it was checked
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _utc_column(nullable=False, index=True)
+
+
+class Surge(SQLModel, table=True):
+    """Tickets about one failure arriving close together: one alert in triage, updated in place."""
+
+    __tablename__ = "surges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    created_at: datetime = _utc_column(nullable=False)
+    last_member_at: datetime = _utc_column(nullable=False, index=True)
+    alert_channel: str | None = Field(default=None, max_length=32)
+    alert_ts: str | None = Field(default=None, max_length=32)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id")
+    incident_by: str | None = Field(default=None, max_length=32)
+
+
+class SurgeMember(SQLModel, table=True):
+    """A ticket in a surge: a ticket is in at most one (the unique key holds it under concurrency)."""
+
+    __tablename__ = "surge_members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    surge_id: int = Field(foreign_key="surges.id", index=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    joined_at: datetime = _utc_column(nullable=False)
