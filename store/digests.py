@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.digest import Listed, Snapshot
 from store.db import insert_if_absent
-from store.models import Bug, BugLink, Digest, Escalation, Incident, Ticket
+from store.models import Bug, BugLink, Digest, Escalation, Incident, Surge, SurgeMember, Ticket
 
 __all__ = ["claim", "previous_due", "snapshot"]
 
@@ -76,6 +76,7 @@ def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> 
         top_categories=tuple((str(name), int(count)) for name, count in categories),
         bugs=_bugs(session),
         incidents_open=_incidents(session, col(Incident.status) == "open"),
+        surges=_surges(session, since=since),
         incidents_resolved=_incidents(
             session, and_(col(Incident.status) == "resolved", col(Incident.resolved_at) >= since)
         ),
@@ -130,3 +131,22 @@ def _incidents(session: Session, condition: Any) -> tuple[Listed, ...]:
         .limit(LISTED)
     ).all()
     return tuple(Listed(f"INC-{n}", title, severity, None, at) for n, title, severity, at in rows)
+
+
+def _surges(session: Session, *, since: datetime) -> tuple[Listed, ...]:
+    """Surges that grew since `since`: their first member's title, and every member's ref."""
+    found = session.exec(
+        select(Surge).where(col(Surge.last_member_at) >= since).order_by(col(Surge.number)).limit(5)
+    ).all()
+    listed = []
+    for surge in found:
+        members = session.exec(
+            select(Ticket.number, Ticket.title)
+            .join(SurgeMember, col(SurgeMember.ticket_id) == col(Ticket.id))
+            .where(SurgeMember.surge_id == surge.id)
+            .order_by(col(Ticket.number))
+        ).all()
+        if members:
+            refs = ", ".join(f"T-{number}" for number, _ in members[:15])
+            listed.append(Listed(f"Surge {surge.number}", members[0][1], when=surge.created_at, detail=refs))
+    return tuple(listed)

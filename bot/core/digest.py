@@ -95,6 +95,7 @@ class Snapshot:
     bugs: tuple[Listed, ...] = ()  # open CS-origin bugs, most-linked first (detail: linked count)
     incidents_open: tuple[Listed, ...] = ()
     incidents_resolved: tuple[Listed, ...] = ()
+    surges: tuple[Listed, ...] = ()  # surges active since the last digest (detail: their members)
 
     @property
     def open_total(self) -> int:
@@ -124,7 +125,7 @@ def snapshot_from_json(data: dict[str, Any]) -> Snapshot:
 
     lists = {
         "new_tickets", "breached_tickets", "at_risk_tickets", "awaiting_ack_list", "oldest_open", "bugs",
-        "incidents_open", "incidents_resolved",
+        "incidents_open", "incidents_resolved", "surges",
     }  # fmt: skip
     values: dict[str, Any] = {}
     for key, value in data.items():

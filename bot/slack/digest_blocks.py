@@ -27,6 +27,7 @@ def headline(snapshot: Snapshot, *, due: datetime, late: bool, requested_by: str
         ("At risk (due within the hour)", str(snapshot.at_risk)),
         ("Escalations awaiting acknowledgement", str(snapshot.awaiting_ack)),
         ("Incidents open", str(len(snapshot.incidents_open))),
+        ("Surges", str(len(snapshot.surges))),
     ]
     blocks: list[Block] = [kit.header(f"Standup digest · {snapshot.day:%a %d %b %Y}"), kit.fields(facts)]
     if late:
@@ -55,6 +56,7 @@ def details(snapshot: Snapshot) -> Message:
         ("Awaiting acknowledgement", snapshot.awaiting_ack_list, snapshot.awaiting_ack, _escalation),
         ("Oldest open", snapshot.oldest_open, len(snapshot.oldest_open), _ticket),
         ("CS-origin bugs", snapshot.bugs, len(snapshot.bugs), _bug),
+        ("Surges", snapshot.surges, len(snapshot.surges), _surge),
         ("Incidents open", snapshot.incidents_open, len(snapshot.incidents_open), _incident),
         ("Incidents resolved", snapshot.incidents_resolved, len(snapshot.incidents_resolved), _incident),
     ]
@@ -104,3 +106,7 @@ def _bug(item: Listed) -> str:
 
 def _incident(item: Listed) -> str:
     return f"• *{item.ref}* {item.priority} {_title(item)} · started {slack_date(item.when)}"
+
+
+def _surge(item: Listed) -> str:
+    return f"• *{item.ref}* {_title(item)} · {escape_mrkdwn(item.detail)} · since {slack_date(item.when)}"

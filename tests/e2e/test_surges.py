@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import parse_config
 from bot.sandbox import Sandbox
+from bot.slack.standin import render_message
 from bot.worker import run_due_work
 from store.models import Incident, RunTicket, Surge, SurgeMember, Ticket, TicketVector
 from tests.e2e.clocks import Clock
@@ -180,3 +181,18 @@ def test_emoji_only_and_huge_tickets_reach_the_check(box: Sandbox, clock: Clock)
     with Session(box.deps.engine) as session:
         assert len(session.exec(select(TicketVector)).all()) == 2
     assert _alerts(box) == []
+
+
+def test_the_standup_digest_lists_the_surges_since_the_last_one(database_url: str, clock: Clock) -> None:
+    config = parse_config(CONFIG | {"channels": {**CONFIG["channels"], "standup": "C_STANDUP"}})
+    with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as sandbox:
+        for text, requester in DASHBOARD:
+            _ticket(sandbox, clock, text, requester)
+        _sweep(sandbox, clock)  # the surge is raised
+        response = sandbox.simulator.slash_command("/support", "digest", user_id=AGENT, channel_id="C_TRIAGE")
+        assert response.status == 200
+        _sweep(sandbox, clock)
+        [digest] = [m for m in sandbox.standin.messages("C_STANDUP") if "Asked for by" in str(m["blocks"])]
+        assert "Surges 1" in render_message(digest)
+        details = render_message(digest["replies"][0])
+        assert "Surge 1" in details and "T-1, T-2, T-3" in details
