@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.context import Deps
 from bot.services import notices
 
-__all__ = ["clicker", "tell_clicker"]
+__all__ = ["clicker", "show_form", "tell_clicker"]
 
 
 def clicker(body: dict[str, Any]) -> str:
@@ -22,3 +25,15 @@ def tell_clicker(deps: Deps, body: dict[str, Any], action: dict[str, Any], text:
     if channel and user:
         key = f"{action.get('action_ts', '')}:{user}:{action.get('action_id')}"
         notices.tell(deps.engine, channel=channel, user=user, text=text, key=key, now=deps.clock())
+
+
+def show_form(
+    deps: Deps, client: WebClient, body: dict[str, Any], action: dict[str, Any], view: dict[str, Any]
+) -> None:
+    """Open a form from a button (in a lazy listener, after the ack); if Slack refuses (the
+    trigger expired), say so to the clicker instead of failing silently."""
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown")
+        tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")

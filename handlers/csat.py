@@ -8,14 +8,13 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.core.text import decode_slack_text
 from bot.services import csat
 from bot.slack import csat_blocks
 from bot.slack.modals import submitted_values
-from handlers.clicks import clicker, tell_clicker
+from handlers.clicks import clicker, show_form, tell_clicker
 from handlers.views import view_metadata
 
 __all__ = ["register"]
@@ -48,11 +47,7 @@ def register(app: App, deps: Deps) -> None:
         ticket_id = _ticket_id(str(action.get("value", "")))
         if ticket_id is None:
             return
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=csat_blocks.comment_form(ticket_id))
-        except SlackApiError as error:
-            code = error.response.get("error", "unknown")
-            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+        show_form(deps, client, body, action, csat_blocks.comment_form(ticket_id))
 
     app.action(csat_blocks.COMMENT)(ack=ack_now, lazy=[open_comment_form])
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.core.escalation import handoff_errors, read_handoff
@@ -22,7 +21,7 @@ from bot.services import escalations
 from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import escalation_blocks, kit
 from bot.slack.modals import HANDOFF, handoff_modal, submitted_values
-from handlers.clicks import clicker, tell_clicker
+from handlers.clicks import clicker, show_form, tell_clicker
 from handlers.views import view_metadata
 
 __all__ = ["handoff_form", "register"]
@@ -89,11 +88,7 @@ def _register_form(app: App, deps: Deps) -> None:
         except REFUSALS as error:
             tell_clicker(deps, body, action, f":warning: {error}")
             return
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as error:
-            code = error.response.get("error", "unknown")
-            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+        show_form(deps, client, body, action, view)
 
     app.action("ticket_escalate")(ack=ack_now, lazy=[open_form])
 

@@ -44,7 +44,7 @@ from bot.services.incidents import Ref
 from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import blocks, playbook_blocks
 from bot.slack.modals import INCIDENT_START, incident_start_modal, reply_modal, submitted_values
-from handlers.clicks import clicker, tell_clicker
+from handlers.clicks import clicker, show_form, tell_clicker
 from store import playbooks as store
 from store.db import read_scope
 
@@ -133,11 +133,7 @@ def _register_reply_button(app: App, deps: Deps) -> None:
         view = reply_modal(
             ticket_ref=ref, number=number, template=f"{playbook.name}:{step.id}", text=step.message or ""
         )
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as error:
-            code = error.response.get("error", "unknown")
-            tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+        show_form(deps, client, body, action, view)
 
     app.action(playbook_blocks.REPLY)(ack=ack_now, lazy=[open_reply])
 
