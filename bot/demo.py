@@ -254,6 +254,13 @@ STORY: tuple[Step, ...] = (
         "EU checkout works again: the commander resolves INC-1, and its summary with the timeline is "
         "posted in its channel and #incidents.",
     ),
+    Step(
+        "U_LEAD",
+        "C_TRIAGE",
+        "/support",
+        "digest",
+        "The lead asks for the standup digest now: counts in #support-standup, the lists in its thread.",
+    ),
 )
 
 

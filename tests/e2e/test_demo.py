@@ -95,3 +95,9 @@ def test_demo_runs_an_incident_from_start_to_summary(printed: str) -> None:
     ]
     positions = [own.index(line) for line in shown]
     assert positions == sorted(positions)
+
+
+def test_demo_ends_with_a_standup_digest(printed: str) -> None:
+    channels = printed.partition("What the channels show now:")[2]
+    standup = channels.split("#support-standup (C_STANDUP)\n")[1].split("\n\n")[0]
+    assert "== Standup digest ·" in standup and "Asked for by @Sam Okafor" in standup
