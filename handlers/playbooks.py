@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -79,8 +79,11 @@ def _register_commands(app: App, deps: Deps) -> None:
         ack(response_type="ephemeral", **answer)
 
     @app.command("/incident")
-    def incident_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def incident_command(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         parsed = parse_incident_command(command.get("text") or "")
+        if isinstance(parsed, AssignRole) and parsed.user == context.bot_user_id:
+            ack(response_type="ephemeral", **blocks.error_message("I can't hold an incident role: name a person."))
+            return
         if isinstance(parsed, OpenStartForm):
             _open_start_form(deps, ack, command, client)
             return

@@ -21,6 +21,7 @@ __all__ = [
     "open_incidents",
     "reserve_channel_name",
     "run_by_id",
+    "running_run_ids_for_ticket",
     "running_runs",
     "runs_in",
     "set_name_outcome",
@@ -45,6 +46,16 @@ def runs_in(session: Session, channel: str) -> list[PlaybookRun]:
 def running_runs(session: Session, *, limit: int = 20) -> list[PlaybookRun]:
     statement = select(PlaybookRun).where(PlaybookRun.status == "running").order_by(col(PlaybookRun.id).desc())
     return list(session.exec(statement.limit(limit)).all())
+
+
+def running_run_ids_for_ticket(session: Session, ticket_id: int) -> list[int]:
+    statement = (
+        select(PlaybookRun.id)
+        .join(RunTicket, col(RunTicket.run_id) == col(PlaybookRun.id))
+        .where(RunTicket.ticket_id == ticket_id, PlaybookRun.status == "running")
+        .order_by(col(PlaybookRun.id))
+    )
+    return [run_id for run_id in session.exec(statement).all() if run_id is not None]
 
 
 def link_ticket(session: Session, *, run_id: int, ticket_id: int, actor: str, now: datetime) -> bool:

@@ -373,10 +373,11 @@ def link(db: Engine, policy: Policy, *, ref: Ref, numbers: tuple[int, ...], acto
         incident, row = _locked(session, policy, ref)
         _check_open(incident, "link its tickets before resolving it, or tell their requesters yourself")
         ticket_ids = playbook_runs.tickets_to_link(session, policy, list(numbers), actor=actor)
-        added = playbook_runs.link_tickets(session, row, ticket_ids, actor=actor, now=now)
-        refs = ", ".join(f"T-{n}" for n in numbers)
+        added = set(playbook_runs.link_tickets(session, row, ticket_ids, actor=actor, now=now))
         if not added:
+            refs = ", ".join(f"T-{n}" for n in numbers)
             return f"{refs} {'is' if len(numbers) == 1 else 'are'} already linked to {incident.ref}; nothing changed."
+        refs = ", ".join(f"T-{n}" for n, ticket_id in zip(numbers, ticket_ids, strict=True) if ticket_id in added)
         before = engine_.run_from_json(row.state)
         after = engine_.note(before, "linked", refs, by=actor, now=now)
         playbook_runs.save(session, policy, row, before, after, actor=actor, now=now)

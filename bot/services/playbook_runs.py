@@ -42,6 +42,7 @@ __all__ = [
     "after_failed_hooks",
     "check_may_run",
     "fire_timer",
+    "follow_owner",
     "link_tickets",
     "locked",
     "open_in",
@@ -241,6 +242,20 @@ def save(
     _plan(session, playbook, row, after)
 
 
+def follow_owner(session: Session, policy: Policy, ticket_id: int, *, owner: str, actor: str, now: datetime) -> None:
+    """The ticket has a new owner: in the running playbooks for it, the `agent` role (its owner's
+    steps, buttons and reminders) moves to them. The caller holds the ticket's lock."""
+    for run_id in store.running_run_ids_for_ticket(session, ticket_id):
+        row, playbook, before = locked(session, policy, run_id)
+        if "agent" not in playbook.roles or before.holder("agent") == owner:
+            continue
+        after = engine_.assign(playbook, before, "agent", owner, by=actor, now=now)
+        save(session, policy, row, before, after, actor=actor, now=now)
+        if row.channel and after.current:  # its message names the step's owner
+            visit = after.state(after.current).visits
+            _refresh_step(session, row, after.current, visit, now=now, why=f"owner:{len(after.timeline)}")
+
+
 def post_summary(session: Session, row: PlaybookRun, *, key: str, now: datetime) -> None:
     """The run's summary as it stands, in its channel (rendered when sent)."""
     outbox.enqueue(
@@ -287,10 +302,10 @@ def act(
         return f"{'Done' if action == 'done' else 'Skipped' if action == 'skip' else 'Chosen'}: {step.title}."
 
 
-def link_tickets(session: Session, row: PlaybookRun, ticket_ids: list[int], *, actor: str, now: datetime) -> int:
-    """Link tickets to the run (each once); returns how many were new."""
+def link_tickets(session: Session, row: PlaybookRun, ticket_ids: list[int], *, actor: str, now: datetime) -> list[int]:
+    """Link tickets to the run (each once); returns the ids newly linked."""
     assert row.id is not None
-    return sum(store.link_ticket(session, run_id=row.id, ticket_id=t, actor=actor, now=now) for t in ticket_ids)
+    return [t for t in ticket_ids if store.link_ticket(session, run_id=row.id, ticket_id=t, actor=actor, now=now)]
 
 
 def tickets_to_link(session: Session, policy: Policy, numbers: list[int], *, actor: str) -> list[int]:
@@ -318,9 +333,11 @@ def _post_step(session: Session, row: PlaybookRun, run: Run, step_id: str, *, no
     )  # fmt: skip
 
 
-def _refresh_step(session: Session, row: PlaybookRun, step_id: str, visit: int, *, now: datetime) -> None:
+def _refresh_step(
+    session: Session, row: PlaybookRun, step_id: str, visit: int, *, now: datetime, why: str = "ended"
+) -> None:
     outbox.enqueue(
-        session, key=f"run:{row.id}:step:{step_id}:{visit}:ended", method="chat.update",
+        session, key=f"run:{row.id}:step:{step_id}:{visit}:{why}", method="chat.update",
         args={"run_id": row.id, "step": step_id, "visit": visit}, purpose=STEP_REFRESH, now=now,
     )  # fmt: skip
 

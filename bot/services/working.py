@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others
 from bot.core.text import escape_mrkdwn, truncate
-from bot.services import csat, escalation_matrix, escalations, sla
+from bot.services import csat, escalation_matrix, escalations, playbook_runs, sla
 from bot.services.policy import Policy
 from bot.services.ticket_changes import TicketNotFoundError, record_change, ticket_to_work
 from store.db import session_scope
@@ -60,6 +60,9 @@ def apply_change(engine: Engine, policy: Policy, request: ChangeRequest, *, now:
         if ticket.status in {Status.SOLVED, Status.CLOSED}:
             escalations.finish(session, ticket, now=now)
         record_change(session, ticket, request.actor, edit.fields, note=edit.note, now=now)
+        new_owner = next((after for field, _, after in edit.fields if field == "owner_id"), None)
+        if isinstance(new_owner, str) and ticket.id is not None:
+            playbook_runs.follow_owner(session, policy, ticket.id, owner=new_owner, actor=request.actor, now=now)
         if request.action in {"priority", "status"}:  # raised to P0, or a P0 reopened: the matrix's first row
             escalation_matrix.apply_matrix(session, policy, ticket, text="", now=now, new=False)
         if request.action == "customer":  # the request's words, read again now that its ARR is known

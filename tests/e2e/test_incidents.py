@@ -505,3 +505,13 @@ def test_a_worker_back_after_forty_minutes_keeps_the_status_page_reminder_going(
     for minute in range(45, 181, 5):
         _deliver(inc, clock, datetime(2026, 12, 7, 10, 0, tzinfo=NY) + timedelta(minutes=minute))
     assert len(_reminders(inc, channel)) == 5  # 10:40, 11:10, 11:40, 12:10, 12:40
+
+
+def test_the_bot_cannot_hold_a_role_and_relinking_names_only_the_new(inc: Sandbox, clock: Clock) -> None:
+    _report(inc, "Checkout fails with error 502 since 9:50")
+    _report(inc, "Payment page times out")
+    channel = _started(inc, clock, "start Checkout errors T-1")
+    assert _incident(inc, "role comms <@U_FRONTLINE|frontline>", channel=channel) == (
+        ":warning: I can't hold an incident role: name a person."
+    )
+    assert _incident(inc, "link T-2 T-1", user=AGENT, channel=channel) == "Linked T-2 to INC-1."

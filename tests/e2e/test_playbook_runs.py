@@ -299,3 +299,20 @@ def test_a_due_reminder_held_up_until_after_done_is_not_sent(pb: Sandbox, clock:
     _deliver(pb, clock, clock.now + timedelta(minutes=5))
     reminders = [m for m in pb.standin.messages("C_TRIAGE") if m["text"].startswith(":alarm_clock:")]
     assert reminders == []
+
+
+def test_a_reassigned_ticket_takes_its_playbook_steps_with_it(pb: Sandbox, clock: Clock) -> None:
+    _open_ticket(pb, clock)
+    _playbook(pb, "run angry-customer T-1")
+    _deliver(pb, clock)
+    assert "T-1" in _command(pb, "/ticket", f"assign T-1 <@{AGENT2}|kim>", LEAD)
+    _deliver(pb, clock)
+    step = _current_step(pb, "C_TRIAGE")
+    assert "agent*: <@U_AGENT2>" in str(step["blocks"])
+    _click(pb, AGENT, step, "C_TRIAGE", "Done")  # no longer theirs
+    _deliver(pb, clock)
+    assert any("is for the agent (<@U_AGENT2>)" in t for t in _ephemerals(pb, AGENT))
+    _click(pb, AGENT2, step, "C_TRIAGE", "Done")
+    _deliver(pb, clock, clock.now + timedelta(minutes=15))
+    [reminder] = [m for m in pb.standin.messages("C_TRIAGE") if m["text"].startswith(":alarm_clock:")]
+    assert "<@U_AGENT2>" in reminder["text"]
