@@ -97,3 +97,13 @@ def test_the_headline_counts_and_the_thread_lists_with_pii_masked() -> None:
 )
 def test_pii_is_masked_and_ordinary_numbers_are_not(text: str, masked: str) -> None:
     assert mask_pii(text) == masked
+
+
+def test_a_title_with_entities_is_escaped_exactly_once_in_the_digest() -> None:
+    """Field case F3's kind: the digest repeats what was typed, '&', '<' and '>' escaped once."""
+    snapshot = Snapshot(
+        day=date(2026, 12, 7), since=datetime(2026, 12, 4, 14, 0, tzinfo=UTC), new=1,
+        new_tickets=(Listed("T-3", "R&D export <beta> fails", "P2", None),),
+    )  # fmt: skip
+    shown = str(digest_blocks.details(snapshot)["blocks"])
+    assert "R&amp;D export &lt;beta&gt; fails" in shown and "&amp;amp;" not in shown
