@@ -64,7 +64,7 @@ def build_deps(
         | escalations.PREPARE
         | playbook_runs.prepare_hooks(policy)
         | incidents.prepare_hooks(policy)
-        | digests.PREPARE
+        | digests.prepare_hooks(policy)
         | surges.PREPARE,
         after_failed=escalations.AFTER_FAILED
         | playbook_runs.after_failed_hooks(policy)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -20,16 +21,18 @@ from bot.core.digest import EVERY_DAY, WEEKDAYS, is_late, is_stale, latest_slot,
 from bot.core.health import health_score, triage
 from bot.core.metrics import PERIODS
 from bot.core.permissions import PermissionDeniedError
+from bot.core.voc import is_question, repeated_questions
 from bot.services.policy import Policy
 from bot.slack import digest_blocks, stats_blocks
 from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, Prepare
-from store import digests, metrics, outbox
+from store import digests, metrics, outbox, voc
 from store.db import read_scope, session_scope
 from store.models import Digest, OutboxMessage
 
-__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "health", "post_due", "post_now", "stats"]
+__all__ = ["AFTER_SENT", "PREPARE", "DigestError", "health", "post_due", "post_now", "prepare_hooks", "stats"]
 
 HEADLINE, DETAILS, WEEKLY, WEEKLY_CHART = "digest", "digest_details", "digest_weekly", "digest_weekly_chart"
+WEEKLY_VOC = "digest_weekly_voc"
 
 
 class DigestError(ValueError):
@@ -181,6 +184,11 @@ def _weekly_posted(session: Session, message: OutboxMessage, response: dict[str,
         },
         purpose=WEEKLY_CHART, now=now,
     )  # fmt: skip
+    outbox.enqueue(
+        session, key=f"{message.key}:voc"[:255], method="chat.postMessage",
+        args={"digest_id": message.args["digest_id"], "channel": response["channel"], "thread_ts": response["ts"]},
+        purpose=WEEKLY_VOC, now=now,
+    )  # fmt: skip
 
 
 def _prepare_chart(session: Session, message: OutboxMessage) -> dict[str, Any]:
@@ -190,6 +198,30 @@ def _prepare_chart(session: Session, message: OutboxMessage) -> dict[str, Any]:
     rows = metrics.daily(session, start=end - timedelta(days=14), end=end)
     png = volume_and_sla_png(rows, last_day=last_day)
     return {**{k: v for k, v in message.args.items() if k != "digest_id"}, "content": png}
+
+
+def _prepare_voc(policy: Policy) -> Prepare:
+    def prepare(session: Session, message: OutboxMessage) -> dict[str, Any]:
+        digest = _digest(session, message)
+        start, end = _window(digest)
+        month = voc.texts_with_vectors(session, start=end - PERIODS["month"], end=end)
+        asked = [(f"T-{n}", title, vector) for n, title, vector in month if is_question(title)]
+        rows = [np.frombuffer(v, dtype=np.float32) for _, _, v in asked]
+        vectors = np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
+        questions = repeated_questions(
+            [ref for ref, _, _ in asked], [title for _, title, _ in asked], vectors,
+            similarity=policy.config.surge.similarity,
+        )  # fmt: skip
+        shown = stats_blocks.voice_of_customer(
+            voc.categories(session, start=start, end=end), questions, voc.frustrated(session, start=start, end=end)
+        )
+        return {"channel": message.args["channel"], "thread_ts": message.args["thread_ts"], **shown}
+
+    return prepare
+
+
+def prepare_hooks(policy: Policy) -> dict[str, Prepare]:
+    return {**PREPARE, WEEKLY_VOC: _prepare_voc(policy)}
 
 
 PREPARE: dict[str, Prepare] = {

@@ -7,10 +7,13 @@ from datetime import timedelta
 from bot.core.durations import format_duration
 from bot.core.health import HealthScore, Light, Signal
 from bot.core.metrics import Durations, Metrics
+from bot.core.pii import mask_pii
+from bot.core.text import escape_mrkdwn, truncate
+from bot.core.voc import KB_RULE, RepeatedQuestion
 from bot.slack import kit
 from bot.slack.kit import Block, Message, slack_date
 
-__all__ = ["health_message", "stats_message", "traffic_lights", "weekly_message"]
+__all__ = ["health_message", "stats_message", "traffic_lights", "voice_of_customer", "weekly_message"]
 
 
 def _time(seconds: float | None) -> str:
@@ -99,3 +102,30 @@ def weekly_message(metrics: Metrics, signals: list[Signal], score: HealthScore, 
     if late:
         blocks.append(kit.context(":hourglass: Late: no worker was running when it was due."))
     return {"text": f"Weekly support review{' (late)' if late else ''}: " + shown["text"], "blocks": blocks}
+
+
+def voice_of_customer(
+    categories: list[tuple[str, int]], questions: list[RepeatedQuestion], quotes: list[str]
+) -> Message:
+    """The weekly voice of the customer, in the review's thread: what they wrote about, the
+    questions that need a KB article (the 10x rule), and a few of their own words, anonymised."""
+    shown = " · ".join(f"{escape_mrkdwn(name)} {count}" for name, count in categories) or "none recorded"
+    asked = (
+        "\\n".join(
+            f"• {len(q.refs)}× like “{escape_mrkdwn(truncate(mask_pii(q.example), 120))}” ({', '.join(q.refs[:8])}"
+            + (" …)" if len(q.refs) > 8 else ")")
+            for q in questions[:5]
+        )
+        or f"none asked more than {KB_RULE} times in the last 30 days"
+    )
+    said = (
+        "\\n".join(f"> {escape_mrkdwn(truncate(mask_pii(' '.join(q.split())), 200))}" for q in quotes)
+        or "none this week"
+    )
+    blocks = [
+        kit.section(f"*Voice of the customer*\\n*Top categories this week:* {shown}"),
+        kit.section(f"*Questions that need a KB article* (asked more than {KB_RULE} times a month):\\n{asked}"),
+        kit.section(f"*In their words* (frustrated customers, anonymised):\\n{said}"),
+        kit.context("Root causes are not recorded on tickets yet, so they are not counted here."),
+    ]
+    return {"text": "Voice of the customer: top categories, repeated questions, their words", "blocks": blocks}

@@ -153,8 +153,11 @@ def test_the_weekly_review_comes_on_its_day_with_traffic_lights_and_a_chart(data
         assert len(weekly) == 1 and len(_digests(sandbox)) == 1  # and the daily one beside it
         shown = render_message(weekly[0])
         assert "Health triage" in shown and "First response time" in shown and "Escalation rate" in shown
-        [reply] = weekly[0]["replies"]
-        [chart] = reply["files"]
+        chart_reply, voice = weekly[0]["replies"]
+        [chart] = chart_reply["files"]
+        said = render_message(voice)
+        assert "Voice of the customer" in said and "Questions that need a KB article" in said
+        assert "In their words" in said and "Root causes are not recorded" in said
         content = sandbox.standin.file_content(chart["id"]) or b""
         assert chart["name"] == "volume-and-sla.png" and content.startswith(b"\x89PNG")
         # Tuesday: no second weekly review.
@@ -174,3 +177,26 @@ def test_support_health_names_what_drags_it_down(dg: Sandbox, clock: Clock) -> N
     assert "Speed (SLA compliance) (20 points lost)" in shown and "Escalation rate 100%" in shown
     assert "Not measured:" in shown and "Customer satisfaction (CSAT)" in shown
     assert "Only agents" in _command(dg, "/support", "health", REQUESTER)
+
+
+def test_the_weekly_voice_of_the_customer_flags_a_question_asked_more_than_twenty_times(
+    database_url: str, clock: Clock
+) -> None:
+    """The 10x rule with the real embedding model: 21 wordings of one question in a month need a KB
+    article; a question asked three times does not."""
+    config = parse_config(CONFIG | {"digest": {"time": "09:00", "weekly_day": "mon"}})
+    wordings = ["How do I export my invoices to CSV?", "how can I download invoices as a csv file?",
+                "Where is the CSV export for invoices?"]  # fmt: skip
+    with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as sandbox:
+        clock.now = datetime(2026, 12, 1, 10, 0, tzinfo=NY)
+        for n in range(21):
+            event = sandbox.standin.post_as_user("C_HELP", REQUESTER, wordings[n % 3] + " " * (n // 3))
+            assert sandbox.simulator.event(event, event_id=f"EvQ{n}").status == 200
+        for n, text in enumerate(["How do I turn on SSO?", "How do I set up SSO?", "Can I use SSO?"]):
+            event = sandbox.standin.post_as_user("C_HELP", AGENT, text)
+            assert sandbox.simulator.event(event, event_id=f"EvS{n}").status == 200
+        _tick(sandbox, clock, datetime(2026, 12, 1, 10, 5, tzinfo=NY))
+        _tick(sandbox, clock, datetime(2026, 12, 7, 9, 0, tzinfo=NY))
+        [weekly] = [m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Weekly support review")]
+        said = render_message(weekly["replies"][1])
+        assert "21× like" in said and "SSO" not in said.split("In their words")[0]
