@@ -13,7 +13,7 @@ from bot.context import Deps
 from bot.core.text import decode_slack_text
 from bot.services import csat
 from bot.slack import csat_blocks
-from bot.slack.modals import submitted_values
+from bot.slack.modals import CSAT_COMMENT, csat_comment_modal, submitted_values
 from handlers.clicks import clicker, show_form, tell_clicker
 from handlers.views import view_metadata
 
@@ -47,11 +47,11 @@ def register(app: App, deps: Deps) -> None:
         ticket_id = _ticket_id(str(action.get("value", "")))
         if ticket_id is None:
             return
-        show_form(deps, client, body, action, csat_blocks.comment_form(ticket_id))
+        show_form(deps, client, body, action, csat_comment_modal(ticket_id))
 
     app.action(csat_blocks.COMMENT)(ack=ack_now, lazy=[open_comment_form])
 
-    @app.view(csat_blocks.COMMENT_FORM)
+    @app.view(CSAT_COMMENT)
     def on_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         comment = decode_slack_text(submitted_values(view).get("comment", "")).strip()
         ticket_id = view_metadata(view).get("ticket_id")

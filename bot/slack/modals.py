@@ -221,3 +221,19 @@ def incident_start_modal(*, default_severity: str) -> dict[str, Any]:
             _text_input("tickets", "Tickets that report it (T-12 T-14)", optional=True, max_length=500),
         ],
     }
+
+
+CSAT_COMMENT = "csat_comment_form"
+
+
+def csat_comment_modal(ticket_id: int) -> dict[str, Any]:
+    """The optional comment after a CSAT rating."""
+    return {
+        "type": "modal",
+        "callback_id": CSAT_COMMENT,
+        "private_metadata": json.dumps({"ticket_id": ticket_id}),
+        "title": {"type": "plain_text", "text": "Your comment"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [_text_input("comment", "What could we do better?", multiline=True, max_length=3000)],
+    }
