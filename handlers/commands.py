@@ -111,7 +111,9 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             ticket, changes = story
             return blocks.ticket_history(ticket, changes, show_notes=deps.policy.is_agent(command["user_id"]))
         case ChangeTicket():
-            request = working.ChangeRequest(parsed.number, command["user_id"], parsed.action, parsed.value)
+            request = working.ChangeRequest(
+                parsed.number, command["user_id"], parsed.action, parsed.value, parsed.classification
+            )
             return change(deps, request)[0]
         case UsageError(message=text):
             return blocks.error_message(text)

@@ -99,6 +99,8 @@ class Ticket(SQLModel, table=True):
     priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     category: str | None = Field(default=None, max_length=64)
     sentiment: str | None = Field(default=None, max_length=16)
+    root_cause: str | None = Field(default=None, max_length=32)  # bot.core.root_causes, set by an agent
+    resolution_type: str | None = Field(default=None, max_length=32)
     tags: list[str] = _json_list_column()
     requester_id: str | None = Field(default=None, max_length=32, index=True)
     owner_id: str | None = Field(default=None, max_length=32, index=True)

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from store.models import Ticket, TicketVector
 
-__all__ = ["categories", "frustrated", "texts_with_vectors"]
+__all__ = ["categories", "frustrated", "root_causes", "texts_with_vectors"]
 
 
 def texts_with_vectors(session: Session, *, start: datetime, end: datetime) -> list[tuple[int, str, bytes]]:
@@ -44,3 +44,15 @@ def frustrated(session: Session, *, start: datetime, end: datetime, limit: int =
         .limit(limit)
     )
     return [str(text) for text in session.exec(statement).all()]
+
+
+def root_causes(session: Session, *, start: datetime, end: datetime) -> list[tuple[str | None, int]]:
+    """Tickets solved in [start, end) by recorded root cause, most first; None counts the solved
+    tickets nobody classified."""
+    statement = (
+        select(Ticket.root_cause, func.count())
+        .where(col(Ticket.solved_at) >= start, col(Ticket.solved_at) < end)
+        .group_by(Ticket.root_cause)
+        .order_by(func.count().desc(), col(Ticket.root_cause))
+    )
+    return [(None if cause is None else str(cause), int(count)) for cause, count in session.exec(statement).all()]

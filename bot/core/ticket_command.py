@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from bot.core.refs import BadReferenceError, is_bug_ref, parse_bug_ref, parse_ticket_ref
+from bot.core.root_causes import Classification, ClassificationError, parse_classification
 from bot.core.templates import template_named
 from bot.core.text import decode_slack_text
 from bot.core.tiers import Tier, parse_tier
@@ -69,11 +70,13 @@ class UsageError:
 
 @dataclass(frozen=True)
 class ChangeTicket:
-    """take | assign | status | priority | customer | tag | note, with its value (a user id, status, …)."""
+    """take | assign | status | priority | customer | tag | note | cause, with its value (a user id,
+    status, …); `classification` is the root cause (and resolution type) of `cause` or a `solve`."""
 
     number: int
     action: str
     value: str | None = None
+    classification: Classification | None = None
 
 
 @dataclass(frozen=True)
@@ -167,13 +170,14 @@ _CHANGE_USAGE = {
     "assign": "/ticket assign T-42 @person",
     "status": "/ticket status T-42 open|pending|solved|closed",
     "pending": "/ticket pending T-42",
-    "solve": "/ticket solve T-42",
+    "solve": "/ticket solve T-42 [root cause] [resolution type]",
     "close": "/ticket close T-42",
     "reopen": "/ticket reopen T-42",
     "priority": "/ticket priority T-42 P0|P1|P2|P3",
     "tag": "/ticket tag T-42 billing vip",
     "note": "/ticket note T-42 <text only agents see>",
     "customer": "/ticket customer T-42 acme",
+    "cause": "/ticket cause T-42 <root cause> [resolution type]",
 }
 _STATUS_SHORTCUTS = {"pending": "PENDING", "solve": "SOLVED", "close": "CLOSED", "reopen": "OPEN"}
 
@@ -302,6 +306,14 @@ def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
         return UsageError(usage)
     number = parse_ticket_ref(args[0])
     rest = args[1:]
+    if verb == "cause" or (verb == "solve" and rest):
+        try:
+            classification = parse_classification(rest)
+        except ClassificationError as error:
+            return UsageError(f"{error} {usage}")
+        if verb == "cause":
+            return ChangeTicket(number, "cause", classification=classification)
+        return ChangeTicket(number, "status", "SOLVED", classification=classification)
     if verb in _STATUS_SHORTCUTS or verb == "take":
         if rest:
             return UsageError(usage)

@@ -213,7 +213,10 @@ def _prepare_voc(policy: Policy) -> Prepare:
             similarity=policy.config.surge.similarity,
         )  # fmt: skip
         shown = stats_blocks.voice_of_customer(
-            voc.categories(session, start=start, end=end), questions, voc.frustrated(session, start=start, end=end)
+            voc.categories(session, start=start, end=end),
+            voc.root_causes(session, start=start, end=end),
+            questions,
+            voc.frustrated(session, start=start, end=end),
         )
         return {"channel": message.args["channel"], "thread_ts": message.args["thread_ts"], **shown}
 

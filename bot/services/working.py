@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.core.lifecycle import IllegalTransitionError, Status, check_reopen, check_transition
 from bot.core.permissions import PermissionDeniedError, check_may_change_others
+from bot.core.root_causes import ROOT_CAUSES, Classification
 from bot.core.text import escape_mrkdwn, truncate
 from bot.services import csat, escalation_matrix, escalations, playbook_runs, sla
 from bot.services.policy import Policy
@@ -29,8 +30,9 @@ MAX_TAGS = 20
 class ChangeRequest:
     number: int
     actor: str
-    action: str  # take | assign | status | priority | customer | tag | note
+    action: str  # take | assign | status | priority | customer | tag | note | cause
     value: str | None = None
+    classification: Classification | None = None  # with `cause`, or with status SOLVED
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,13 @@ def _edit(session: Session, policy: Policy, ticket: Ticket, request: ChangeReque
             note = f"<@{actor}> assigned it to <@{request.value}>"
             return _set_owner(policy, ticket, actor, request.value, note=note, now=now)
         case "status":
-            return _set_status(session, policy, ticket, Status(request.value or ""), actor=actor, now=now)
+            edit = _set_status(session, policy, ticket, Status(request.value or ""), actor=actor, now=now)
+            if request.classification is None:
+                return edit
+            return _joined(edit, _classify(ticket, request.classification, actor))
+        case "cause":
+            assert request.classification is not None
+            return _classify(ticket, request.classification, actor)
         case "priority":
             return _set_priority(policy, ticket, request.value or "", actor, now)
         case "customer":
@@ -181,6 +189,31 @@ def _set_customer(policy: Policy, ticket: Ticket, name: str, actor: str) -> _Edi
     return _Edit(fields, f"<@{actor}> set the customer: {shown}")
 
 
+def _classify(ticket: Ticket, classification: Classification, actor: str) -> _Edit | None:
+    """Record why the ticket happened (and how it ended, when given); a resolution type not given
+    keeps the one recorded."""
+    fields: list[tuple[str, object, object]] = []
+    if ticket.root_cause != classification.root_cause:
+        fields.append(("root_cause", ticket.root_cause, classification.root_cause))
+        ticket.root_cause = classification.root_cause
+    resolution = classification.resolution_type
+    if resolution is not None and ticket.resolution_type != resolution:
+        fields.append(("resolution_type", ticket.resolution_type, resolution))
+        ticket.resolution_type = resolution
+    if not fields:
+        return None
+    label = ROOT_CAUSES[classification.root_cause][0]
+    shown = f"{label}" + (f" (resolution: {resolution.replace('_', ' ')})" if resolution else "")
+    return _Edit(fields, f"<@{actor}> recorded the root cause: {shown}")
+
+
+def _joined(first: _Edit | None, second: _Edit | None) -> _Edit | None:
+    """Two edits of one request as one: one audit entry set, one thread line."""
+    if first is None or second is None:
+        return first or second
+    return _Edit(first.fields + second.fields, f"{first.note}; {second.note}")
+
+
 def _add_tags(ticket: Ticket, new_tags: list[str], actor: str) -> _Edit | None:
     added = [tag for tag in new_tags if tag not in ticket.tags]
     if not added:
@@ -219,5 +252,7 @@ def _no_change(ticket: Ticket, request: ChangeRequest) -> str:
             return f"{ticket.ref} is already {ticket.priority}."
         case "customer":
             return f"{ticket.ref} is already {escape_mrkdwn(ticket.customer or '')}'s."
+        case "cause":
+            return f"{ticket.ref} already has that root cause recorded."
         case _:
             return f"{ticket.ref} already has those tags."

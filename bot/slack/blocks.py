@@ -320,6 +320,8 @@ HELP_TEXT = "\n".join(
         "• `/ticket list [mine] [open|all] [breaching] [P0-P3] [@person] [customer:acme] [page 2]`",
         "• `/ticket take T-42` · `/ticket assign T-42 @person` (someone else's ticket: leads)",
         "• `/ticket pending|solve|close|reopen T-42` · `/ticket status T-42 open|pending|solved|closed`",
+        "• `/ticket solve T-42 documentation_gap [agent_resolved]` or `/ticket cause T-42 …` records why it"
+        " happened (the weekly voice of the customer counts root causes)",
         "• `/ticket priority T-42 P1` (someone else's ticket: leads) · `/ticket tag T-42 billing vip`",
         "• `/ticket note T-42 <text>` an internal note in the card's thread ·"
         " `/ticket customer T-42 acme` name the customer (tier and ARR then count)",

@@ -8,6 +8,7 @@ from bot.core.durations import format_duration
 from bot.core.health import HealthScore, Light, Signal
 from bot.core.metrics import Durations, Metrics
 from bot.core.pii import mask_pii
+from bot.core.root_causes import ROOT_CAUSES
 from bot.core.text import escape_mrkdwn, truncate
 from bot.core.voc import KB_RULE, RepeatedQuestion
 from bot.slack import kit
@@ -105,13 +106,17 @@ def weekly_message(metrics: Metrics, signals: list[Signal], score: HealthScore, 
 
 
 def voice_of_customer(
-    categories: list[tuple[str, int]], questions: list[RepeatedQuestion], quotes: list[str]
+    categories: list[tuple[str, int]],
+    causes: list[tuple[str | None, int]],
+    questions: list[RepeatedQuestion],
+    quotes: list[str],
 ) -> Message:
-    """The weekly voice of the customer, in the review's thread: what they wrote about, the
-    questions that need a KB article (the 10x rule), and a few of their own words, anonymised."""
+    """The weekly voice of the customer, in the review's thread: what they wrote about, why it
+    happened (root causes with seed 001's action for each), the questions that need a KB article
+    (the 10x rule), and a few of their own words, anonymised."""
     shown = " · ".join(f"{escape_mrkdwn(name)} {count}" for name, count in categories) or "none recorded"
     asked = (
-        "\\n".join(
+        "\n".join(
             f"• {len(q.refs)}× like “{escape_mrkdwn(truncate(mask_pii(q.example), 120))}” ({', '.join(q.refs[:8])}"
             + (" …)" if len(q.refs) > 8 else ")")
             for q in questions[:5]
@@ -119,13 +124,30 @@ def voice_of_customer(
         or f"none asked more than {KB_RULE} times in the last 30 days"
     )
     said = (
-        "\\n".join(f"> {escape_mrkdwn(truncate(mask_pii(' '.join(q.split())), 200))}" for q in quotes)
+        "\n".join(f"> {escape_mrkdwn(truncate(mask_pii(' '.join(q.split())), 200))}" for q in quotes)
         or "none this week"
     )
     blocks = [
-        kit.section(f"*Voice of the customer*\\n*Top categories this week:* {shown}"),
-        kit.section(f"*Questions that need a KB article* (asked more than {KB_RULE} times a month):\\n{asked}"),
-        kit.section(f"*In their words* (frustrated customers, anonymised):\\n{said}"),
-        kit.context("Root causes are not recorded on tickets yet, so they are not counted here."),
+        kit.section(f"*Voice of the customer*\n*Top categories this week:* {shown}"),
+        kit.section(f"*Root causes of the tickets solved this week:*\n{_root_causes(causes)}"),
+        kit.section(f"*Questions that need a KB article* (asked more than {KB_RULE} times a month):\n{asked}"),
+        kit.section(f"*In their words* (frustrated customers, anonymised):\n{said}"),
     ]
-    return {"text": "Voice of the customer: top categories, repeated questions, their words", "blocks": blocks}
+    return {
+        "text": "Voice of the customer: top categories, root causes, repeated questions, their words",
+        "blocks": blocks,
+    }
+
+
+def _root_causes(causes: list[tuple[str | None, int]]) -> str:
+    classified = [(cause, count) for cause, count in causes if cause is not None]
+    unclassified = sum(count for cause, count in causes if cause is None)
+    total = sum(count for _, count in causes)
+    lines = [
+        f"• {ROOT_CAUSES[cause][0] if cause in ROOT_CAUSES else escape_mrkdwn(cause)}: {count}"
+        f" ({count * 100 // total}%)" + (f" → {ROOT_CAUSES[cause][1]}" if cause in ROOT_CAUSES else "")
+        for cause, count in classified
+    ]
+    if unclassified:
+        lines.append(f"• not recorded: {unclassified} (`/ticket cause T-42 <root cause>` records one)")
+    return "\n".join(lines) or "no tickets solved this week"

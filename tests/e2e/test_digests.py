@@ -147,6 +147,12 @@ def test_the_weekly_review_comes_on_its_day_with_traffic_lights_and_a_chart(data
     config = parse_config(CONFIG | {"digest": {"time": "09:00", "weekly_day": "mon"}})
     with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as sandbox:
         _command(sandbox, "/ticket", "Checkout is down for everyone customer:acme", REQUESTER)
+        _command(sandbox, "/ticket", "How do I export my invoices?", REQUESTER)
+        _command(sandbox, "/ticket", "Where is the API key page?", REQUESTER)
+        assert "recorded the root cause: Documentation gap (resolution: agent resolved)" in _command(
+            sandbox, "/ticket", "solve T-2 Documentation-Gap agent_resolved", AGENT
+        )
+        _command(sandbox, "/ticket", "solve T-3", AGENT)
         _tick(sandbox, clock, datetime(2026, 12, 7, 9, 0, tzinfo=NY))
         _tick(sandbox, clock, datetime(2026, 12, 7, 9, 1, tzinfo=NY))
         weekly = [m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Weekly support review")]
@@ -157,7 +163,9 @@ def test_the_weekly_review_comes_on_its_day_with_traffic_lights_and_a_chart(data
         [chart] = chart_reply["files"]
         said = render_message(voice)
         assert "Voice of the customer" in said and "Questions that need a KB article" in said
-        assert "In their words" in said and "Root causes are not recorded" in said
+        assert "In their words" in said and "\\n" not in said  # real line breaks, not a typed backslash-n
+        assert "Documentation gap: 1 (50%) → create or update KB articles" in said
+        assert "not recorded: 1" in said
         content = sandbox.standin.file_content(chart["id"]) or b""
         assert chart["name"] == "volume-and-sla.png" and content.startswith(b"\x89PNG")
         # Tuesday: no second weekly review.

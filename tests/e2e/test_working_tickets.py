@@ -378,3 +378,33 @@ def test_when_the_card_cannot_be_posted_its_updates_give_up_at_once(database_url
         assert (
             errors == ["channel_not_found"] + ["given up: the card of T-1 could not be posted (channel_not_found)"] * 2
         )
+
+
+def test_a_root_cause_is_recorded_once_audited_and_refused_when_unknown(sandbox: Sandbox) -> None:
+    _open(sandbox, "How do I rotate my API key?")
+    assert _command(sandbox, "solve T-1 documentation_gap") == (
+        f"T-1: <@{AGENT}> set it: NEW → SOLVED; <@{AGENT}> recorded the root cause: Documentation gap"
+    )
+    assert _command(sandbox, "cause T-1 documentation_gap") == "T-1 already has that root cause recorded."
+    assert "'typo' is not a root cause" in _command(sandbox, "cause T-1 typo")
+    assert "is not a ticket reference" not in _command(sandbox, "cause T-1 user_error self_service_redirect")
+    assert "Only agents" in _command(sandbox, "cause T-1 product_bug", user=REQUESTER)
+    ticket = _ticket(sandbox)
+    assert (ticket.status, ticket.root_cause, ticket.resolution_type) == (
+        "SOLVED",
+        "user_error",
+        "self_service_redirect",
+    )
+    with Session(sandbox.deps.engine) as session:
+        changes = session.exec(
+            select(AuditEvent).where(col(AuditEvent.field).in_(("root_cause", "resolution_type")))
+        ).all()
+    assert [(c.field, c.before, c.after) for c in changes] == [
+        ("root_cause", None, "documentation_gap"),
+        ("root_cause", "documentation_gap", "user_error"),
+        ("resolution_type", None, "self_service_redirect"),
+    ]
+    sandbox.wait_until_delivered()
+    assert _thread(sandbox)[-1] == (
+        f"<@{AGENT}> recorded the root cause: User error (resolution: self service redirect)"
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.root_causes import Classification
 from bot.core.ticket_command import (
     TITLE_MAX,
     BugAction,
@@ -189,6 +190,17 @@ def test_invisible_text_is_not_a_description(text: str) -> None:
         ("priority T-4 p0", ChangeTicket(4, "priority", "P0")),
         ("tag T-4 Billing #vip vip", ChangeTicket(4, "tag", "billing vip")),
         ("note T-4 Called &amp; left\n  a message", ChangeTicket(4, "note", "Called & left\n  a message")),
+        ("solve T-4 product-bug", ChangeTicket(4, "status", "SOLVED", classification=Classification("product_bug"))),
+        (
+            "solve T-4 Documentation_Gap self-service-redirect",
+            ChangeTicket(
+                4, "status", "SOLVED", classification=Classification("documentation_gap", "self_service_redirect")
+            ),
+        ),
+        (
+            "cause T-4 billing_system refund_credit",
+            ChangeTicket(4, "cause", classification=Classification("billing_system", "refund_credit")),
+        ),
     ],
 )  # fmt: skip
 def test_change_verbs(text: str, expected: ChangeTicket) -> None:
@@ -222,3 +234,18 @@ def test_conflicting_hints_are_refused_not_silently_dropped(text: str, error: st
 def test_a_hint_repeated_with_the_same_value_is_fine() -> None:
     parsed = parse_ticket_command("P1 customer:acme printer jams P1 customer:ACME")
     assert isinstance(parsed, CreateTicket) and (parsed.priority, parsed.customer) == ("P1", "acme")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cause T-4", "give a root cause"),
+        ("cause T-4 gremlins", "'gremlins' is not a root cause. Root causes: user_error, documentation_gap"),
+        ("solve T-4 user_error shrug", "'shrug' is not a resolution type. Root causes:"),
+        ("solve T-4 user_error agent_resolved and more", "give a root cause and, optionally, a resolution type"),
+    ],
+)
+def test_a_root_cause_must_be_one_of_the_taxonomy(text: str, message: str) -> None:
+    parsed = parse_ticket_command(text)
+    assert isinstance(parsed, UsageError) and message in parsed.message
+    assert "usage: `/ticket" in parsed.message
