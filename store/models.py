@@ -81,6 +81,16 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
+OPEN_BOARD_COLUMNS = (
+    "status", "priority", "breached", "created_at",
+    "first_response_running_since", "first_response_due", "resolution_running_since", "resolution_due",
+)  # fmt: skip
+CREATED_METRICS_COLUMNS = (
+    "created_at", "priority", "category", "first_responded_at", "first_response_used_s",
+    "first_response_stopped_at", "first_response_breached", "resolution_stopped_at", "resolution_breached",
+)  # fmt: skip
+
+
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     # One message becomes at most one ticket, however many ways it is turned into one (an intake
@@ -88,6 +98,12 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ux_tickets_source", "source_channel", "source_ts", unique=True),
         Index("ix_tickets_owner_status_priority", "owner_id", "status", "priority"),  # queue queries
+        # Covering indexes for the digest and the metrics: with a million tickets, reading a month's
+        # (or the open backlog's) columns from an index instead of from each row is the difference
+        # between seconds and tens of milliseconds (README "Performance").
+        Index("ix_tickets_open_board", *OPEN_BOARD_COLUMNS),
+        Index("ix_tickets_created_metrics", *CREATED_METRICS_COLUMNS),
+        Index("ix_tickets_solved_metrics", "solved_at", "created_at", "resolution_used_s", "resolution_stopped_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

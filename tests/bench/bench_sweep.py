@@ -18,7 +18,9 @@ import os
 import random
 import statistics
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from harness import scratch_database
 from sqlalchemy import Engine, insert, text, update
@@ -37,10 +39,12 @@ CONFIG = {
     "roles": {"agents": ["U_AGENT1"]},
 }
 CHUNK = 10_000
+Details = Callable[[int, datetime, bool], dict[str, Any]]
 
 
-def _fill(engine: Engine, count: int, now: datetime) -> float:
-    """`count` tickets, 10 % open; returns seconds taken."""
+def _fill(engine: Engine, count: int, now: datetime, details: Details | None = None) -> float:
+    """`count` tickets, 10 % open; `details(number, created, is_open)` adds or overrides columns
+    (bench_digest.py gives them responses, solutions and categories). Returns seconds taken."""
     started = time.perf_counter()
     rng = random.Random(7)
     with engine.begin() as connection:
@@ -59,6 +63,7 @@ def _fill(engine: Engine, count: int, now: datetime) -> float:
                     "resolution_stopped_at": None if is_open else created + timedelta(hours=3),
                     "first_response_used_s": 0, "resolution_used_s": 0,
                     "first_response_breached": False, "resolution_breached": False, "breached": False,
+                    **(details(number, created, is_open) if details else {}),
                 })  # fmt: skip
                 for clock, hours in (("first_response", 4), ("resolution", 24)):
                     for alert, fraction in (("warn:0.5", 0.5), ("warn:0.75", 0.75), ("warn:0.9", 0.9), ("breach", 1)):
