@@ -1,20 +1,45 @@
 """Logging set-up: one JSON object per line on stderr, for our own structlog events and for every
-library that logs through the standard library (Bolt, Alembic, waitress, APScheduler)."""
+library that logs through the standard library (Bolt, Alembic, waitress, APScheduler). Every line,
+exception text included, passes through one masking processor (`mask_event`, `bot.core.pii`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import uuid
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
-__all__ = ["configure_logging"]
+from bot.core.pii import mask_value
+
+__all__ = ["configure_logging", "mask_event", "new_request_id"]
 
 _SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def new_request_id() -> str:
+    """An id for one request's log lines (16 hex characters)."""
+    return uuid.uuid4().hex[:16]
+
+
+def mask_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Mask personal data and secrets in every field of a log event (nested values too)."""
+    return {key: mask_value(value) for key, value in event_dict.items()}
+
+
+# In the formatter, so it runs for our events and for stdlib records (after `foreign_pre_chain`)
+# alike; after `format_exc_info`, so an exception's message and traceback text are masked too.
+_FORMATTER_PROCESSORS: list[structlog.typing.Processor] = [
+    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+    structlog.processors.format_exc_info,
+    mask_event,
+    structlog.processors.JSONRenderer(),
 ]
 
 
@@ -32,11 +57,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_SHARED,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
-            ],
+            processors=_FORMATTER_PROCESSORS,
         )
     )
     root = logging.getLogger()

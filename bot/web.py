@@ -12,6 +12,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bot.logs import new_request_id
+
 log = structlog.get_logger(__name__)
 
 __all__ = ["EVENTS_PATH", "HttpServer", "make_server", "make_wsgi_app"]
@@ -36,7 +38,22 @@ def make_wsgi_app(app: App) -> WsgiApp:
             log.warning("bad_request", path=environ.get("PATH_INFO"), error=f"{type(error).__name__}: {error}")
             return _plain(start_response, "400 Bad Request", "malformed request")
 
-    return wsgi
+    return _with_request_id(wsgi)
+
+
+def _with_request_id(wsgi: WsgiApp) -> WsgiApp:
+    """Every log line of one HTTP request carries its `request_id` (Bolt's middleware adds Slack's
+    ids); the context is emptied afterwards, since waitress reuses its threads."""
+
+    def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=new_request_id())
+        try:
+            return wsgi(environ, start_response)
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+    return logged
 
 
 def _timestamp_is_valid(environ: dict[str, Any]) -> bool:

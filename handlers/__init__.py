@@ -13,6 +13,7 @@ from handlers import (
     errors,
     escalations,
     events,
+    logcontext,
     playbooks,
     shortcuts,
     support,
@@ -24,6 +25,7 @@ __all__ = ["register_all"]
 
 
 def register_all(app: App, deps: Deps) -> None:
+    logcontext.register(app)
     errors.register(app)
     commands.register(app, deps)
     support.register(app, deps)

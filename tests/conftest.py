@@ -11,6 +11,8 @@ with FRONTLINE_FORBID_SKIPS=1 (set by .ci/run) any skipped test fails the run.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import uuid
@@ -26,6 +28,7 @@ from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.config import FrontlineConfig, demo_config
+from bot.logs import configure_logging
 from store.db import create_db_engine, is_postgres
 from store.migrate import upgrade
 
@@ -156,3 +159,19 @@ def sandbox(database_url: str, config: FrontlineConfig) -> Iterator[Sandbox]:
 
     with Sandbox(database_url=database_url, config=config) as running:
         yield running
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The production logging set-up writing to a buffer; the test configuration comes back after."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    out = io.StringIO()
+    configure_logging("INFO")
+    assert isinstance(root.handlers[0], logging.StreamHandler)
+    root.handlers[0].setStream(out)
+    yield out
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**saved)

@@ -1,17 +1,38 @@
 """Masking personal data and secrets in text Frontline repeats outside a ticket (digests, exports,
-logs): e-mail addresses, phone numbers, card numbers and Slack or bearer tokens. Pure."""
+logs): e-mail addresses, phone numbers, card numbers, Slack, bearer and API tokens, passwords in URLs
+and `password=…`-style secrets. Pure; the one masker, used by every place that masks."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["mask_pii"]
+__all__ = ["SECRET", "mask_pii", "mask_value"]
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+SECRET = "[secret]"
+
+# Slack tokens (bot xoxb-, user xoxp-, app-level xapp-, rotating refresh xoxe- / xoxe.xoxp-), Stripe
+# keys, bearer credentials, and Slack's request signature header value (v0=<sha256 hex>).
 _TOKEN = re.compile(
-    r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}|\b(?:sk|pk)_(?:live|test)_[A-Za-z0-9]{8,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*",
+    r"\bxox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]{6,}"
+    r"|\bxapp-[A-Za-z0-9-]{6,}"
+    r"|\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"
+    r"|\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*"
+    r"|\bv0=[0-9a-f]{64}\b",
     re.IGNORECASE,
 )
+# scheme://user:password@host: the password goes, the user and host stay (they help debugging).
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@", re.IGNORECASE)
+# password=…, "client_secret": "…", ?access_token=… — a value named as a secret.
+_SECRET_KEYS = (
+    r"passw(?:or)?d|pwd|secret|signing_secret|client_secret|api[_-]?key|(?:access|refresh|auth)[_-]?token|token"
+)
+_NAMED_SECRET = re.compile(
+    rf"""(\b\w*?(?:{_SECRET_KEYS})\b["']?\s*[:=]\s*["']?)(?!\[)[^\s"'&,;}}\]]+""",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # 13–19 digits, optionally grouped by spaces or dashes: a card number when the Luhn sum says so.
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 # A phone number: international (+country code), North American (415) 555-0132, or a national
@@ -19,10 +40,13 @@ _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
-    r"|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}"
+    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+    r"|\b\d{3}[ .-]\d{3}[ .-]\d{4}"
     r"|\b0\d{2,4}[ .-]\d{3,4}[ .-]\d{3,4}"
-    r")(?!\w)"
+    r")(?![\w.]\d)(?!\w)"
 )
+# Keys whose values are secrets whatever they look like (in a log event's fields).
+_SECRET_FIELD = re.compile(r"passw|secret|token|authorization|api[_-]?key|cookie|signature", re.IGNORECASE)
 
 
 def _luhn(digits: str) -> bool:
@@ -44,8 +68,31 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """`text` with each e-mail, token, card number and phone number replaced by a marker."""
+    """`text` with each token, secret, e-mail address, card number and phone number replaced by a
+    marker. Secrets go first, so `postgresql://app:pw@db.example.com` keeps its user and host."""
     text = _TOKEN.sub("[token]", text)
+    text = _URL_PASSWORD.sub(rf"\1:{SECRET}@", text)
+    text = _NAMED_SECRET.sub(rf"\1{SECRET}", text)
     text = _EMAIL.sub("[email]", text)
     text = _CARD.sub(_card, text)
     return _PHONE.sub(_phone, text)
+
+
+def mask_value(value: Any) -> Any:
+    """`value` with every string in it masked: dicts (a field named like a secret loses its whole
+    value), lists, tuples and sets keep their type; numbers, booleans and None are left alone; any
+    other object is masked as its text only when that text holds something to mask."""
+    if isinstance(value, str):
+        return mask_pii(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {
+            key: SECRET if isinstance(key, str) and _SECRET_FIELD.search(key) and value[key] else mask_value(value[key])
+            for key in value
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(mask_value(item) for item in value)
+    text = str(value)
+    masked = mask_pii(text)
+    return masked if masked != text else value

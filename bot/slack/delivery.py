@@ -201,7 +201,13 @@ class OutboxSender:
             return
         data = dict(response.data) if isinstance(response.data, dict) else {}
         if data.get("warning"):
-            log.warning("slack_warning", method=message.method, warning=data["warning"], key=message.key)
+            log.warning(
+                "slack_warning",
+                method=message.method,
+                warning=data["warning"],
+                key=message.key,
+                ticket_id=message.ticket_id,
+            )
         with session_scope(self._engine) as session:
             now = self._clock()
             outbox.mark_sent(session, message.id, now=now, result=_result_of(data))
@@ -287,11 +293,25 @@ class OutboxSender:
                 retry_at = self._clock() + max(_backoff(row.attempts), _retry_after(error))
                 outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)
                 report.retrying.append(message.id)
-                log.warning("outbox_retry", key=row.key, method=row.method, error=code, attempts=row.attempts)
+                log.warning(
+                    "outbox_retry",
+                    key=row.key,
+                    method=row.method,
+                    slack_error=code,
+                    attempts=row.attempts,
+                    ticket_id=row.ticket_id,
+                )
             else:
                 outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
-                log.error("outbox_dead", key=row.key, method=row.method, error=code, attempts=row.attempts)
+                log.error(
+                    "outbox_dead",
+                    key=row.key,
+                    method=row.method,
+                    slack_error=code,
+                    attempts=row.attempts,
+                    ticket_id=row.ticket_id,
+                )
                 after = self._after_failed.get(row.purpose)
                 if after is not None and after(session, row, code, self._clock()):
                     return

@@ -1,0 +1,46 @@
+"""Log lines written while a signed request is handled carry its request id and Slack's ids."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import FrontlineConfig
+from bot.sandbox import Sandbox
+from store.db import create_db_engine
+from store.migrate import upgrade
+
+
+@pytest.fixture
+def broken_sandbox(empty_database_url: str, config: FrontlineConfig) -> Iterator[Sandbox]:
+    """Every ticket insert fails (no counters table), so each /ticket logs `listener_failed`."""
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE counters"))
+    engine.dispose()
+    with Sandbox(database_url=empty_database_url, config=config) as running:
+        yield running
+
+
+def test_each_request_logs_its_own_id_and_command_with_pii_masked(
+    broken_sandbox: Sandbox, json_logs: io.StringIO
+) -> None:
+    for words in ("printer jams, call +44 20 7946 0958", "mail jane@acme.io"):
+        response = broken_sandbox.simulator.slash_command(
+            "/ticket", words, user_id="U_REQUESTER", channel_id="C_GENERAL"
+        )
+        assert response.status == 200
+    failures = [
+        record
+        for record in (json.loads(line) for line in json_logs.getvalue().splitlines() if line.strip())
+        if record["event"] == "listener_failed"
+    ]
+    assert len(failures) == 2
+    assert all(record["command"] == "/ticket" and len(record["request_id"]) == 16 for record in failures)
+    assert failures[0]["request_id"] != failures[1]["request_id"]
+    assert "7946" not in json_logs.getvalue() and "jane@" not in json_logs.getvalue()
