@@ -10,11 +10,10 @@ import signal
 import sys
 import urllib.error
 import urllib.parse
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TextIO
 
 import typer
 
@@ -232,35 +231,112 @@ def outbox() -> None:
             )
 
 
+@app.command("erase-user")
+def erase_user(
+    user: Annotated[str, typer.Argument(metavar="USER_ID", help="The person's Slack user ID, e.g. U0123ABCD.")],
+) -> None:
+    """Erase one person's personal data from every table: the words of the tickets they asked for, what
+    they wrote, and their ID wherever it was copied. Tickets, times and metrics stay. Prints a random
+    erasure id; the audit log records it and the time, not the person."""
+    from bot.services.erasure import InvalidUserIdError
+    from bot.services.erasure import erase_user as erase
+
+    settings, config = _load()
+    deps = _deps(settings, config, talks_to_slack=False)
+    user = user.strip()
+    try:
+        report = erase(deps.engine, user, now=deps.clock())
+    except InvalidUserIdError as error:
+        _fail([f"erase-user: {error}; nothing was changed"])
+    if report.erasure_id is not None:
+        typer.echo(
+            f"erased the personal data of {user}: {report.tickets} of their tickets emptied, "
+            f"{report.rows} rows changed; erasure id {report.erasure_id} (in the audit log, without the user)"
+        )
+        return
+    if _slack_knows_user(settings, deps, user) is False:
+        _fail([f"erase-user: Slack knows no user {user} and Frontline holds nothing of theirs; nothing was changed"], 1)
+    typer.echo(f"nothing left to erase for {user}: Frontline holds none of their data")
+
+
+def _slack_knows_user(settings: Settings, deps: Deps, user: str) -> bool | None:
+    """Whether Slack knows the user (a deactivated one too); None when Slack cannot be asked."""
+    from slack_sdk.errors import SlackApiError
+
+    if not settings.slack_bot_token.get_secret_value():
+        return None
+    try:
+        deps.client.users_info(user=user)
+    except SlackApiError as error:
+        return False if error.response.get("error") == "user_not_found" else None
+    except OSError:
+        return None
+    return True
+
+
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+
+
+IncludePii = Annotated[
+    bool,
+    typer.Option(
+        "--include-pii", help="Keep e-mail addresses, phone and card numbers and tokens (admins only, with --as)."
+    ),
+]
+AsUser = Annotated[
+    str | None, typer.Option("--as", metavar="USER_ID", help="Your Slack user ID, listed in roles.admins.")
+]
 
 
 @export_app.command("tickets")
 def export_tickets(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+    include_pii: IncludePii = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Every ticket, one record each (times in ISO 8601 UTC)."""
+    """Every ticket, one record each (times in ISO 8601 UTC), personal data masked unless an admin
+    asks for it with --include-pii --as <their Slack user ID>."""
     from bot.export import write_tickets
 
-    _export(write_tickets, "tickets", fmt, output)
+    _export(write_tickets, "tickets", fmt, output, include_pii=include_pii, as_user=as_user)
 
 
 @export_app.command("bugs")
 def export_bugs(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+    include_pii: IncludePii = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Every bug, one record each, with its linked tickets (times in ISO 8601 UTC)."""
+    """Every bug, one record each, with its linked tickets (times in ISO 8601 UTC), personal data
+    masked unless an admin asks for it with --include-pii --as <their Slack user ID>."""
     from bot.export import write_bugs
 
-    _export(write_bugs, "bugs", fmt, output)
+    _export(write_bugs, "bugs", fmt, output, include_pii=include_pii, as_user=as_user)
 
 
 # As `/incident` reads it (INC-3, inc3); the bare number is accepted too, as `/ticket` accepts 42.
 _INCIDENT_REF = re.compile(r"^(?:INC-?)?([0-9]{1,9})$", re.IGNORECASE)
+
+
+def _require_admin(deps: Deps, user: str | None) -> None:
+    """The CLI has no Slack identity: personal data goes only to someone naming themselves with --as
+    who is in roles.admins (its user groups read from Slack only when needed)."""
+    from bot.core.permissions import Role
+    from bot.services.policy import is_group
+
+    if not user:
+        _fail(["--include-pii: personal data is for admins; add --as <your Slack user ID> (listed in roles.admins)"])
+    user = user.strip()
+    if Role.ADMIN not in deps.policy.roles_of(user) and any(is_group(ref) for ref in deps.policy.config.roles.admins):
+        from bot.slack.usergroups import load_group_members
+
+        load_group_members(deps.client, deps.policy)
+    if Role.ADMIN not in deps.policy.roles_of(user):
+        _fail([f"--as: {user[:40]} is not in roles.admins; only admins may export personal data (--include-pii)"])
 
 
 def _incident_number(ref: str) -> int:
@@ -301,14 +377,22 @@ def export_incident(
     typer.echo(f"wrote INC-{number}'s review draft to {output}", err=True)
 
 
-def _export(write: Callable[[Engine, TextIO, str], int], noun: str, fmt: ExportFormat, output: Path | None) -> None:
+class _Writer(Protocol):
+    def __call__(self, engine: Engine, out: TextIO, fmt: str, *, include_pii: bool = False) -> int: ...
+
+
+def _export(
+    write: _Writer, noun: str, fmt: ExportFormat, output: Path | None, *, include_pii: bool, as_user: str | None
+) -> None:
     settings, config = _load()
     deps = _deps(settings, config, talks_to_slack=False)
+    if include_pii:
+        _require_admin(deps, as_user)
     if output is None:
-        write(deps.engine, sys.stdout, fmt.value)
+        write(deps.engine, sys.stdout, fmt.value, include_pii=include_pii)
         return
     with output.open("w", encoding="utf-8", newline="") as out:
-        count = write(deps.engine, out, fmt.value)
+        count = write(deps.engine, out, fmt.value, include_pii=include_pii)
     typer.echo(f"wrote {count} {noun} to {output}", err=True)
 
 

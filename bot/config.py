@@ -718,6 +718,13 @@ class IncidentsConfig(_Model):
     default_severity: Literal["P0", "P1", "P2", "P3"] = "P0"
 
 
+class RetentionConfig(_Model):
+    """How long closed tickets keep their words; absent: for ever. Past it the sweep empties them
+    (text, notes, requester, vectors, audit text); the rows stay for the metrics."""
+
+    closed_ticket_days: Annotated[int, Field(gt=0, le=36500)] | None = None
+
+
 class FrontlineConfig(_Model):
     timezone: TimeZoneName = "UTC"  # digests and displayed times; business hours default to it
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
@@ -732,6 +739,7 @@ class FrontlineConfig(_Model):
     surge: SurgeConfig = Field(default_factory=SurgeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="before")
     @classmethod

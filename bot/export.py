@@ -1,7 +1,9 @@
 """`frontline export tickets|bugs`: one record per ticket (or bug), for reporting and migration;
 `frontline export incident INC-3`: the incident's post-incident review draft (Markdown).
 
-Nothing here masks personal data yet: the records carry what people typed, as stored."""
+Records pass through the one PII mask (`bot.core.pii`: e-mail addresses, phone and card numbers,
+tokens and secrets) unless an admin asks for them whole (`--include-pii --as U…`, checked by the CLI);
+the incident review always masks what people typed."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from bot.core.pii import mask_value
 from bot.core.timefmt import iso_utc
 from bot.incident_review import review_markdown
 from bot.services import incidents, playbook_runs
@@ -109,10 +112,14 @@ def ticket_record(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_records(engine: Engine) -> Iterator[dict[str, Any]]:
+def _shown(record: dict[str, Any], include_pii: bool) -> dict[str, Any]:
+    return record if include_pii else dict(mask_value(record))
+
+
+def ticket_records(engine: Engine, *, include_pii: bool = False) -> Iterator[dict[str, Any]]:
     with read_scope(engine) as session:
         for ticket in tickets.iter_all(session):
-            yield ticket_record(ticket)
+            yield _shown(ticket_record(ticket), include_pii)
 
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): customer text such as
@@ -148,9 +155,10 @@ def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], out: Text
     return count
 
 
-def write_tickets(engine: Engine, out: TextIO, fmt: str) -> int:
-    """Write every ticket as JSON Lines or CSV; returns how many were written."""
-    return _write(ticket_records(engine), TICKET_FIELDS, out, fmt)
+def write_tickets(engine: Engine, out: TextIO, fmt: str, *, include_pii: bool = False) -> int:
+    """Write every ticket as JSON Lines or CSV (personal data masked unless `include_pii`); returns how
+    many were written."""
+    return _write(ticket_records(engine, include_pii=include_pii), TICKET_FIELDS, out, fmt)
 
 
 BUG_FIELDS = (
@@ -207,16 +215,17 @@ def bug_record(bug: Bug, linked: list[Ticket]) -> dict[str, Any]:
     }
 
 
-def bug_records(engine: Engine) -> Iterator[dict[str, Any]]:
+def bug_records(engine: Engine, *, include_pii: bool = False) -> Iterator[dict[str, Any]]:
     with read_scope(engine) as session:
         for bug in bugs.iter_all(session):
             assert bug.id is not None
-            yield bug_record(bug, bugs.linked_tickets(session, bug.id))
+            yield _shown(bug_record(bug, bugs.linked_tickets(session, bug.id)), include_pii)
 
 
-def write_bugs(engine: Engine, out: TextIO, fmt: str) -> int:
-    """Write every bug as JSON Lines or CSV; returns how many were written."""
-    return _write(bug_records(engine), BUG_FIELDS, out, fmt)
+def write_bugs(engine: Engine, out: TextIO, fmt: str, *, include_pii: bool = False) -> int:
+    """Write every bug as JSON Lines or CSV (personal data masked unless `include_pii`); returns how
+    many were written."""
+    return _write(bug_records(engine, include_pii=include_pii), BUG_FIELDS, out, fmt)
 
 
 class IncidentExportError(LookupError):

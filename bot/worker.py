@@ -22,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.context import Deps
 from bot.services import digests, surges
+from bot.services.retention import purge_closed_tickets
 from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
 from store import outbox
@@ -58,6 +59,7 @@ class DueWorkReport:
     digest: bool = False  # this run decided the day's standup digest
     surge_checked: int = 0  # new tickets through the surge check
     surges: int = 0  # new surge alerts
+    purged: int = 0  # closed tickets past retention.closed_ticket_days emptied
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -70,13 +72,15 @@ class DueWorkReport:
             f"{self.retrying} to retry, {self.dead} failed permanently"
             + (", the standup digest decided" if self.digest else "")
             + (f", {self.surges} new surge alerts" if self.surges else "")
+            + (f", {self.purged} closed tickets purged (retention)" if self.purged else "")
         )
 
 
 def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     """Run every piece of time-based work that is due at `now`: fire the due timers (SLA nudges and
     breaches, stage timers, escalation and playbook reminders), decide the day's digest when it is
-    due, put new tickets through the surge check, then deliver what they and everything else queued."""
+    due, put new tickets through the surge check, purge closed tickets past their retention, then
+    deliver what they and everything else queued."""
     report = DueWorkReport(now=now)
     report.digest = digests.post_due(deps.engine, deps.policy, now=now)
     try:
@@ -85,6 +89,11 @@ def run_due_work(deps: Deps, now: datetime) -> DueWorkReport:
     except Exception:  # the model or a ticket failed: the rest of the sweep goes on; retried next sweep
         log.exception("surge_check_failed")
         report.notes.append("the surge check failed (see the log); it is tried again next sweep")
+    try:
+        report.purged = purge_closed_tickets(deps.engine, deps.policy, now=now)
+    except Exception:  # the database hiccupped: the timers still fire; the purge resumes next sweep
+        log.exception("retention_purge_failed")
+        report.notes.append("the retention purge failed (see the log); it is tried again next sweep")
     sweep = fire_due_timers(
         deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested
     )

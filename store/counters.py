@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session
 
-__all__ = ["next_value"]
+__all__ = ["next_value", "put", "value_of"]
 
 
 def next_value(session: Session, name: str) -> int:
@@ -19,3 +19,19 @@ def next_value(session: Session, name: str) -> int:
         {"name": name},
     ).one()
     return int(row[0])
+
+
+def value_of(session: Session, name: str) -> int | None:
+    row = session.execute(text("SELECT value FROM counters WHERE name = :name"), {"name": name}).first()
+    return None if row is None else int(row[0])
+
+
+def put(session: Session, name: str, value: int) -> None:
+    """Set a counter used as a marker (such as the hour of the last complete retention pass)."""
+    session.execute(
+        text(
+            "INSERT INTO counters (name, value) VALUES (:name, :value) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        ),
+        {"name": name, "value": value},
+    )

@@ -1,0 +1,47 @@
+"""Retention (`retention.closed_ticket_days`): closed tickets older than that lose their words on the
+sweep — title, description, attachments, requester, replies, CSAT comments, audit text, handoffs,
+delivered messages, sentence vectors — and keep their row, times, status and priority, so counts and
+metrics stay. Batched (each batch its own short transaction) and idempotent (a purged ticket is
+not read again); a complete pass is recorded per hour, so the other sweeps of that hour cost one
+read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from bot.services.policy import Policy
+from store import counters
+from store import erasure as store
+from store.db import read_scope, session_scope
+
+__all__ = ["PURGED", "purge_closed_tickets"]
+
+PURGED = "[purged]"
+_PASS = "retention:pass_hour"  # the counters row: hours since the epoch of the last complete pass
+
+
+def purge_closed_tickets(
+    engine: Engine, policy: Policy, *, now: datetime, batch: int = 500, max_batches: int = 20
+) -> int:
+    """Purge what is due as of `now` (at most `max_batches` batches; the next sweep goes on);
+    returns how many tickets were purged."""
+    days = policy.config.retention.closed_ticket_days
+    if days is None:
+        return 0
+    hour = int(now.timestamp() // 3600)
+    with read_scope(engine) as session:
+        if counters.value_of(session, _PASS) == hour:
+            return 0
+    cutoff = now - timedelta(days=days)
+    purged = 0
+    for _ in range(max_batches):
+        with session_scope(engine) as session:
+            ids = store.closed_before(session, cutoff, marker=PURGED, limit=batch)
+            store.erase_ticket_content(session, ids, marker=PURGED)
+            purged += len(ids)
+            if len(ids) < batch:
+                counters.put(session, _PASS, hour)
+                break
+    return purged
