@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, bindparam, or_, select, update
+from sqlalchemy import JSON, Column, String, Table, Text, bindparam, cast, func, or_, select, update
 from sqlmodel import Session, SQLModel, col
 
 from bot.core.erasure import ERASED, Scrubber, erase_strings
@@ -242,8 +242,14 @@ def candidate_keys(session: Session, where: TextColumns, scrubber: Scrubber, *, 
     """Keys of the rows in which `scrubber` would change something (the table read in batches)."""
     found: list[Any] = []
     last: Any = None
+    # The database skips the rows holding none of the scrubber's words (as lower-case text, JSON
+    # included); the scrubber decides on the rest.
+    keys = scrubber.keys
+    words = None if keys is None else or_(*(func.lower(cast(c, Text)).contains(k) for c in where.columns for k in keys))
     while True:
         statement = select(where.key, *where.columns).order_by(where.key).limit(batch)
+        if words is not None:
+            statement = statement.where(words)
         if last is not None:
             statement = statement.where(where.key > last)
         rows = session.connection().execute(statement).all()

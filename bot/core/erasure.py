@@ -53,6 +53,7 @@ class Scrubber:
     texts: tuple[str, ...] = ()
     _substrings: tuple[str, ...] = field(init=False, repr=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False)
+    _keys: tuple[str, ...] | None = field(init=False, repr=False)
     _id: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,11 +63,18 @@ class Scrubber:
         object.__setattr__(self, "_substrings", tuple(substrings))
         prefixes = {form[:PREFIX] for form in substrings if len(form) > PREFIX}
         object.__setattr__(self, "_prefixes", tuple(sorted(prefixes)))
+        object.__setattr__(self, "_keys", _keys(self.user_id, substrings))
         object.__setattr__(self, "_id", re.compile(rf"(?<![A-Za-z0-9_]){re.escape(self.user_id)}(?![A-Za-z0-9_])"))
 
     @classmethod
     def of(cls, user_id: str, texts: Iterable[str]) -> Scrubber:
         return cls(user_id, tuple(dict.fromkeys(text for text in texts if text and text.strip())))
+
+    @property
+    def keys(self) -> tuple[str, ...] | None:
+        """Lower-case ASCII words of which every value this scrubber changes holds at least one, also
+        as JSON text (a database can look for them); None when some text has no such word."""
+        return self._keys
 
     def text(self, value: str) -> str:
         """`value` without the person's ID and texts (whole, when only a shortened copy is left)."""
@@ -86,6 +94,22 @@ class Scrubber:
         if isinstance(value, list):
             return [self.value(item) for item in value]
         return value
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]{4,}")
+
+
+def _keys(user_id: str, substrings: Iterable[str]) -> tuple[str, ...] | None:
+    # A changed value holds the ID, a whole form (12+ characters) or a form's first PREFIX characters,
+    # so a word inside a form's first PREFIX characters is in it either way; ASCII only, because JSON
+    # text escapes the rest.
+    keys = {user_id.lower()}
+    for form in substrings:
+        words = _ASCII_WORD.findall(form[:PREFIX])
+        if not words:
+            return None
+        keys.add(max(words, key=len).lower())
+    return tuple(sorted(keys))
 
 
 def erase_strings(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:

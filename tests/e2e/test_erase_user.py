@@ -148,7 +148,7 @@ def _seed(box: Sandbox, clock: Clock) -> None:
     """Jane's data through every path that stores words, and Bob's ticket beside it."""
     t1 = _post(box, clock, _at(10), JANE, JANE_TEXT)  # T-1
     assert "Created *T-2*" in _command(
-        box, clock, _at(10, 5), "/ticket", "Frobnitzwhistle invoices vanished from my account", JANE
+        box, clock, _at(10, 5), "/ticket", "Frobnitzwhistle invoices vanished from my account", user=JANE
     )
     t3 = _post(box, clock, _at(10, 10), BOB, BOB_TEXT)  # T-3
     _post(
