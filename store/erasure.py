@@ -222,6 +222,13 @@ class TextColumns:
     table: Table
     key: Column[Any]
     columns: tuple[Column[Any], ...]
+    unique: frozenset[str]  # those of them whose values must stay unique
+
+
+def _still_unique(column: Column[Any], value: str) -> str:
+    suffix = f"~{secrets.token_hex(4)}"
+    length = getattr(column.type, "length", None) or 255
+    return value[: length - len(suffix)] + suffix
 
 
 def scrubbable_tables() -> list[TextColumns]:
@@ -233,8 +240,11 @@ def scrubbable_tables() -> list[TextColumns]:
         columns = tuple(
             column for column in table.columns if isinstance(getattr(column.type, "impl", column.type), String | JSON)
         )
+        unique_indexes = (index for index in table.indexes if index.unique and len(index.columns) == 1)
+        unique = {column.name for column in columns if column.primary_key or column.unique}
+        unique |= {column.name for index in unique_indexes for column in index.columns if column in columns}
         if columns:
-            found.append(TextColumns(table, key, columns))
+            found.append(TextColumns(table, key, columns, frozenset(unique)))
     return found
 
 
@@ -269,8 +279,9 @@ def _scrubbed(where: TextColumns, row: Any, scrubber: Scrubber) -> dict[str, Any
 
 
 def scrub_rows(session: Session, where: TextColumns, keys: list[Any], scrubber: Scrubber) -> int:
-    """Scrub the rows `keys` as they are now (read again in this transaction). A primary key holding
-    the person's words (an incident channel's reserved name) becomes a random unique one."""
+    """Scrub the rows `keys` as they are now (read again in this transaction). A unique value that
+    held the person's ID or words (an outbox key naming them, an incident channel's reserved name)
+    gets a random suffix, so that two such values cannot become one."""
     changed = 0
     connection = session.connection()
     for start in range(0, len(keys), _CHUNK):
@@ -279,8 +290,8 @@ def scrub_rows(session: Session, where: TextColumns, keys: list[Any], scrubber: 
             values = _scrubbed(where, row, scrubber)
             if not values:
                 continue
-            if where.key.name in values:
-                values[where.key.name] = f"erased-{secrets.token_hex(8)}"
+            for name in where.unique.intersection(values):
+                values[name] = _still_unique(where.table.c[name], values[name])
             statement = update(where.table).where(where.key == bindparam("old_key")).values(values)
             connection.execute(statement, {"old_key": row[0]})
             changed += 1

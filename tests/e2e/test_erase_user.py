@@ -275,3 +275,21 @@ def test_unknown_and_malformed_ids_change_nothing(box: Sandbox, clock: Clock, en
         assert result.stderr.startswith(f"erase-user: '{malformed}' is not a Slack user ID"), result.stderr
         assert result.stderr.endswith("; nothing was changed\n")
     assert _dump(box.deps.engine) == before
+
+
+def test_unique_values_that_named_the_person_stay_unique(engine: Engine) -> None:
+    from bot.services.erasure import erase_user
+    from store import outbox
+    from store.db import session_scope
+
+    now = _at(9)
+    with session_scope(engine) as session:
+        # Two keys that differ only by whose they are: erasing both people must not make them one.
+        for key in (f"home:{JANE}:Ev1", "home:U0OTHER1:Ev1"):
+            outbox.enqueue(session, key=key, method="views.publish", args={"user_id": key[5:13]}, purpose="x", now=now)
+    first = erase_user(engine, JANE, now=now)
+    second = erase_user(engine, "U0OTHER1", now=now)
+    assert first.erasure_id and second.erasure_id and first.erasure_id != second.erasure_id
+    with engine.connect() as connection:
+        keys = [row[0] for row in connection.execute(text("SELECT key FROM outbox ORDER BY id"))]
+    assert len(set(keys)) == 2 and all(key.startswith("home:[erased]:Ev1~") for key in keys), keys
