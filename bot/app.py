@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -46,6 +49,20 @@ class _IntendedClientWarning(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_IntendedClientWarning())
 
 
+class _WithLogContext(Executor):
+    """Runs lazy listeners in a copy of the submitting request's context, so their log lines carry
+    its request_id and event_id (bound in `bot.web` and `handlers.logcontext`)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._inner.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = None) -> App:
     """The Bolt app; `executor` runs lazy listeners (pass one to be able to wait for them on shutdown)."""
     token = deps.settings.slack_bot_token.get_secret_value()
@@ -71,7 +88,9 @@ def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = 
         process_before_response=True,
         request_verification_enabled=True,
         logger=logging.getLogger("frontline.bolt"),
-        listener_executor=executor or ThreadPoolExecutor(max_workers=10, thread_name_prefix="frontline-lazy"),
+        listener_executor=_WithLogContext(
+            executor or ThreadPoolExecutor(max_workers=10, thread_name_prefix="frontline-lazy")
+        ),
     )
     register_all(app, deps)
     return app

@@ -59,6 +59,8 @@ def refresh_group_members(client: WebClient, policy: Policy) -> None:
     for group in policy.group_ids:
         try:
             policy.groups.replace(group, _members(client, group))
+        except SlackApiError as error:  # Slack said no: its error code, not the whole response
+            log.warning("usergroup_refresh_failed", group=group, slack_error=error.response.get("error"))
         except Exception as error:  # Slack unreachable for a moment: keep what we knew
             log.warning("usergroup_refresh_failed", group=group, error=str(error))
 

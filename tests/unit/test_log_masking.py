@@ -141,3 +141,16 @@ def test_bound_context_is_on_every_line(json_logs: io.StringIO) -> None:
     assert (inside["request_id"], inside["event_id"]) == ("r1", "Ev1")
     assert library["request_id"] == "r1"
     assert "request_id" not in outside
+
+
+def test_lazy_listeners_log_with_the_request_they_came_from() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.app import _WithLogContext
+
+    executor = _WithLogContext(ThreadPoolExecutor(max_workers=1))
+    with structlog.contextvars.bound_contextvars(request_id="r7", event_id="Ev7"):
+        seen = executor.submit(structlog.contextvars.get_contextvars).result()
+    assert seen == {"request_id": "r7", "event_id": "Ev7"}
+    assert executor.submit(structlog.contextvars.get_contextvars).result() == {}  # the next request's is its own
+    executor.shutdown()
