@@ -29,8 +29,9 @@ def new_request_id() -> str:
 
 
 def mask_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Mask personal data and secrets in every field of a log event (nested values too)."""
-    return {key: mask_value(value) for key, value in event_dict.items()}
+    """Mask personal data and secrets in every field of a log event (nested values too; a field named
+    like a secret loses its whole value)."""
+    return dict(mask_value(event_dict))
 
 
 # In the formatter, so it runs for our events and for stdlib records (after `foreign_pre_chain`)

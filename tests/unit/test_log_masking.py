@@ -92,7 +92,7 @@ def test_nested_and_non_string_values() -> None:
         "ratio": 0.5,
         "ok": True,
         "nothing": None,
-        "secrets": {"signing_secret": "abc", "Authorization": "whatever", "password": 12345},
+        "config": {"signing_secret": "abc", "Authorization": "whatever", "password": 12345},
         "opaque": _Opaque(),
         "ts": "1712345678.123456",
     }
@@ -100,10 +100,15 @@ def test_nested_and_non_string_values() -> None:
     assert masked["args"] == {"channel": "C0123", "text": "mail me at [email]", "blocks": [{"text": ("[phone]", 7)}]}
     assert masked["tags"] == ("x", "[card]")
     assert (masked["count"], masked["ratio"], masked["ok"], masked["nothing"]) == (3, 0.5, True, None)
-    assert masked["secrets"] == {"signing_secret": "[secret]", "Authorization": "[secret]", "password": "[secret]"}
+    assert masked["config"] == {"signing_secret": "[secret]", "Authorization": "[secret]", "password": "[secret]"}
     assert masked["opaque"] == "owner [email]"
     assert masked["ts"] == "1712345678.123456"
     assert event["args"]["text"] == "mail me at a@b.io"  # the caller's objects are not changed
+
+
+def test_fields_named_as_secrets_lose_their_value_at_any_depth() -> None:
+    masked = mask_event(None, "info", {"event": "connect", "password": "hunter2", "bot_token": "abc", "key": "k1"})
+    assert masked == {"event": "connect", "password": "[secret]", "bot_token": "[secret]", "key": "k1"}
 
 
 def _lines(out: io.StringIO) -> list[dict[str, Any]]:
