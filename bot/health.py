@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from store import heartbeats
@@ -57,6 +57,7 @@ class Readiness:
         self._probe, self._auth_test, self._clock = probe, auth_test, clock
         self._slack_ok = False
         self._lock = threading.Lock()
+        self._head = head_revision()  # read from the migration scripts once: they do not change while running
 
     def report(self) -> ReadinessReport:
         now = self._clock()
@@ -64,13 +65,14 @@ class Readiness:
         workers: dict[str, Any] = {}
         try:
             with read_scope(self._probe) as session:
-                session.execute(text("SELECT 1"))
+                revision = current_revision(session.connection())
                 checks["database"] = "ok"
-                workers = _workers(heartbeats.recent(session, now=now), now)
-            revision, head = current_revision(self._probe), head_revision()
-            checks["migrations"] = (
-                "ok" if revision == head else f"at {revision or 'nothing'}, need {head}: run `frontline migrate`"
-            )
+                if revision == self._head:
+                    checks["migrations"] = "ok"
+                    workers = _workers(heartbeats.recent(session, now=now), now)
+                else:
+                    checks["migrations"] = f"at {revision or 'nothing'}, need {self._head}: run `frontline migrate`"
+                    workers = {"status": "unknown (database not migrated)"}
         except SQLAlchemyError as error:
             checks["database"] = f"unreachable: {_first_line(error)}"
             checks["migrations"] = "unknown (database unreachable)"

@@ -163,6 +163,25 @@ def test_readyz_names_a_database_path_that_does_not_exist(tmp_path: Path) -> Non
     assert not absent.exists()
 
 
+def test_readyz_names_a_database_not_at_head(empty_database_url: str) -> None:
+    from store.db import create_db_engine
+    from store.migrate import head_revision, upgrade
+
+    engine = create_db_engine(empty_database_url)
+    engine.connect().close()  # an SQLite file exists once opened read-write; the probe opens it read-only
+    readiness = Readiness(create_probe_engine(empty_database_url), auth_test=lambda: None, clock=_now)
+    empty = readiness.report()
+    assert empty.ready is False and empty.checks["database"] == "ok"
+    assert empty.checks["migrations"] == f"at nothing, need {head_revision()}: run `frontline migrate`"
+    upgrade(engine, "0009")
+    behind = readiness.report()
+    assert behind.checks["migrations"] == f"at 0009, need {head_revision()}: run `frontline migrate`"
+    assert behind.workers == {"status": "unknown (database not migrated)"}
+    upgrade(engine)
+    engine.dispose()
+    assert readiness.report().ready is True
+
+
 def test_readyz_reports_slack_refusing_the_token_and_keeps_a_success(database_url: str) -> None:
     calls: list[int] = []
 
