@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+import time
 import urllib.error
 import urllib.parse
 from collections.abc import Callable
@@ -150,7 +151,7 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
     from bot.app import build_app, fetch_identity
     from bot.slack.usergroups import schedule_refresh
     from bot.web import make_server, ops_for
-    from bot.worker import start_background_worker, start_metrics_server, stop_worker
+    from bot.worker import SHUTDOWN_SECONDS, start_background_worker, start_metrics_server, stop_worker
 
     settings, config = _load()
     _require_slack_credentials(settings, socket_mode=socket)
@@ -172,11 +173,19 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
     server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads, ops=ops_for(deps))
     # SIGTERM (a deploy, `docker stop`): stop taking requests, let the ones in progress finish, then
     # stop the in-process worker (which gives back what it claimed and did not send).
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.stop())
+    signalled: list[float] = []
+
+    def stop(_signum: int, _frame: object) -> None:
+        signalled.append(time.monotonic())
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
     typer.echo(f"frontline listening on http://{host}:{server.port}/slack/events")
     server.run()
     if worker is not None:
-        stop_worker(worker)
+        # Requests in progress may have taken some of the 10 s; the worker gets what is left.
+        spent = time.monotonic() - signalled[0] if signalled else 0.0
+        stop_worker(worker, deadline_seconds=max(SHUTDOWN_SECONDS - spent, 1.0))
 
 
 @app.command()

@@ -255,12 +255,12 @@ def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port
             exposition.shutdown()
 
 
-def stop_worker(worker: Worker) -> None:
+def stop_worker(worker: Worker, *, deadline_seconds: float = SHUTDOWN_SECONDS) -> None:
     """Shut `worker` down for a process that is about to exit; if something is still busy at the
     deadline (a sweep deep in the surge model, a Slack call that will not time out), exit anyway:
     rows it claimed stay claimed until their lease ends, the one duplicate the design allows."""
     started = time.monotonic()
-    stopped = worker.shutdown(deadline_seconds=SHUTDOWN_SECONDS)
+    stopped = worker.shutdown(deadline_seconds=deadline_seconds)
     log.info("worker_stopped", seconds=round(time.monotonic() - started, 2), clean=stopped)
     if not stopped:
         logging.shutdown()

@@ -41,8 +41,12 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return start("worker", "--sweep-seconds", "1", *args, env=env)
+
+
+def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker", "--sweep-seconds", "1", *args],
+        [sys.executable, "-m", "bot", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -61,7 +65,10 @@ def outbox_rows(database_url: str) -> list[tuple[str, str | None, int, str | Non
     return found
 
 
-def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(env: dict[str, str], database_url: str) -> None:
+@pytest.mark.parametrize("verb", ["worker", "serve --with-worker"])
+def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(
+    verb: str, env: dict[str, str], database_url: str
+) -> None:
     engine = create_db_engine(database_url)
     policy = Policy.from_config(demo_config())
     for title in ("Printer jams", "Mouse squeaks", "Screen flickers"):  # three cards: one batch for one worker
@@ -72,7 +79,11 @@ def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(env: dict[
     with SlackStandIn(retry_after=RETRY_AFTER) as standin:
         standin.fail_next("chat.postMessage", "ratelimited", status=429)
         port = free_port()
-        first = start_worker(env | {"SLACK_API_URL": standin.api_url}, "--metrics-port", str(port))
+        first_env = env | {"SLACK_API_URL": standin.api_url}
+        if verb == "worker":
+            first = start_worker(first_env, "--metrics-port", str(port))
+        else:  # the single-box set-up: its /metrics is on the web port
+            first = start("serve", "--with-worker", "--host", "127.0.0.1", env=first_env | {"PORT": str(port)})
         try:
             deadline = time.monotonic() + 20
             while not standin.calls_to("chat.postMessage"):
@@ -88,6 +99,7 @@ def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(env: dict[
         finally:
             if first.poll() is None:
                 first.kill()
+        print(f"{verb}: SIGTERM mid-retry to exit: {took:.2f} s")
         assert code == 0 and took < 10, (code, took)
         assert took < RETRY_AFTER  # it did not sleep out Retry-After
         assert len(standin.calls_to("chat.postMessage")) == 1  # nothing more was tried on the way out
@@ -96,20 +108,22 @@ def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(env: dict[
         assert rows[0][2:] == (1, "ratelimited")  # tried once, back for its Retry-After
         assert [row[2] for row in rows[1:]] == [0, 0]  # given back unattempted
 
-        second = start_worker(env | {"SLACK_API_URL": standin.api_url})
-        try:
-            deadline = time.monotonic() + 30  # the first row waits out its backoff (10 s)
-            while len(standin.messages("C_TRIAGE")) < 3:
-                assert second.poll() is None and time.monotonic() < deadline, (
-                    second.stderr.read() if second.stderr else ""
-                )
-                time.sleep(0.1)
-            time.sleep(1.5)  # more sweeps: nothing goes twice
-        finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(timeout=10) == 0
-        titles = sorted(m["blocks"][0]["text"]["text"] for m in standin.messages("C_TRIAGE"))
-        assert titles == ["T-1 · Printer jams", "T-2 · Mouse squeaks", "T-3 · Screen flickers"]
-        succeeded = [call for call in standin.calls_to("chat.postMessage") if call.status == 200]
-        assert len(succeeded) == 3
+        another_worker_delivers_each_once(env | {"SLACK_API_URL": standin.api_url}, standin)
         assert [row[0] for row in outbox_rows(database_url)] == ["sent"] * 3
+
+
+def another_worker_delivers_each_once(env: dict[str, str], standin: SlackStandIn) -> None:
+    second = start_worker(env)
+    try:
+        deadline = time.monotonic() + 30  # the first row waits out its backoff (10 s)
+        while len(standin.messages("C_TRIAGE")) < 3:
+            assert second.poll() is None and time.monotonic() < deadline, second.stderr.read() if second.stderr else ""
+            time.sleep(0.1)
+        time.sleep(1.5)  # more sweeps: nothing goes twice
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=10) == 0
+    titles = sorted(m["blocks"][0]["text"]["text"] for m in standin.messages("C_TRIAGE"))
+    assert titles == ["T-1 · Printer jams", "T-2 · Mouse squeaks", "T-3 · Screen flickers"]
+    succeeded = [call for call in standin.calls_to("chat.postMessage") if call.status == 200]
+    assert len(succeeded) == 3
