@@ -166,6 +166,9 @@ class Sweeper:
 
     def __call__(self) -> None:
         self.idle.clear()
+        if self._deps.sender.stop_requested():  # started just as the process began to stop
+            self.idle.set()
+            return
         try:
             self._sweep()
         finally:

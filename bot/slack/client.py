@@ -55,6 +55,9 @@ class ApiCallObserver(RetryHandler):
         super().__init__(max_retry_count=0)
         self._observe = observe
 
+    def __deepcopy__(self, memo: dict[int, object]) -> ApiCallObserver:
+        return self  # see _InterruptibleWait.__deepcopy__
+
     def can_retry(
         self,
         *,
@@ -99,6 +102,11 @@ class _InterruptibleWait:
     instead of the process sleeping out Retry-After past its shutdown deadline."""
 
     _stopping: threading.Event
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _InterruptibleWait:
+        # Bolt deep-copies a request, its client included, for lazy listeners: the copy must stop
+        # with the process and count into its registry, so the handlers are shared, not copied.
+        return self
 
     def _wait_then_retry(self, state: RetryState, seconds: float) -> None:
         if self._stopping.wait(seconds):

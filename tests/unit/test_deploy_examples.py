@@ -60,6 +60,12 @@ def test_the_rules_are_three_alerts_with_what_an_operator_needs() -> None:
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_the_scrape_config_names_the_rules_and_a_job_per_process_kind() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.example.yml").read_text())
+    assert config["rule_files"] == [RULES.name]
+    assert [job["job_name"] for job in config["scrape_configs"]] == ["frontline-web", "frontline-worker"]
+
+
 def test_the_dashboard_is_grafana_json_with_a_prometheus_input() -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     assert dashboard["uid"] == "frontline-ops" and dashboard["panels"]
