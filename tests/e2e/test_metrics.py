@@ -173,9 +173,9 @@ def test_readyz_names_a_database_not_at_head(empty_database_url: str) -> None:
     empty = readiness.report()
     assert empty.ready is False and empty.checks["database"] == "ok"
     assert empty.checks["migrations"] == f"at nothing, need {head_revision()}: run `frontline migrate`"
-    upgrade(engine, "0009")
+    upgrade(engine, "0011")
     behind = readiness.report()
-    assert behind.checks["migrations"] == f"at 0009, need {head_revision()}: run `frontline migrate`"
+    assert behind.checks["migrations"] == f"at 0011, need {head_revision()}: run `frontline migrate`"
     assert behind.workers == {"status": "unknown (database not migrated)"}
     upgrade(engine)
     engine.dispose()
