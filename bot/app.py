@@ -81,7 +81,7 @@ def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = 
         signing_secret=deps.settings.slack_signing_secret.get_secret_value(),
         # Bolt gets a client without a token: each request's client carries the token from
         # `authorize` (passing one here too only makes Bolt warn that it ignores it).
-        client=make_web_client(None, deps.settings.slack_api_url),
+        client=make_web_client(None, deps.settings.slack_api_url, observe=deps.metrics.slack_api_call),
         authorize=authorize,
         # The ack function runs in the request thread (no polling for the ack); work that talks to
         # Slack runs in lazy listeners after the response has gone out.

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+import time
 import urllib.error
 import urllib.parse
 from datetime import datetime
@@ -131,54 +132,72 @@ def replan() -> None:
     typer.echo(f"re-planned the SLA and stage timers of {planned} unfinished tickets")
 
 
+_METRICS_PORT_HELP = "Serve this process's Prometheus /metrics on this port too."
+
+
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917 - Typer options, passed by name
     socket: Annotated[bool, typer.Option("--socket", help="Socket Mode (needs SLACK_APP_TOKEN).")] = False,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="HTTP port (default $PORT or 3000).")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     threads: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker threads.")] = 8,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run the scheduler here.")] = False,
+    metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help=_METRICS_PORT_HELP)] = None,
 ) -> None:
-    """Serve Slack traffic: HTTP on POST /slack/events (GET /healthz), or Socket Mode."""
+    """Serve Slack traffic: HTTP on POST /slack/events (GET /healthz, /readyz, /metrics), or Socket Mode."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.app import build_app, fetch_identity
     from bot.slack.usergroups import schedule_refresh
-    from bot.web import make_server
-    from bot.worker import start_background_worker
+    from bot.web import make_server, ops_for
+    from bot.worker import SHUTDOWN_SECONDS, start_background_worker, start_metrics_server, stop_worker
 
     settings, config = _load()
     _require_slack_credentials(settings, socket_mode=socket)
     deps = _deps(settings, config)
     bolt_app = build_app(deps, fetch_identity(deps.client))
-    if with_worker:
-        start_background_worker(deps)
-    elif deps.policy.group_ids:  # the worker refreshes user groups in its process; this one needs them too
+    worker = start_background_worker(deps) if with_worker else None
+    if worker is None and deps.policy.group_ids:
+        # The worker refreshes user groups in its process; this one needs them too.
         refresher = BackgroundScheduler(timezone="UTC")
         schedule_refresh(refresher, deps.client, deps.policy)
         refresher.start()
+    if metrics_port:
+        start_metrics_server(deps, metrics_port)
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         SocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
         return
-    server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads)
-    # SIGTERM (a deploy, `docker stop`): stop taking requests, let the ones in progress finish.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.stop())
+    server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads, ops=ops_for(deps))
+    # SIGTERM (a deploy, `docker stop`): stop taking requests, let the ones in progress finish, then
+    # stop the in-process worker (which gives back what it claimed and did not send).
+    signalled: list[float] = []
+
+    def stop(_signum: int, _frame: object) -> None:
+        signalled.append(time.monotonic())
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
     typer.echo(f"frontline listening on http://{host}:{server.port}/slack/events")
     server.run()
+    if worker is not None:
+        # Requests in progress may have taken some of the 10 s; the worker gets what is left.
+        spent = time.monotonic() - signalled[0] if signalled else 0.0
+        stop_worker(worker, deadline_seconds=max(SHUTDOWN_SECONDS - spent, 1.0))
 
 
 @app.command()
 def worker(
     sweep_seconds: Annotated[float, typer.Option(min=1, max=60, help="Seconds between sweeps.")] = 30,
+    metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help=_METRICS_PORT_HELP)] = None,
 ) -> None:
-    """Run the scheduler: outbox delivery and every time-based job, until SIGTERM."""
+    """Run the scheduler: outbox delivery and every time-based job, until SIGTERM (then stop within 10 s)."""
     from bot.worker import run_worker
 
     settings, config = _load()
     _require_slack_credentials(settings)
-    run_worker(_deps(settings, config), sweep_seconds=sweep_seconds)
+    run_worker(_deps(settings, config), sweep_seconds=sweep_seconds, metrics_port=metrics_port)
 
 
 def _parse_now(text: str | None) -> datetime:

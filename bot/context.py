@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from bot.config import FrontlineConfig
 from bot.core.surge import Embedder
 from bot.embedding import default_embedder
+from bot.metrics import Metrics
 from bot.services.policy import Policy
 from bot.settings import Settings
 from bot.slack.delivery import OutboxSender
@@ -31,5 +32,7 @@ class Deps:
     engine: Engine
     client: WebClient
     sender: OutboxSender
+    metrics: Metrics  # this process's Prometheus registry
+    probe: Engine  # short timeouts, no pool: for /readyz and scrape-time gauges
     clock: Callable[[], datetime] = utc_now
     embedder: Embedder = field(default_factory=default_embedder)  # surge detection's model, loaded on first use

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import FrontlineConfig
 from bot.context import Deps, utc_now
+from bot.metrics import Metrics
 from bot.services import bugs, cards, digests, escalations, home, incidents, intake, playbook_runs, surges
 from bot.services.policy import Policy
 from bot.settings import Settings
@@ -18,7 +20,7 @@ from bot.slack.delivery import OutboxSender
 from bot.slack.pacing import ChannelPacer
 from bot.slack.usergroups import load_group_members
 from playbooks import load_playbooks
-from store.db import create_db_engine
+from store.db import create_db_engine, create_probe_engine
 from store.migrate import ensure_migrated
 
 __all__ = ["build_deps"]
@@ -38,7 +40,16 @@ def build_deps(
     engine = create_db_engine(settings.database_url)
     if require_migrated:
         ensure_migrated(engine)
-    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    metrics = Metrics()
+    probe = create_probe_engine(settings.database_url)
+    metrics.watch_database(probe, clock)
+    stopping = threading.Event()  # set on shutdown: ends the sender's work and any retry wait in a Slack call
+    client = make_web_client(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_api_url,
+        observe=metrics.slack_api_call,
+        stopping=stopping,
+    )
     if talks_to_slack:
         config = resolve_channel_names(config, client)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -72,6 +83,7 @@ def build_deps(
         accepted_errors=incidents.ACCEPTED_ERRORS,
         report_channel=policy.triage_channel,
         pacer=ChannelPacer(per_second=settings.slack_channel_rate) if settings.slack_channel_rate else None,
+        stopping=stopping,
     )
     return Deps(
         settings=settings,
@@ -80,5 +92,7 @@ def build_deps(
         engine=engine,
         client=client,
         sender=sender,
+        metrics=metrics,
+        probe=probe,
         clock=clock,
     )

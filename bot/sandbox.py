@@ -22,7 +22,7 @@ from bot.runtime import build_deps
 from bot.settings import Settings
 from bot.slack.simulator import SlackSimulator
 from bot.slack.standin import SlackStandIn
-from bot.web import EVENTS_PATH, HttpServer, make_server
+from bot.web import EVENTS_PATH, HttpServer, make_server, ops_for
 from bot.worker import start_background_worker
 from store.db import read_scope
 from store.models import OutboxMessage
@@ -70,10 +70,11 @@ class Sandbox:
         app = build_app(self.deps, fetch_identity(self.deps.client), executor=self._executor)
         # The worker's jobs run here too, as with `serve --with-worker`.
         self._worker = start_background_worker(self.deps) if self._with_worker else None
-        self._server = make_server(app, host="127.0.0.1", port=0, threads=self._threads)
+        self._server = make_server(app, host="127.0.0.1", port=0, threads=self._threads, ops=ops_for(self.deps))
         self._thread = threading.Thread(target=self._server.run, name="frontline-http", daemon=True)
         self._thread.start()
-        self.events_url = f"http://127.0.0.1:{self._server.port}{EVENTS_PATH}"
+        self.base_url = f"http://127.0.0.1:{self._server.port}"
+        self.events_url = f"{self.base_url}{EVENTS_PATH}"
         self.simulator = SlackSimulator(
             self.events_url, SIGNING_SECRET, response_url_base=self.standin.response_url("sandbox")
         )
@@ -91,6 +92,7 @@ class Sandbox:
             self._worker.shutdown(wait=True)
         self.standin.stop()
         self.deps.engine.dispose()
+        self.deps.probe.dispose()
 
     def undelivered(self) -> int:
         with read_scope(self.deps.engine) as session:

@@ -1,41 +1,64 @@
-"""HTTP mode: a WSGI app (Slack events + health) served by waitress, a production WSGI server."""
+"""HTTP mode: a WSGI app (Slack events, health, readiness, metrics) served by waitress, a production WSGI server."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from slack_bolt import App
+from prometheus_client import make_wsgi_app as prometheus_wsgi_app
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request import payload_utils
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bot.context import Deps
+from bot.health import Readiness, ReadinessReport
 from bot.logs import new_request_id
+from bot.metrics import Metrics
+from bot.slack.client import make_web_client
+from store.db import PROBE_TIMEOUT_SECONDS
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["EVENTS_PATH", "HttpServer", "make_server", "make_wsgi_app"]
+__all__ = ["EVENTS_PATH", "HttpServer", "Ops", "make_server", "make_wsgi_app", "ops_for"]
 
 EVENTS_PATH = "/slack/events"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App) -> WsgiApp:
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def make_wsgi_app(app: App, ops: Ops | None = None) -> WsgiApp:
+    """Slack's requests on EVENTS_PATH, `/healthz`, and with `ops` `/readyz` and `/metrics`."""
+    metrics = ops.metrics if ops is not None else None
+    slack = _MeteredRequestHandler(app, path=EVENTS_PATH, metrics=metrics)
+    exposition = prometheus_wsgi_app(metrics.registry) if metrics is not None else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method in {"GET", "HEAD"}:
             return _plain(start_response, "200 OK", "ok")
-        if environ.get("PATH_INFO") == EVENTS_PATH and not _timestamp_is_valid(environ):
+        if ops is not None and path == "/readyz" and method in {"GET", "HEAD"}:
+            return _readyz(start_response, ops.readiness.report())
+        if exposition is not None and path == "/metrics":
+            return exposition(environ, start_response)  # type: ignore[no-any-return]
+        if path == EVENTS_PATH and not _timestamp_is_valid(environ):
             # Bolt would answer 401 only after parsing the body; a timestamp that is not even a
             # number is refused here, before any of the body is read.
+            if metrics is not None:
+                metrics.slack_request("other", "rejected", 0.0)
             return _plain(start_response, "401 Unauthorized", "invalid request timestamp")
         try:
             return slack(environ, start_response)
         except Exception as error:  # a body Bolt cannot parse: the client's fault, logged in one line
-            log.warning("bad_request", path=environ.get("PATH_INFO"), error=f"{type(error).__name__}: {error}")
+            log.warning("bad_request", path=path, error=f"{type(error).__name__}: {error}")
+            if metrics is not None and path == EVENTS_PATH:
+                metrics.slack_request("other", "malformed", 0.0)
             return _plain(start_response, "400 Bad Request", "malformed request")
 
     return _with_request_id(wsgi)
@@ -54,6 +77,76 @@ def _with_request_id(wsgi: WsgiApp) -> WsgiApp:
             structlog.contextvars.clear_contextvars()
 
     return logged
+
+
+@dataclass(frozen=True)
+class Ops:
+    """What `/readyz` and `/metrics` answer from."""
+
+    metrics: Metrics
+    readiness: Readiness
+
+
+def ops_for(deps: Deps) -> Ops:
+    """Readiness and metrics of the process `deps` belongs to. auth.test goes through a client of
+    its own with a short timeout and no retries, so `/readyz` answers within seconds."""
+    probe_client = make_web_client(
+        deps.settings.slack_bot_token.get_secret_value(),
+        deps.settings.slack_api_url,
+        max_retries=0,
+        timeout=PROBE_TIMEOUT_SECONDS,
+        observe=deps.metrics.slack_api_call,
+    )
+    return Ops(deps.metrics, Readiness(deps.probe, auth_test=probe_client.auth_test, clock=deps.clock))
+
+
+def _readyz(start_response: Callable[..., Any], report: ReadinessReport) -> list[bytes]:
+    status = "200 OK" if report.ready else "503 Service Unavailable"
+    start_response(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+    return [json.dumps(report.as_json(), indent=1).encode() + b"\n"]
+
+
+class _MeteredRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, counting each request by kind and outcome and timing its answer (the ack:
+    with `process_before_response` the answer leaves when the listener has acked)."""
+
+    def __init__(self, app: App, *, path: str, metrics: Metrics | None) -> None:
+        super().__init__(app, path=path)
+        self._metrics = metrics
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        started = time.perf_counter()
+        bolt_request = BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
+        response = self.app.dispatch(bolt_request)
+        if self._metrics is not None:
+            elapsed = time.perf_counter() - started
+            self._metrics.slack_request(_kind(bolt_request.body), _outcome(response.status), elapsed)
+        return response
+
+
+def _kind(body: dict[str, Any]) -> str:
+    """Which of Slack's request kinds a parsed body is, by Bolt's own tests."""
+    for kind, test in (
+        ("event", payload_utils.is_event),
+        ("command", payload_utils.is_slash_command),
+        ("action", payload_utils.is_action),
+        ("view", payload_utils.is_view),
+        ("shortcut", payload_utils.is_shortcut),
+        ("options", payload_utils.is_options),
+    ):
+        if test(body):
+            return kind
+    return "other"
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 401:
+        return "rejected"
+    if status == 404:
+        return "unhandled"
+    return "malformed" if status < 500 else "error"
 
 
 def _timestamp_is_valid(environ: dict[str, Any]) -> bool:
@@ -95,5 +188,5 @@ class HttpServer:
         self._stopping.set()
 
 
-def make_server(app: App, *, host: str, port: int, threads: int = 8) -> HttpServer:
-    return HttpServer(make_wsgi_app(app), host=host, port=port, threads=threads)
+def make_server(app: App, *, host: str, port: int, threads: int = 8, ops: Ops | None = None) -> HttpServer:
+    return HttpServer(make_wsgi_app(app, ops), host=host, port=port, threads=threads)

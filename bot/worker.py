@@ -9,42 +9,53 @@ the database, so several workers (or `serve --with-worker` processes) never do i
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import start_http_server
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Deps
 from bot.services import digests, surges
 from bot.services.retention import purge_closed_tickets
 from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
-from store import outbox
-from store.db import read_scope
+from store import heartbeats, outbox
+from store.db import read_scope, session_scope
 
 __all__ = [
     "DELIVERY_SECONDS",
+    "SHUTDOWN_SECONDS",
     "SWEEP_SECONDS",
     "DeliveryLoop",
     "DueWorkReport",
+    "Sweeper",
     "Worker",
     "build_scheduler",
     "deliver_outbox",
     "run_due_work",
     "run_worker",
     "start_background_worker",
+    "start_metrics_server",
+    "stop_worker",
 ]
 
 log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 30
 DELIVERY_SECONDS = 0.2
+# After SIGTERM a process is gone within 10 s (what `docker stop` and Kubernetes give by default);
+# this leaves a margin for the interpreter's exit.
+SHUTDOWN_SECONDS = 8
 
 
 @dataclass
@@ -130,12 +141,17 @@ class DeliveryLoop:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, *, wait: bool = True) -> None:
-        """Stop after the batch in progress (its claimed rows are recorded before the thread ends)."""
+    def stop(self, *, wait: bool = True, timeout: float = 10) -> None:
+        """Stop after the call in progress (the rest of its batch is given back, see
+        `OutboxSender.request_stop`)."""
         self._stopping.set()
         self._deps.sender.request_stop()
         if wait and self._thread.is_alive():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -148,9 +164,35 @@ class DeliveryLoop:
                 self._stopping.wait(self._poll)
 
 
-def build_scheduler(deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: float = SWEEP_SECONDS) -> BaseScheduler:
-    def sweep() -> None:
-        report = run_due_work(deps, deps.clock())
+class Sweeper:
+    """The sweep job: run the due work, record this worker's heartbeat (with whether the sweep
+    succeeded) and its metrics. `idle` is clear while a sweep runs, so a shutdown can wait for it."""
+
+    def __init__(self, deps: Deps, *, sweep_seconds: float) -> None:
+        self._deps, self._interval = deps, sweep_seconds
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def __call__(self) -> None:
+        self.idle.clear()
+        if self._deps.sender.stop_requested():  # started just as the process began to stop
+            self.idle.set()
+            return
+        try:
+            self._sweep()
+        finally:
+            self.idle.set()
+
+    def _sweep(self) -> None:
+        deps = self._deps
+        started = time.perf_counter()
+        try:
+            report = run_due_work(deps, deps.clock())
+        except Exception:
+            self._beat(swept=False)  # alive, but the sweep failed: its last success stays as it was
+            raise
+        self._beat(swept=True)
+        deps.metrics.swept(deps.clock(), time.perf_counter() - started)
         log.info(
             "sweep",
             timers_fired=report.timers_fired,
@@ -159,48 +201,94 @@ def build_scheduler(deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: floa
             dead=report.dead,
         )
 
+    def _beat(self, *, swept: bool) -> None:
+        with session_scope(self._deps.engine) as session:
+            heartbeats.beat(
+                session,
+                worker_id=self._deps.sender.worker_id,
+                now=self._deps.clock(),
+                sweep_seconds=self._interval,
+                swept=swept,
+            )
+
+
+def build_scheduler(
+    deps: Deps, scheduler: BaseScheduler, *, sweep_seconds: float = SWEEP_SECONDS
+) -> tuple[BaseScheduler, Sweeper]:
+    sweeper = Sweeper(deps, sweep_seconds=sweep_seconds)
     # One run of each job at a time in this process (max_instances=1); missed runs collapse into one.
     common = {"max_instances": 1, "coalesce": True, "next_run_time": deps.clock()}
-    scheduler.add_job(sweep, "interval", seconds=sweep_seconds, id="sweep", **common)
+    scheduler.add_job(sweeper, "interval", seconds=sweep_seconds, id="sweep", **common)
     schedule_refresh(scheduler, deps.client, deps.policy)
-    return scheduler
+    return scheduler, sweeper
 
 
 @dataclass
 class Worker:
     """The worker's two halves running in the background: the scheduler and the delivery loop."""
 
+    deps: Deps
     scheduler: BaseScheduler
+    sweeper: Sweeper
     delivery: DeliveryLoop
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        self.delivery.stop(wait=wait)
-        self.scheduler.shutdown(wait=wait)
+    def shutdown(self, *, wait: bool = True, deadline_seconds: float = SHUTDOWN_SECONDS) -> bool:
+        """Stop taking work: no more claims, a Slack retry wait ends at once, claimed rows not yet
+        attempted go back to pending. Waits up to `deadline_seconds` for the call and sweep in
+        progress, then removes this worker's heartbeat; says whether everything stopped in time."""
+        deadline = time.monotonic() + deadline_seconds
+        self.deps.sender.request_stop()
+        self.scheduler.shutdown(wait=False)
+        self.delivery.stop(wait=wait, timeout=max(deadline - time.monotonic(), 0.0))
+        stopped = not wait or self.sweeper.idle.wait(max(deadline - time.monotonic(), 0.0))
+        stopped = stopped and not self.delivery.running
+        try:
+            with session_scope(self.deps.engine) as session:
+                heartbeats.remove(session, self.deps.sender.worker_id)
+        except SQLAlchemyError:  # the database is down: the row goes stale and is forgotten after a day
+            log.warning("heartbeat_not_removed", worker=self.deps.sender.worker_id)
+        return stopped
 
 
-def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
-    """Block, running the worker's jobs until SIGTERM or Ctrl-C."""
-    scheduler = build_scheduler(deps, BlockingScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
-    delivery = DeliveryLoop(deps)
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        delivery.stop(wait=False)
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    delivery.start()
+def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port: int | None = None) -> None:
+    """Block, running the worker's jobs until SIGTERM or Ctrl-C; then stop within SHUTDOWN_SECONDS."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    exposition = start_metrics_server(deps, metrics_port) if metrics_port else None
+    worker = start_background_worker(deps, sweep_seconds=sweep_seconds)
     try:
-        scheduler.start()
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
-        scheduler.shutdown(wait=False)
+        pass
     finally:
-        delivery.stop()
+        stop_worker(worker)
+        if exposition is not None:
+            exposition.shutdown()
+
+
+def stop_worker(worker: Worker, *, deadline_seconds: float = SHUTDOWN_SECONDS) -> None:
+    """Shut `worker` down for a process that is about to exit; if something is still busy at the
+    deadline (a sweep deep in the surge model, a Slack call that will not time out), exit anyway:
+    rows it claimed stay claimed until their lease ends, the one duplicate the design allows."""
+    started = time.monotonic()
+    stopped = worker.shutdown(deadline_seconds=deadline_seconds)
+    log.info("worker_stopped", seconds=round(time.monotonic() - started, 2), clean=stopped)
+    if not stopped:
+        logging.shutdown()
+        os._exit(0)  # the sweep's executor thread would otherwise hold the interpreter open
+
+
+def start_metrics_server(deps: Deps, port: int) -> WSGIServer:
+    """`/metrics` of this process on its own port (a worker has no other HTTP server)."""
+    server, _thread = start_http_server(port, registry=deps.metrics.registry)
+    return server
 
 
 def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> Worker:
-    """The worker's jobs on background threads (`serve --with-worker`, the demo, the tests)."""
-    scheduler = build_scheduler(deps, BackgroundScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
+    """The worker's jobs on background threads (`serve --with-worker`, `worker`, the demo, the tests)."""
+    scheduler, sweeper = build_scheduler(deps, BackgroundScheduler(timezone="UTC"), sweep_seconds=sweep_seconds)
     scheduler.start()
     delivery = DeliveryLoop(deps)
     delivery.start()
-    return Worker(scheduler, delivery)
+    return Worker(deps, scheduler, sweeper, delivery)

@@ -12,18 +12,21 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlmodel import Session, SQLModel, create_engine
 
 __all__ = [
+    "PROBE_TIMEOUT_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
+    "create_probe_engine",
     "insert_if_absent",
     "is_postgres",
     "is_sqlite",
@@ -71,6 +74,32 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+# Health checks and scrapes must answer while the database is down or stuck: no probe waits longer.
+PROBE_TIMEOUT_SECONDS = 2
+
+
+def create_probe_engine(url: str) -> Engine:
+    """An engine for `/readyz` and `/metrics`: a fresh connection per probe (NullPool: a pooled
+    connection to a server that froze would hang), connect and statement timeouts of
+    PROBE_TIMEOUT_SECONDS, and SQLite opened read-only, so that a missing file is reported rather
+    than created empty."""
+    if is_sqlite(url):
+        file_uri = Path(make_url(url).database or "").absolute().as_uri() + "?mode=ro"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(file_uri, uri=True, timeout=PROBE_TIMEOUT_SECONDS, check_same_thread=False)
+
+        return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    return create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={
+            "connect_timeout": PROBE_TIMEOUT_SECONDS,
+            "options": f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}",
+        },
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.core.digest import Listed, Snapshot
 from store.db import insert_if_absent
 from store.models import Bug, BugLink, Digest, Escalation, Incident, Surge, SurgeMember, Ticket
 
-__all__ = ["claim", "previous_due", "snapshot"]
+__all__ = ["OPEN_STATUSES", "Backlog", "claim", "open_backlog", "previous_due", "snapshot"]
 
 OPEN_STATUSES = ("NEW", "OPEN", "PENDING", "ESCALATED")
 AT_RISK_WITHIN = timedelta(hours=1)
@@ -33,11 +34,37 @@ def previous_due(session: Session, before: datetime) -> datetime | None:
     return session.exec(statement).one()
 
 
-def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> Snapshot:
+@dataclass(frozen=True)
+class Backlog:
+    """Open tickets of one priority: how many, how many breached, how many at risk."""
+
+    open: int
+    breached: int
+    at_risk: int
+
+
+def open_backlog(session: Session, *, now: datetime) -> dict[str, Backlog]:
+    """The open backlog's three counts by priority in one pass over ix_tickets_open_board (the
+    digest's counts, and the `/metrics` gauges). At risk: not breached, with a running clock due
+    within the hour."""
     is_open = col(Ticket.status).in_(OPEN_STATUSES)
-    new = and_(col(Ticket.created_at) >= since, col(Ticket.created_at) <= now)
-    at_risk = and_(
-        is_open,
+    rows = session.execute(
+        sa_select(col(Ticket.priority), func.count(), _sum_of(_breached()), _sum_of(_at_risk(now)))
+        .where(is_open)
+        .group_by(Ticket.priority)
+    ).all()
+    return {
+        str(priority): Backlog(open=int(count), breached=int(breached or 0), at_risk=int(at_risk or 0))
+        for priority, count, breached, at_risk in rows
+    }
+
+
+def _breached() -> Any:
+    return col(Ticket.breached).is_(True)
+
+
+def _at_risk(now: datetime) -> Any:
+    return and_(
         col(Ticket.breached).is_(False),
         or_(
             and_(
@@ -47,13 +74,14 @@ def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> 
             and_(col(Ticket.resolution_running_since).is_not(None), col(Ticket.resolution_due) <= now + AT_RISK_WITHIN),
         ),
     )
-    breached = and_(is_open, col(Ticket.breached).is_(True))
-    # The open backlog's three counts in one pass over ix_tickets_open_board.
-    by_priority = session.execute(
-        sa_select(col(Ticket.priority), func.count(), _sum_of(breached), _sum_of(at_risk))
-        .where(is_open)
-        .group_by(Ticket.priority)
-    ).all()
+
+
+def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> Snapshot:
+    is_open = col(Ticket.status).in_(OPEN_STATUSES)
+    new = and_(col(Ticket.created_at) >= since, col(Ticket.created_at) <= now)
+    at_risk = and_(is_open, _at_risk(now))
+    breached = and_(is_open, _breached())
+    backlog = open_backlog(session, now=now)
     categories = session.execute(
         sa_select(col(Ticket.category), func.count())
         .where(new)
@@ -65,12 +93,12 @@ def snapshot(session: Session, *, day: date, since: datetime, now: datetime) -> 
         since=since,
         new=sum(int(count) for _, count in categories),
         new_tickets=_tickets(session, new, order=(col(Ticket.priority), col(Ticket.created_at)), when="created_at"),
-        open_by_priority={str(priority): int(count) for priority, count, _, _ in by_priority},
-        breached=sum(int(count or 0) for _, _, count, _ in by_priority),
+        open_by_priority={priority: counts.open for priority, counts in backlog.items()},
+        breached=sum(counts.breached for counts in backlog.values()),
         breached_tickets=_tickets(
             session, breached, order=(col(Ticket.priority), col(Ticket.resolution_due)), when="resolution_due"
         ),
-        at_risk=sum(int(count or 0) for _, _, _, count in by_priority),
+        at_risk=sum(counts.at_risk for counts in backlog.values()),
         at_risk_tickets=_tickets(session, at_risk, order=(col(Ticket.resolution_due),), when="resolution_due"),
         awaiting_ack=int(
             session.exec(select(func.count()).select_from(Escalation).where(Escalation.status == "open")).one()

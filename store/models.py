@@ -30,6 +30,7 @@ __all__ = [
     "TicketVector",
     "Timer",
     "UTCDateTime",
+    "WorkerHeartbeat",
 ]
 
 
@@ -482,3 +483,16 @@ class SurgeMember(SQLModel, table=True):
     surge_id: int = Field(foreign_key="surges.id", index=True)
     ticket_id: int = Field(foreign_key="tickets.id", unique=True)
     joined_at: datetime = _utc_column(nullable=False)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """One row per worker process, written on each sweep: what `/readyz` and `/metrics` of any
+    process read to tell whether the time-based work is being done."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: str = Field(primary_key=True, max_length=255)  # host:pid, as the outbox's `claimed_by`
+    started_at: datetime = _utc_column(nullable=False)
+    beat_at: datetime = _utc_column(nullable=False)
+    last_sweep_at: datetime | None = _utc_column()  # the last sweep that finished without an error
+    sweep_seconds: float  # its interval, so a reader knows when a beat is late

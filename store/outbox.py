@@ -31,6 +31,7 @@ __all__ = [
     "mark_dead",
     "mark_retry",
     "mark_sent",
+    "release",
     "undelivered",
 ]
 
@@ -174,6 +175,23 @@ def defer(session: Session, message_id: int, *, until: datetime) -> None:
             claimed_at=None,
             attempts=OutboxMessage.attempts - 1,
         ),
+        execution_options=_PLAIN_UPDATE,
+    )
+
+
+def release(session: Session, message_ids: Sequence[int], *, worker: str) -> None:
+    """Give back rows `worker` claimed and did not attempt (it is shutting down): pending again, due
+    as they were, the claim not counted as an attempt, so another worker sends them at once."""
+    if not message_ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(message_ids),
+            col(OutboxMessage.status) == SENDING,
+            col(OutboxMessage.claimed_by) == worker,
+        )
+        .values(status=PENDING, claimed_by=None, claimed_at=None, attempts=OutboxMessage.attempts - 1),
         execution_options=_PLAIN_UPDATE,
     )
 

@@ -139,6 +139,7 @@ class OutboxSender:
         accepted_errors: Mapping[str, frozenset[str]] | None = None,
         report_channel: str | None = None,
         pacer: ChannelPacer | None = None,
+        stopping: threading.Event | None = None,
     ):
         self._engine, self._client, self._worker, self._clock = engine, client, worker_id, clock
         self._report_channel = report_channel
@@ -150,15 +151,17 @@ class OutboxSender:
         # channel name that is taken): recorded as sent, with the purpose's `after_sent` hook given
         # Slack's answer ({"ok": False, "error": …}), not as a failure someone must look at.
         self._accepted = dict(accepted_errors or {})
-        self._stop = threading.Event()
+        # Shared with the WebClient's retry handlers (`make_web_client(stopping=…)`): a shutdown also
+        # ends a Retry-After wait in the middle of a call.
+        self._stop = stopping or threading.Event()
 
     @property
     def worker_id(self) -> str:
         return self._worker
 
     def request_stop(self) -> None:
-        """Finish the batch in hand and claim no more (shutdown): a backlog must not keep the
-        process alive."""
+        """Shutdown: finish the call in hand (a retry wait in it ends at once and the row goes back
+        to pending), give back the rest of the batch unattempted, and claim no more."""
         self._stop.set()
 
     def stop_requested(self) -> bool:
@@ -173,7 +176,10 @@ class OutboxSender:
             if not batch:
                 return report
             paced_before = len(report.paced)
-            for message in batch:
+            for index, message in enumerate(batch):
+                if self._stop.is_set():  # shutting down: what is not attempted yet goes back at once
+                    self._release(batch[index:])
+                    return report
                 self._send(message, report)  # follow-ups are due now: the next batch claims them
             if len(report.paced) - paced_before == len(batch):
                 # Everything left is waiting for its channel's rate: a later pass sends it. (With a
@@ -181,6 +187,11 @@ class OutboxSender:
                 # at once, round and round.)
                 return report
         return report
+
+    def _release(self, messages: list[OutboxMessage]) -> None:
+        with session_scope(self._engine) as session:
+            outbox.release(session, [message.id for message in messages if message.id is not None], worker=self._worker)
+        log.info("outbox_released", rows=len(messages), worker=self._worker)
 
     def _send(self, message: OutboxMessage, report: DeliveryReport) -> None:
         """Send one claimed row and record the outcome."""
