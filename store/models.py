@@ -102,8 +102,10 @@ class Ticket(SQLModel, table=True):
         # Covering indexes for the digest and the metrics: with a million tickets, reading a month's
         # (or the open backlog's) columns from an index instead of from each row is the difference
         # between seconds and tens of milliseconds (README "Performance").
-        Index("ix_tickets_open_board", *OPEN_BOARD_COLUMNS),
-        Index("ix_tickets_created_metrics", *CREATED_METRICS_COLUMNS),
+        # PostgreSQL's indexes do not carry the row's id as SQLite's do: INCLUDE it, or choosing
+        # the listed tickets' ids goes back to the table for every candidate row.
+        Index("ix_tickets_open_board", *OPEN_BOARD_COLUMNS, postgresql_include=["id"]),
+        Index("ix_tickets_created_metrics", *CREATED_METRICS_COLUMNS, postgresql_include=["id"]),
         Index("ix_tickets_solved_metrics", "solved_at", "created_at", "resolution_used_s", "resolution_stopped_at"),
     )
 

@@ -28,8 +28,8 @@ SOLVED_METRICS = ["solved_at", "created_at", "resolution_used_s", "resolution_st
 
 
 def upgrade() -> None:
-    op.create_index("ix_tickets_open_board", "tickets", OPEN_BOARD)
-    op.create_index("ix_tickets_created_metrics", "tickets", CREATED_METRICS)
+    op.create_index("ix_tickets_open_board", "tickets", OPEN_BOARD, postgresql_include=["id"])
+    op.create_index("ix_tickets_created_metrics", "tickets", CREATED_METRICS, postgresql_include=["id"])
     op.create_index("ix_tickets_solved_metrics", "tickets", SOLVED_METRICS)
 
 
