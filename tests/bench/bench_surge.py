@@ -109,7 +109,13 @@ TEXTS = [
 ]
 
 
-def _checks(url: str, first_number: int, count: int, now: datetime) -> list[float]:
+def _text(i: int, *, long: bool) -> str:
+    """The i-th new ticket: one of TEXTS, or (long) all of them run together, longer than the model
+    reads (a pasted log, a long email)."""
+    return f"{i} " + " ".join(TEXTS) * 3 if long else f"{TEXTS[i % len(TEXTS)]} (#{i})"
+
+
+def _checks(url: str, first_number: int, count: int, now: datetime, *, long: bool = False) -> list[float]:
     engine = create_db_engine(url)
     policy = Policy.from_config(parse_config({}), {})
     embedder = default_embedder()
@@ -119,7 +125,7 @@ def _checks(url: str, first_number: int, count: int, now: datetime) -> list[floa
     for i in range(count):
         number = first_number + i
         with engine.begin() as connection:
-            text = f"{TEXTS[i % len(TEXTS)]} (#{i})"
+            text = _text(i, long=long)
             connection.execute(
                 insert(Ticket),
                 [{
@@ -154,22 +160,19 @@ def main() -> None:
         took = time.perf_counter() - started
         print(f"{backend}: {args.window_tickets:,} tickets with vectors in the window (filled in {took:.1f} s)")
         timings = _checks(url, args.window_tickets + 1, args.checks, now)
-    p50, p99 = percentile(timings, 0.5) * 1000, percentile(timings, 0.99) * 1000
-    print(f"surge check per new ticket, embedding included ({args.checks} tickets): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    embedder, alone = default_embedder(), []
-    for i in range(args.checks):
-        started = time.perf_counter()
-        embedder.embed([f"{TEXTS[i % len(TEXTS)]} (#{i})"])
-        alone.append(time.perf_counter() - started)
-    p50, p99 = percentile(alone, 0.5) * 1000, percentile(alone, 0.99) * 1000
-    print(f"of which embedding one ticket alone: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    longest = []  # a ticket as long as the model reads (a pasted log, a long email)
-    for i in range(20):
-        started = time.perf_counter()
-        embedder.embed([f"{i} " + " ".join(TEXTS) * 10])
-        longest.append(time.perf_counter() - started)
-    p50, p99 = percentile(longest, 0.5) * 1000, percentile(longest, 0.99) * 1000
-    print(f"embedding a ticket of {EMBED_CHARS}+ characters (the most it reads): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        longest = _checks(url, args.window_tickets + args.checks + 1, args.checks, now, long=True)
+    for label, found in (("", timings), (f" of {EMBED_CHARS}+ characters (the most the model reads)", longest)):
+        p50, p99 = percentile(found, 0.5) * 1000, percentile(found, 0.99) * 1000
+        print(f"surge check per new ticket{label}, embedding included: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    embedder = default_embedder()
+    for long in (False, True):
+        alone = []
+        for i in range(args.checks):
+            started = time.perf_counter()
+            embedder.embed([_text(i, long=long)])
+            alone.append(time.perf_counter() - started)
+        p50, p99 = percentile(alone, 0.5) * 1000, percentile(alone, 0.99) * 1000
+        print(f"of which embedding {'the longest' if long else 'one'} ticket alone: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 if __name__ == "__main__":
