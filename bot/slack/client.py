@@ -148,9 +148,25 @@ class ShortRateLimitRetryHandler(_InterruptibleWait, RateLimitErrorRetryHandler)
 
 
 class _ServerErrorRetryHandler(_InterruptibleWait, ServerErrorRetryHandler):
+    """slack_sdk's 5xx handler retries only 500 and 503; a 502 or 504 from Slack's edge is just as
+    transient. Left to the outbox, it waited 10 s (then 20 s, 40 s) and held back every later
+    message of its ticket (the scale-out soak found cards and nudges late by tens of seconds)."""
+
+    RETRIED = frozenset({500, 502, 503, 504})
+
     def __init__(self, *, max_retry_count: int, stopping: threading.Event) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._stopping = stopping
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in self.RETRIED
 
     def prepare_for_next_attempt(
         self,

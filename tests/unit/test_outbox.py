@@ -125,6 +125,19 @@ def test_rate_limits_and_server_errors_are_retried_by_the_client(engine: Engine,
     assert [call.status for call in standin.calls_to("chat.postMessage")] == [429, 200]
 
 
+def test_gateway_errors_are_retried_by_the_client_like_other_server_errors(
+    engine: Engine, standin: SlackStandIn
+) -> None:
+    # slack_sdk's own handler retries 500 and 503 only; a 502 or 504 went back to the outbox for
+    # 10 s and held up the ticket's later messages (found by tests/soak).
+    standin.fail_next("chat.postMessage", "bad_gateway", status=502)
+    standin.fail_next("chat.postMessage", "request_timeout", status=504)
+    _enqueue(engine, "after a 502 and a 504")
+    report = _sender(engine, standin).deliver_due(NOW)
+    assert len(report.sent) == 1
+    assert [call.status for call in standin.calls_to("chat.postMessage")] == [502, 504, 200]
+
+
 def test_transient_failure_waits_and_permanent_failure_is_dead(engine: Engine, standin: SlackStandIn) -> None:
     standin.fail_next("chat.postMessage", "internal_error")
     transient = _enqueue(engine, "will retry")
