@@ -171,7 +171,7 @@ class Deployment:
 
 
 @contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
+def scratch_database(admin_url: str, *, prefix: str = "frontline_bench") -> Iterator[str]:
     """A fresh, empty database for one benchmark run: a new PostgreSQL database (dropped afterwards)
     when `admin_url` is PostgreSQL, else a new SQLite file."""
     from sqlalchemy import create_engine, text
@@ -182,7 +182,7 @@ def scratch_database(admin_url: str) -> Iterator[str]:
     if not (admin_url and is_postgres(admin_url)):
         yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='frontline-bench-')) / 'bench.db'}"
         return
-    name = f"frontline_bench_{os.urandom(4).hex()}"
+    name = f"{prefix}_{os.urandom(4).hex()}"
     with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
