@@ -1,15 +1,17 @@
 """The worker's scheduled sweep decides; its delivery loop sends. A backlog to a slow Slack must not
-hold up the next look at the timers (found by the scale-out soak, tests/soak)."""
+hold up the next look at the timers, nor one slow call every other message (both found by the
+scale-out soak, tests/soak)."""
 
 from __future__ import annotations
 
 import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
 
 from bot.config import FrontlineConfig
 from bot.sandbox import Sandbox
-from bot.worker import build_scheduler
+from bot.worker import DELIVERY_THREADS_POSTGRES, DeliveryLoop, build_scheduler, delivery_threads
 from store import outbox
 from store.db import read_scope, session_scope
 
@@ -35,3 +37,42 @@ def test_a_sweep_does_not_wait_for_the_outbox_backlog(database_url: str, config:
         assert time.monotonic() - started < 2
         with read_scope(deps.engine) as session:
             assert len(outbox.undelivered(session)) == 10  # left to the delivery loop
+
+
+def test_several_senders_deliver_past_a_slow_slack_call(database_url: str, config: FrontlineConfig) -> None:
+    # One sender sleeping through a retry used to hold up every other message of its process.
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        deps = sandbox.deps
+        now = deps.clock()
+        with session_scope(deps.engine) as session:
+            for n in range(40):  # four batches of ten
+                outbox.enqueue(
+                    session,
+                    key=f"slow {n}",
+                    method="chat.postMessage",
+                    args={"channel": "C_TRIAGE", "text": f"slow {n}"},
+                    purpose="test",
+                    now=now,
+                )
+        sandbox.standin.set_delay("chat.postMessage", 0.2)  # 8 s for one sender
+        loop = DeliveryLoop(deps, threads=4)
+        started = time.monotonic()
+        loop.start()
+        try:
+            while len(sandbox.standin.messages("C_TRIAGE")) < 40 and time.monotonic() - started < 15:
+                time.sleep(0.05)
+            took = time.monotonic() - started
+        finally:
+            loop.stop()
+        texts = sorted(m["text"] for m in sandbox.standin.messages("C_TRIAGE"))
+        assert texts == sorted(f"slow {n}" for n in range(40))  # each once
+        assert took < 5
+
+
+def test_postgres_processes_run_several_senders(engine: Engine) -> None:
+    class _Deps:  # only the engine is looked at
+        def __init__(self, engine: Engine) -> None:
+            self.engine = engine
+
+    expected = DELIVERY_THREADS_POSTGRES if engine.dialect.name == "postgresql" else 1
+    assert delivery_threads(_Deps(engine)) == expected  # type: ignore[arg-type]
