@@ -127,7 +127,7 @@ def _soak(args: argparse.Namespace, url: str) -> bool:
         ]
         load = Load(simulators, standin, seed=args.seed)
         victim = workers[0]
-        killer = _Killer(fleet, victim, at=args.kill_at * args.duration, replacements=workers)
+        killer = _Killer(fleet, engine, victim, at=args.kill_at * args.duration, replacements=workers)
         print(f"load: {args.duration:.0f} s; worker-1 is killed at {killer.at:.0f} s; logs in {workdir}", flush=True)
         load.run(args.duration, args.rate, at=killer.maybe)
         load.finish()
@@ -154,7 +154,8 @@ def _soak(args: argparse.Namespace, url: str) -> bool:
         engine.dispose()
 
     findings.fact(
-        f"worker killed (SIGKILL) at {killer.at:.0f} s and restarted: {killer.done}; its claims handed on: {aged}"
+        f"worker killed (SIGKILL) after {killer.at:.0f} s holding {killer.holding} outbox rows, and restarted: "
+        f"{killer.done}; its claims at the end of the load: {aged}"
     )
     findings.fact(f"outbox drained {drained_in:.1f} s after the load" if drained_in >= 0 else "outbox did not drain")
     findings.fact("CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
@@ -174,18 +175,24 @@ def _soak(args: argparse.Namespace, url: str) -> bool:
 
 
 class _Killer:
-    """Kills the worker with SIGKILL once the run reaches `at` seconds and starts a new one 2 s later."""
+    """Kills the worker with SIGKILL once the run reaches `at` seconds, at a moment it holds outbox
+    rows (within 10 s), and starts a new one 2 s later."""
 
-    def __init__(self, fleet: Fleet, victim: Proc, *, at: float, replacements: list[Proc]) -> None:
-        self._fleet, self._victim, self.at, self._replacements = fleet, victim, at, replacements
+    def __init__(self, fleet: Fleet, engine: Engine, victim: Proc, *, at: float, replacements: list[Proc]) -> None:
+        self._fleet, self._engine, self._victim, self.at = fleet, engine, victim, at
+        self._replacements = replacements
         self.done = False
+        self.holding = 0
 
     def maybe(self, elapsed: float) -> None:
         if self.done or elapsed < self.at:
             return
+        self.holding = _claimed_by(self._engine, [self._victim.worker_id])
+        if not self.holding and elapsed < self.at + 10:
+            return
         self._fleet.kill(self._victim)
         self.done = True
-        print(f"{elapsed:.0f} s: worker-1 killed (SIGKILL)", flush=True)
+        print(f"{elapsed:.0f} s: worker-1 killed (SIGKILL) holding {self.holding} outbox rows", flush=True)
 
         def restart() -> None:
             self._replacements.append(self._fleet.worker("worker-1b", sweep_seconds=SWEEP_SECONDS))
