@@ -27,18 +27,16 @@ def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _durations(
-    session: Session, value: Any, where: ColumnElement[bool], *, count: int, average: Any, high: float
-) -> Durations:
-    """Average, median and the `high` percentile of `value` over the rows `where` says, given their
-    count and average (read beside other figures in one pass)."""
+def _durations(session: Session, value: Any, where: ColumnElement[bool], *, count: int, average: Any) -> Durations:
+    """Average, median and 95th percentile of `value` over the rows `where` says, given their count
+    and average (read beside other figures in one pass)."""
     if not count:
         return Durations()
     return Durations(
         count=int(count),
         average=float(average),
         median=_percentile(session, value, where, count=int(count), q=0.5),
-        p95=_percentile(session, value, where, count=int(count), q=high),
+        p95=_percentile(session, value, where, count=int(count), q=0.95),
     )
 
 
@@ -123,23 +121,21 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         end=end,
         created=int(created),
         solved=int(solved),
-        first_response=_durations(session, first_response, responded, count=responses, average=response_avg, high=0.95),
+        first_response=_durations(session, first_response, responded, count=responses, average=response_avg),
         first_response_sla=_durations(
             session,
             col(Ticket.first_response_used_s),
             responded_on_clock,
             count=on_clock,
             average=on_clock_avg,
-            high=0.95,
         ),
-        resolution=_durations(session, resolution, solved_in, count=resolutions, average=resolution_avg, high=0.95),
+        resolution=_durations(session, resolution, solved_in, count=resolutions, average=resolution_avg),
         resolution_sla=_durations(
             session,
             col(Ticket.resolution_used_s),
             resolved,
             count=resolved_on_clock,
             average=resolved_on_clock_avg,
-            high=0.95,
         ),
         sla_achieved=int(sla_met or 0),
         sla_breached=int(sla_missed or 0),

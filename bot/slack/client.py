@@ -96,12 +96,15 @@ def _outcome(response: HttpResponse | None, error: Exception | None) -> str:
     return code if _ERROR_CODE.match(code) else "unknown"
 
 
-class _InterruptibleWait:
+class _InterruptibleWait(RetryHandler):
     """A retry handler whose wait ends early when `stopping` is set (SIGTERM): the attempt's failure
     then goes back to the caller, and the outbox sender releases the row for another worker,
-    instead of the process sleeping out Retry-After past its shutdown deadline."""
+    instead of the process sleeping out Retry-After past its shutdown deadline. Put first among the
+    bases, before the slack_sdk handler whose rules it keeps."""
 
-    _stopping: threading.Event
+    def __init__(self, *, max_retry_count: int, stopping: threading.Event | None = None) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._stopping = stopping or threading.Event()
 
     def __deepcopy__(self, memo: dict[int, object]) -> _InterruptibleWait:
         # Bolt deep-copies a request, its client included, for lazy listeners: the copy must stop
@@ -114,13 +117,20 @@ class _InterruptibleWait:
         state.next_attempt_requested = True
         state.increment_current_attempt()
 
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        # slack_sdk's own backoff, with a wait that a shutdown cuts short.
+        self._wait_then_retry(state, self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+
 
 class ShortRateLimitRetryHandler(_InterruptibleWait, RateLimitErrorRetryHandler):
     """slack_sdk's 429 handler (waits Retry-After, then retries), for short waits only."""
-
-    def __init__(self, *, max_retry_count: int, stopping: threading.Event | None = None) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._stopping = stopping or threading.Event()
 
     def _can_retry(
         self,
@@ -154,10 +164,6 @@ class _ServerErrorRetryHandler(_InterruptibleWait, ServerErrorRetryHandler):
 
     RETRIED = frozenset({500, 502, 503, 504})
 
-    def __init__(self, *, max_retry_count: int, stopping: threading.Event) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._stopping = stopping
-
     def _can_retry(
         self,
         *,
@@ -168,31 +174,9 @@ class _ServerErrorRetryHandler(_InterruptibleWait, ServerErrorRetryHandler):
     ) -> bool:
         return response is not None and response.status_code in self.RETRIED
 
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        self._wait_then_retry(state, self.interval_calculator.calculate_sleep_duration(state.current_attempt))
-
 
 class _ConnectionErrorRetryHandler(_InterruptibleWait, ConnectionErrorRetryHandler):
-    def __init__(self, *, max_retry_count: int, stopping: threading.Event) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._stopping = stopping
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        self._wait_then_retry(state, self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+    """slack_sdk's handler for a connection that failed or was reset."""
 
 
 def make_web_client(

@@ -300,29 +300,19 @@ class OutboxSender:
                     answered(session, row, {"ok": False, "error": code}, now)
                 report.sent.append(message.id)
                 return
+            logged = {
+                "key": row.key, "method": row.method, "slack_error": code,
+                "attempts": row.attempts, "ticket_id": row.ticket_id,
+            }  # fmt: skip
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock() + max(_backoff(row.attempts), _retry_after(error))
                 outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)
                 report.retrying.append(message.id)
-                log.warning(
-                    "outbox_retry",
-                    key=row.key,
-                    method=row.method,
-                    slack_error=code,
-                    attempts=row.attempts,
-                    ticket_id=row.ticket_id,
-                )
+                log.warning("outbox_retry", **logged)
             else:
                 outbox.mark_dead(session, message.id, error=code)
                 report.dead.append(message.id)
-                log.error(
-                    "outbox_dead",
-                    key=row.key,
-                    method=row.method,
-                    slack_error=code,
-                    attempts=row.attempts,
-                    ticket_id=row.ticket_id,
-                )
+                log.error("outbox_dead", **logged)
                 after = self._after_failed.get(row.purpose)
                 if after is not None and after(session, row, code, self._clock()):
                     return
