@@ -150,7 +150,13 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
     from bot.app import build_app, fetch_identity
     from bot.slack.usergroups import schedule_refresh
     from bot.web import make_server, ops_for
-    from bot.worker import SHUTDOWN_SECONDS, start_background_worker, start_metrics_server, stop_worker
+    from bot.worker import (
+        SHUTDOWN_SECONDS,
+        exit_by_deadline,
+        start_background_worker,
+        start_metrics_server,
+        stop_worker,
+    )
 
     settings, config = _load()
     _require_slack_credentials(settings, socket_mode=socket)
@@ -176,6 +182,7 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
 
     def stop(_signum: int, _frame: object) -> None:
         signalled.append(time.monotonic())
+        exit_by_deadline()
         server.stop()
 
     signal.signal(signal.SIGTERM, stop)
@@ -273,8 +280,19 @@ def erase_user(
             f"{report.rows} rows changed; erasure id {report.erasure_id} (in the audit log, without the user)"
         )
         return
-    if _slack_knows_user(settings, deps, user) is False:
+    known = _slack_knows_user(settings, deps, user)
+    if known is False:
         _fail([f"erase-user: Slack knows no user {user} and Frontline holds nothing of theirs; nothing was changed"], 1)
+    if known is None:
+        # A mistyped id looks just like an erased one here; without Slack's word, do not say "done".
+        _fail(
+            [
+                f"erase-user: Frontline holds nothing of {user}, and Slack could not be asked whether {user} "
+                "exists (check SLACK_BOT_TOKEN and SLACK_API_URL), so a mistyped id cannot be told from an "
+                "erased one; nothing was changed"
+            ],
+            1,
+        )
     typer.echo(f"nothing left to erase for {user}: Frontline holds none of their data")
 
 
@@ -466,7 +484,9 @@ def _explain(error: BaseException) -> str | None:
     if isinstance(error, urllib.error.URLError):
         return f"cannot reach Slack: {error.reason} (check SLACK_API_URL)"
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
-        return "the port is already in use (choose another with --port or PORT)"
+        return (
+            "the port is already in use (choose another: --port or PORT for the web port, --metrics-port for metrics)"
+        )
     if isinstance(error, OSError) and error.strerror:
         where = f": {error.filename}" if error.filename else ""
         return f"{error.strerror}{where}"

@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -722,7 +723,8 @@ class RetentionConfig(_Model):
     """How long closed tickets keep their words; absent: for ever. Past it the sweep empties them
     (text, notes, requester, vectors, audit text); the rows stay for the metrics."""
 
-    closed_ticket_days: Annotated[int, Field(gt=0, le=36500)] | None = None
+    # Strict: YAML's `true` would otherwise be read as 1 day and purge every closed ticket tomorrow.
+    closed_ticket_days: Annotated[StrictInt, Field(gt=0, le=36500)] | None = None
 
 
 class FrontlineConfig(_Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -278,7 +279,18 @@ class StoryClock:
 def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="frontline-demo-"))
-    url = f"sqlite:///{workdir / 'frontline.db'}"
+    try:
+        _tell_the_story(workdir / "frontline.db", out)
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir / 'frontline.db'}" if keep else "") + "\n")
+    return 0
+
+
+def _tell_the_story(database: Path, out: TextIO) -> None:
+    url = f"sqlite:///{database}"
     engine = create_db_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -292,9 +304,6 @@ def run_demo(*, keep: bool = False, out: TextIO = sys.stdout) -> int:
         sandbox.wait_until_delivered()
         out.write("What the channels show now:\n\n")
         out.write(sandbox.standin.transcript() + "\n")
-    elapsed = time.monotonic() - started
-    out.write(f"\nDone in {elapsed:.1f} s." + (f" Database kept at {workdir}" if keep else "") + "\n")
-    return 0
 
 
 def _play(sandbox: Sandbox, clock: StoryClock, step: Step, out: TextIO, last_message_ts: str | None) -> str | None:

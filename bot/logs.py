@@ -66,3 +66,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(numeric)
     # The delivery job runs every 200 ms; APScheduler's per-run INFO lines would drown everything.
     logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))
+    # Alembic's "Context impl …" and "Will assume transactional DDL" came with every /readyz and
+    # every CLI command; `frontline migrate` says what it did in its own line.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(numeric, logging.WARNING))

@@ -14,14 +14,17 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from wsgiref.simple_server import WSGIServer
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Deps
@@ -34,6 +37,7 @@ from store.db import read_scope, session_scope
 
 __all__ = [
     "DELIVERY_SECONDS",
+    "HARD_EXIT_SECONDS",
     "SHUTDOWN_SECONDS",
     "SWEEP_SECONDS",
     "DeliveryLoop",
@@ -43,6 +47,7 @@ __all__ = [
     "build_scheduler",
     "deliver_outbox",
     "delivery_threads",
+    "exit_by_deadline",
     "run_due_work",
     "run_worker",
     "start_background_worker",
@@ -85,7 +90,11 @@ class DueWorkReport:
             f"{self.retrying} to retry, {self.dead} failed permanently"
             + (", the standup digest decided" if self.digest else "")
             + (f", {self.surges} new surge alerts" if self.surges else "")
-            + (f", {self.purged} closed tickets purged (retention)" if self.purged else "")
+            + (
+                f", {self.purged} closed ticket{'' if self.purged == 1 else 's'} purged (retention)"
+                if self.purged
+                else ""
+            )
         )
 
 
@@ -174,14 +183,31 @@ class DeliveryLoop:
         return any(thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             try:
                 handled = deliver_outbox(self._deps)
-            except Exception:  # the database went away for a moment: log, wait, look again
-                log.exception("delivery_failed")
-                handled = 0
+            except Exception:  # the database went away: say so once, then look again less often
+                if not failures:
+                    log.exception("delivery_failed")
+                failures += 1
+                self._stopping.wait(failure_backoff(failures, first=self._poll))
+                continue
+            if failures:
+                log.info("delivery_recovered", failed_polls=failures)
+                failures = 0
             if not handled:
                 self._stopping.wait(self._poll)
+
+
+MAX_FAILURE_BACKOFF_SECONDS = 30.0
+
+
+def failure_backoff(failures: int, *, first: float) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: doubling from `first`, at most
+    MAX_FAILURE_BACKOFF_SECONDS (a database that is gone was polled 5 times a second, and each poll
+    logged a traceback)."""
+    return float(min(first * 2 ** min(failures, 16), MAX_FAILURE_BACKOFF_SECONDS))
 
 
 class Sweeper:
@@ -268,6 +294,24 @@ class Worker:
         return stopped
 
 
+# Whatever is stuck after SIGTERM (a database that stopped answering holds a thread in a call with
+# no timeout of its own), the process is gone within 10 s.
+HARD_EXIT_SECONDS = 9.5
+
+
+def exit_by_deadline(seconds: float = HARD_EXIT_SECONDS) -> None:
+    """Arm the last resort of a shutdown: if the process is still here after `seconds`, it exits.
+    Rows a stuck call had claimed stay claimed until their lease ends (the one message in flight)."""
+
+    def expire() -> None:
+        log.warning("shutdown_deadline_passed", seconds=seconds)
+        os._exit(0)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
 def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port: int | None = None) -> None:
     """Block, running the worker's jobs until SIGTERM or Ctrl-C; then stop within SHUTDOWN_SECONDS."""
     stop = threading.Event()
@@ -280,6 +324,7 @@ def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port
     except KeyboardInterrupt:
         pass
     finally:
+        exit_by_deadline()
         stop_worker(worker)
         if exposition is not None:
             exposition.shutdown()
@@ -298,9 +343,29 @@ def stop_worker(worker: Worker, *, deadline_seconds: float = SHUTDOWN_SECONDS) -
 
 
 def start_metrics_server(deps: Deps, port: int) -> WSGIServer:
-    """`/metrics` of this process on its own port (a worker has no other HTTP server)."""
-    server, _thread = start_http_server(port, registry=deps.metrics.registry)
+    """`/metrics` of this process on its own port (a worker has no other HTTP server). Only that
+    path: prometheus-client answers every path with the metrics, so a `/readyz` probe pointed here
+    by mistake would always have read "ready"."""
+    exposition = make_wsgi_app(deps.metrics.registry)
+
+    def only_metrics(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found: this port serves /metrics only\n"]
+        return exposition(environ, start_response)  # type: ignore[no-any-return]
+
+    server = make_server("0.0.0.0", port, only_metrics, _ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="frontline-metrics", daemon=True).start()
     return server
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape in progress never holds the process open
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds would fill stderr with access lines in another format."""
 
 
 def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS) -> Worker:

@@ -73,7 +73,29 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         # a long export never blocks writers.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=POSTGRES_CONNECT_ARGS,
+    )
+
+
+# A server that stopped answering must not hold a request or a shutdown for ever: connecting gives
+# up after 5 s, an unanswered connection is dropped after 15 s (TCP keepalives and libpq's
+# tcp_user_timeout), and waiting for a pooled connection after 10 s.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 15_000,
+}
+POOL_TIMEOUT_SECONDS = 10
 
 
 # Health checks and scrapes must answer while the database is down or stuck: no probe waits longer.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -8,11 +10,18 @@ from bot.demo import STORY, run_demo
 
 
 @pytest.fixture(scope="module")
-def printed() -> str:
-    """What `frontline demo` prints (played once for this module: it takes seconds)."""
-    out = io.StringIO()
-    assert run_demo(out=out) == 0
-    return out.getvalue()
+def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """What `frontline demo` prints (played once for this module: it takes seconds). It runs with
+    a temporary directory of its own, which must be empty again afterwards."""
+    temp = tmp_path_factory.mktemp("demo-tmp")
+    before, tempfile.tempdir = tempfile.tempdir, str(temp)
+    try:
+        out = io.StringIO()
+        assert run_demo(out=out) == 0
+    finally:
+        tempfile.tempdir = before
+    assert list(temp.iterdir()) == []  # without --keep, nothing is left behind
+    yield out.getvalue()
 
 
 def test_demo_plays_the_story_and_prints_channels(printed: str) -> None:

@@ -269,6 +269,14 @@ def test_unknown_and_malformed_ids_change_nothing(box: Sandbox, clock: Clock, en
     assert unknown.stderr == (
         "erase-user: Slack knows no user U0NOBODY1 and Frontline holds nothing of theirs; nothing was changed\n"
     )
+    # Slack cannot be asked (nothing listens there): a mistyped id must not read as "done".
+    unreachable = frontline("erase-user", "U0NOBODY1", env=env | {"SLACK_API_URL": "http://127.0.0.1:9/api/"})
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    assert unreachable.stderr.splitlines()[-1] == (
+        "erase-user: Frontline holds nothing of U0NOBODY1, and Slack could not be asked whether U0NOBODY1"
+        " exists (check SLACK_BOT_TOKEN and SLACK_API_URL), so a mistyped id cannot be told from an erased"
+        " one; nothing was changed"
+    )
     for malformed in ("jane", "u0jane42", "C0123ABCD", "U0JANE42; DROP TABLE tickets", ""):
         result = frontline("erase-user", malformed, env=env)
         assert result.returncode == 2 and "Traceback" not in result.stderr, malformed

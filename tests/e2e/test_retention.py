@@ -173,10 +173,15 @@ def test_tick_now_purges_and_says_so(box: Sandbox, clock: Clock, tmp_path: Path,
 
 
 @pytest.mark.parametrize(
-    ("value", "problem"), [(0, "must be more than 0 (got 0)"), (-7, "must be more than 0 (got -7)")]
+    ("value", "problem"),
+    [
+        (0, "must be more than 0 (got 0)"),
+        (-7, "must be more than 0 (got -7)"),
+        (True, "must be a whole number (got True)"),  # YAML's `true` is not one day
+    ],
 )
 def test_zero_or_negative_retention_is_one_line_at_check_and_start(
-    box: Sandbox, tmp_path: Path, database_url: str, value: int, problem: str
+    box: Sandbox, tmp_path: Path, database_url: str, value: object, problem: str
 ) -> None:
     env = _cli_env(tmp_path, database_url, box, value)
     for verb in (["check-config"], ["tick"], ["serve"], ["worker"]):

@@ -18,9 +18,10 @@ from bot.config import demo_config
 from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, create_ticket
 from bot.slack.standin import SlackStandIn
+from bot.worker import failure_backoff
 from store.db import create_db_engine
 from tests.e2e.private_postgres import free_port
-from tests.e2e.test_metrics import scrape, value
+from tests.e2e.test_metrics import get, scrape, value
 
 RETRY_AFTER = 5  # under MAX_INLINE_RETRY_AFTER: slack_sdk's handler waits it out inside the call
 
@@ -92,6 +93,8 @@ def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(
             time.sleep(0.3)  # now in the handler's Retry-After wait, the other two rows claimed behind it
             samples = scrape(f"http://127.0.0.1:{port}")
             assert value(samples, "frontline_slack_api_calls_total", method="chat.postMessage", code="ratelimited") == 1
+            if verb == "worker":  # its port serves /metrics only: a /readyz probe there must not read "ready"
+                assert get(f"http://127.0.0.1:{port}/readyz")[0] == 404
             signalled = time.monotonic()
             first.send_signal(signal.SIGTERM)
             code = first.wait(timeout=15)
@@ -127,3 +130,23 @@ def another_worker_delivers_each_once(env: dict[str, str], standin: SlackStandIn
     assert titles == ["T-1 · Printer jams", "T-2 · Mouse squeaks", "T-3 · Screen flickers"]
     succeeded = [call for call in standin.calls_to("chat.postMessage") if call.status == 200]
     assert len(succeeded) == 3
+
+
+def test_a_shutdown_that_is_stuck_still_ends_by_its_deadline() -> None:
+    """The last resort after SIGTERM: a thread held by a database that stopped answering has no
+    timeout of its own, so the process exits at the deadline anyway."""
+    stuck = (
+        "import threading, time\n"
+        "from bot.worker import exit_by_deadline\n"
+        "exit_by_deadline(0.5)\n"
+        "threading.Event().wait(60)\n"  # as a call into a frozen database would
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", stuck], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and time.monotonic() - started < 10
+    assert "shutdown_deadline_passed" in done.stdout + done.stderr
+
+
+def test_a_failing_delivery_poll_backs_off_to_thirty_seconds() -> None:
+    waits = [failure_backoff(n, first=0.2) for n in range(1, 10)]
+    assert waits == [0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
