@@ -67,5 +67,10 @@ def configure_logging(level: str = "INFO") -> None:
     # The delivery job runs every 200 ms; APScheduler's per-run INFO lines would drown everything.
     logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))
     # Alembic's "Context impl …" and "Will assume transactional DDL" came with every /readyz and
-    # every CLI command; `frontline migrate` says what it did in its own line.
-    logging.getLogger("alembic.runtime.migration").setLevel(max(numeric, logging.WARNING))
+    # every CLI command; its "Running upgrade …" lines stay.
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    migration_log.filters[:] = [_alembic_preamble_filter]
+
+
+def _alembic_preamble_filter(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
