@@ -8,8 +8,8 @@ PostgreSQL) filled as bench_sweep.py fills it: 10 % of the tickets open with the
 (all created in the last hour, so "new since yesterday" is 100,000 tickets at a million), the rest
 closed, created over the last year. Every ticket gets what the figures read: a priority and a
 category, due times on the open ones (2 % breached), and on the closed ones a first response, a
-solution, clock times used and 5 % of clocks breached. On PostgreSQL the tables are then vacuumed
-and analysed, as autovacuum leaves a settled database. Then: the digest's snapshot (every count and
+solution, clock times used and 5 % of clocks breached. On PostgreSQL the fill ends with VACUUM
+ANALYZE, as autovacuum leaves a settled database. Then: the digest's snapshot (every count and
 list it shows) and the month's metrics, each the median of 5 runs.
 """
 
@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from bench_sweep import _fill
-from harness import scratch_database
-from sqlalchemy import Engine, text
+from harness import median_ms, scratch_database
+from sqlalchemy import Engine
 
 from store import digests, metrics
 from store.db import create_db_engine, is_postgres, read_scope
@@ -53,16 +51,6 @@ def _details(number: int, created: datetime, is_open: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _median_ms(run: object, repeat: int = 5) -> float:
-    assert callable(run)
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
-
-
 def _snapshot(engine: Engine, now: datetime) -> None:
     with read_scope(engine) as session:
         digests.snapshot(session, day=now.date(), since=now - timedelta(days=1), now=now)
@@ -87,12 +75,9 @@ def main() -> None:
                 upgrade(engine)
                 now = datetime.now(UTC)
                 filled = _fill(engine, size, now, _details)
-                if engine.dialect.name == "postgresql":
-                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                        connection.execute(text("VACUUM ANALYZE"))
 
-                digest_ms = _median_ms(partial(_snapshot, engine, now))
-                stats_ms = _median_ms(partial(_month, engine, now))
+                digest_ms = median_ms(partial(_snapshot, engine, now), repeat=5)
+                stats_ms = median_ms(partial(_month, engine, now), repeat=5)
             finally:
                 engine.dispose()
         print(

@@ -12,29 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
 from bench_sweep import _fill
-from harness import scratch_database
+from harness import median_ms, scratch_database
 from prometheus_client import generate_latest
 
 from bot.health import Readiness
 from bot.metrics import Metrics
 from store.db import create_db_engine, create_probe_engine, is_postgres
 from store.migrate import upgrade
-
-
-def _median_ms(run: Callable[[], object], repeat: int = 20) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def main() -> None:
@@ -54,9 +42,9 @@ def main() -> None:
                 _fill(engine, size, now)
                 metrics = Metrics()
                 metrics.watch_database(probe, lambda: datetime.now(UTC))
-                scrape = _median_ms(partial(generate_latest, metrics.registry))
+                scrape = median_ms(partial(generate_latest, metrics.registry), repeat=20)
                 readiness = Readiness(probe, auth_test=lambda: None, clock=lambda: datetime.now(UTC))
-                ready = _median_ms(readiness.report)
+                ready = median_ms(readiness.report, repeat=20)
             finally:
                 engine.dispose()
                 probe.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,16 @@ class Run:
     @property
     def p99_ms(self) -> float:
         return percentile(self.latencies, 0.99) * 1000
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    """The median of `repeat` timed calls of `run`, in milliseconds."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
 
 
 def percentile(values: list[float], fraction: float) -> float:
