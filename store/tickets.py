@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from store.db import id_in
 from store.models import Comment, Ticket
 
 __all__ = [
@@ -66,7 +67,7 @@ def by_id(session: Session, ticket_id: int, *, for_update: bool = False) -> Tick
 
 def by_ids_for_update(session: Session, ids: list[int]) -> dict[int, Ticket]:
     """The tickets, locked until commit on PostgreSQL (in id order, so two lockers never deadlock)."""
-    statement = select(Ticket).where(col(Ticket.id).in_(ids)).order_by(col(Ticket.id))
+    statement = select(Ticket).where(id_in(Ticket.id, ids)).order_by(col(Ticket.id))
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     rows = session.exec(statement.execution_options(populate_existing=True)).all()

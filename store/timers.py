@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from store.db import id_in
 from store.models import Timer, UTCDateTime
 
 __all__ = [
@@ -90,13 +91,13 @@ def _upsert(dialect: str) -> Any:
 
 def by_ids(session: Session, ids: list[int]) -> list[Timer]:
     """The timers, as they are now (re-read, not from the session's cache)."""
-    statement = select(Timer).where(col(Timer.id).in_(ids)).execution_options(populate_existing=True)
+    statement = select(Timer).where(id_in(Timer.id, ids)).execution_options(populate_existing=True)
     return list(session.exec(statement).all())
 
 
 def subjects_of(session: Session, ids: list[int]) -> list[tuple[int, str, int]]:
     """(id, kind, subject id) of each timer: what a sweep must lock before it reads them properly."""
-    rows = session.execute(select(Timer.id, Timer.kind, Timer.subject_id).where(col(Timer.id).in_(ids)))
+    rows = session.execute(select(Timer.id, Timer.kind, Timer.subject_id).where(id_in(Timer.id, ids)))
     return [(int(timer_id), str(kind), int(subject)) for timer_id, kind, subject in rows]
 
 
@@ -104,7 +105,7 @@ def unfired(session: Session, *, kind: str, subject_ids: list[int], due_by: date
     """The unfired timers of each subject that are due by `due_by`."""
     statement = select(Timer).where(
         col(Timer.kind) == kind,
-        col(Timer.subject_id).in_(subject_ids),
+        id_in(Timer.subject_id, subject_ids),
         col(Timer.fired_at).is_(None),
         col(Timer.due_at) <= due_by,
     )
@@ -134,7 +135,7 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100)
     table = Timer.__table__  # type: ignore[attr-defined]
     claimed = session.connection().execute(
         update(table)
-        .where(table.c.id.in_(ids), _claimable(now))
+        .where(id_in(table.c.id, ids), _claimable(now))
         .values(claimed_by=worker, claimed_at=now)
         .returning(table.c.id, table.c.due_at)
     )

@@ -14,7 +14,9 @@ open tickets get a nudge due now and one sweep decides and queues them all (deli
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import time
@@ -100,7 +102,9 @@ def _idle_sweep_ms(engine: Engine, policy: Policy, now: datetime) -> float:
     return statistics.median(timings)
 
 
-def _due_sweep_seconds(engine: Engine, policy: Policy, now: datetime, due: int) -> tuple[float, int]:
+def _due_sweep_seconds(
+    engine: Engine, policy: Policy, now: datetime, due: int, *, profile: bool = False
+) -> tuple[float, int]:
     """Make the 50 % first-response warning of `due` open tickets due now; time one sweep."""
     with engine.begin() as connection:
         open_numbers = list(range(10, 10 * due + 1, 10))
@@ -114,15 +118,23 @@ def _due_sweep_seconds(engine: Engine, policy: Policy, now: datetime, due: int) 
                 .where(Ticket.number.in_(chunk))
                 .values(first_response_running_since=now - timedelta(hours=2, seconds=1))
             )
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     report = fire_due_timers(engine, policy, worker="bench", now=now)
-    return time.perf_counter() - started, report.fired
+    seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    return seconds, report.fired
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--profile", action="store_true", help="print where the due sweep spent its time")
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", "")
     policy = Policy.from_config(parse_config(CONFIG))
@@ -137,7 +149,7 @@ def main() -> None:
                 filled = _fill(engine, size, now)
                 idle = _idle_sweep_ms(engine, policy, now)
                 due = min(args.due, size // 10)
-                seconds, fired = _due_sweep_seconds(engine, policy, now, due)
+                seconds, fired = _due_sweep_seconds(engine, policy, now, due, profile=args.profile)
             finally:
                 engine.dispose()
         each = seconds / max(fired, 1) * 1000
