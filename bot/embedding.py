@@ -22,10 +22,11 @@ __all__ = ["DIMENSIONS", "EMBED_CHARS", "MultilingualE5", "default_embedder", "p
 
 DIMENSIONS = 384
 # A ticket's opening says what is wrong, and the model's cost grows faster than the text (attention
-# is quadratic). Measured here on one core: 120 characters embed in 26 ms, 160 in 33 ms, 200 in
-# 41 ms, 300 in 61 ms and 1,000 in 245-590 ms. 160 characters (about 30 words, the first sentence
-# or two) keep the whole surge check under its 50 ms budget for any ticket.
-EMBED_CHARS = 160
+# is quadratic). Measured on the 2-core VM, one engine thread, machine quiet: 120 characters embed
+# in 29 ms (p50), 140 in 32 ms, 160 in 36 ms, 300 in 61 ms and 1,000 in 245-590 ms. 140 characters
+# (about 25 words, the first sentence or two) keep the whole surge check under its 50 ms budget for
+# any ticket on both databases; at 160 the check of a long ticket reached 51 ms p99 on PostgreSQL.
+EMBED_CHARS = 140
 
 
 def prepare_text(text: str) -> str:

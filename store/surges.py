@@ -131,10 +131,13 @@ def last_vector_id(session: Session) -> int:
 
 def surges_between(session: Session, *, start: datetime, end: datetime) -> dict[int, int]:
     """Ticket id → surge id for the surge members created in [start, end]."""
+    # From the surges whose last member came after `start` (an indexed handful), not from the
+    # window's thousands of tickets: PostgreSQL otherwise read every ticket in the window.
+    live = sa_select(col(Surge.id)).where(col(Surge.last_member_at) >= start)
     rows = session.execute(
         sa_select(col(SurgeMember.ticket_id), col(SurgeMember.surge_id))
         .join(Ticket, col(Ticket.id) == SurgeMember.ticket_id)
-        .where(col(Ticket.created_at) >= start, col(Ticket.created_at) <= end)
+        .where(col(SurgeMember.surge_id).in_(live), col(Ticket.created_at) >= start, col(Ticket.created_at) <= end)
     ).all()
     return {int(ticket_id): int(surge_id) for ticket_id, surge_id in rows}
 
@@ -169,9 +172,9 @@ def by_id(session: Session, surge_id: int, *, for_update: bool = False) -> Surge
     return session.exec(query).first()
 
 
-def members_of(session: Session, surge_id: int) -> list[Member]:
-    """The surge's tickets in the order they were created."""
-    rows = session.execute(
+def members_of(session: Session, surge_id: int, *, ticket_id: int | None = None) -> list[Member]:
+    """The surge's tickets in the order they were created (only `ticket_id`'s, when given)."""
+    query = (
         sa_select(
             col(SurgeMember.ticket_id),
             col(Ticket.number),
@@ -182,8 +185,10 @@ def members_of(session: Session, surge_id: int) -> list[Member]:
         .join(SurgeMember, col(SurgeMember.ticket_id) == Ticket.id)
         .where(col(SurgeMember.surge_id) == surge_id)
         .order_by(col(Ticket.created_at), col(Ticket.number))
-    ).all()
-    return [Member(*row) for row in rows]
+    )
+    if ticket_id is not None:
+        query = query.where(col(SurgeMember.ticket_id) == ticket_id)
+    return [Member(*row) for row in session.execute(query).all()]
 
 
 def set_alert(session: Session, surge_id: int, channel: str, ts: str) -> None:
