@@ -17,6 +17,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request import payload_utils
 from waitress import wasyncore
 from waitress.server import create_server
+from waitress.task import ThreadedTaskDispatcher
 
 from bot.context import Deps
 from bot.health import Readiness, ReadinessReport
@@ -27,9 +28,12 @@ from store.db import PROBE_TIMEOUT_SECONDS
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["EVENTS_PATH", "HttpServer", "Ops", "make_server", "make_wsgi_app", "ops_for"]
+__all__ = ["EVENTS_PATH", "PROBE_PATHS", "HttpServer", "Ops", "make_server", "make_wsgi_app", "ops_for"]
 
 EVENTS_PATH = "/slack/events"
+# Answered by threads of their own, never queued behind Slack's requests (see _ProbesApart).
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+PROBE_THREADS = 2
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -159,11 +163,41 @@ def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[b
     return [text.encode() + b"\n"]
 
 
+class _ProbesApart(ThreadedTaskDispatcher):
+    """waitress's thread pool, with health probes and metrics sent to a small pool of their own: when
+    every request thread waits on a frozen database, `/healthz` still says the process lives and
+    `/readyz` says why it is not ready, instead of timing out in the queue behind Slack's requests.
+
+    waitress hands its dispatcher the connection ("channel") whose first queued request is next;
+    each request of a keep-alive connection is routed again by its own path."""
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.set_thread_count(threads)
+        self._probes = ThreadedTaskDispatcher()
+        self._probes.set_thread_count(PROBE_THREADS)
+
+    def add_task(self, task: Any) -> None:
+        requests = getattr(task, "requests", None)
+        if requests and getattr(requests[0], "path", None) in PROBE_PATHS:
+            self._probes.add_task(task)
+        else:
+            super().add_task(task)
+
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
+        probes_done = self._probes.shutdown(cancel_pending, timeout)
+        return bool(super().shutdown(cancel_pending, timeout) and probes_done)
+
+
 class HttpServer:
     """A waitress server: `run()` serves until `stop()` is called from another thread or a signal."""
 
     def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int) -> None:
-        self._server: Any = create_server(wsgi, host=host, port=port, threads=threads, ident="frontline")
+        # `_dispatcher` is waitress's way in for its own tests; it lets the probes have threads apart.
+        dispatcher = _ProbesApart(threads)
+        self._server: Any = create_server(
+            wsgi, host=host, port=port, threads=threads, ident="frontline", _dispatcher=dispatcher
+        )
         self._stopping = threading.Event()
 
     @property

@@ -11,7 +11,9 @@ lease.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,7 +65,7 @@ def fire_due_timers(
         if not ids:
             return report
         try:
-            with session_scope(engine) as session:
+            with _collector_paused(), session_scope(engine) as session:
                 done = _fire(session, policy, ids, now)
             report.add(done)
         except Exception:
@@ -77,6 +79,21 @@ def fire_due_timers(
                     report.failed += 1
                     log.exception("timer_failed", timer_id=timer_id)
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch decides: a batch allocates tens of
+    thousands of short-lived objects (ORM rows, messages), and the collections they set off were a
+    sixth of its time (10,000 due nudges: 1.85-1.90 s -> 1.57-1.60 s on SQLite). The batch's garbage
+    is collected once it is done. Only re-enabled by the caller that found it enabled."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fire(session: Session, policy: Policy, ids: list[int], now: datetime) -> SweepReport:

@@ -126,7 +126,7 @@ def _due_sweep_seconds(
     seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
     return seconds, report.fired
 
 
