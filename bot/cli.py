@@ -171,9 +171,10 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
     if metrics_port:
         start_metrics_server(deps, metrics_port)
     if socket:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.socket_mode import MeteredSocketModeHandler
 
-        SocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+        handler = MeteredSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value(), metrics=deps.metrics)
+        handler.start()  # type: ignore[no-untyped-call]
         return
     server = make_server(bolt_app, host=host, port=port or settings.port, threads=threads, ops=ops_for(deps))
     # SIGTERM (a deploy, `docker stop`): stop taking requests, let the ones in progress finish, then

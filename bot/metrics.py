@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
 import structlog
 from prometheus_client import (
@@ -24,6 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from slack_bolt.request import payload_utils
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,7 +34,14 @@ from store import gauges
 from store.db import read_scope
 from store.digests import Backlog
 
-__all__ = ["PRIORITIES", "SLACK_REQUEST_KINDS", "DatabaseCollector", "Metrics"]
+__all__ = [
+    "PRIORITIES",
+    "SLACK_REQUEST_KINDS",
+    "DatabaseCollector",
+    "Metrics",
+    "request_kind",
+    "request_outcome",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +104,32 @@ class Metrics:
 
     def watch_database(self, probe: Engine, clock: Callable[[], datetime]) -> None:
         self.registry.register(DatabaseCollector(probe, clock))
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """Which of Slack's request kinds a parsed body is, by Bolt's own tests."""
+    for kind, test in (
+        ("event", payload_utils.is_event),
+        ("command", payload_utils.is_slash_command),
+        ("action", payload_utils.is_action),
+        ("view", payload_utils.is_view),
+        ("shortcut", payload_utils.is_shortcut),
+        ("options", payload_utils.is_options),
+    ):
+        if test(body):
+            return kind
+    return "other"
+
+
+def request_outcome(status: int) -> str:
+    """The `outcome` label of Bolt's answer status."""
+    if status < 400:
+        return "ok"
+    if status == 401:
+        return "rejected"
+    if status == 404:
+        return "unhandled"
+    return "malformed" if status < 500 else "error"
 
 
 class DatabaseCollector(Collector):

@@ -14,7 +14,6 @@ from prometheus_client import make_wsgi_app as prometheus_wsgi_app
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
-from slack_bolt.request import payload_utils
 from waitress import wasyncore
 from waitress.server import create_server
 from waitress.task import ThreadedTaskDispatcher
@@ -22,7 +21,7 @@ from waitress.task import ThreadedTaskDispatcher
 from bot.context import Deps
 from bot.health import Readiness, ReadinessReport
 from bot.logs import new_request_id
-from bot.metrics import Metrics
+from bot.metrics import Metrics, request_kind, request_outcome
 from bot.slack.client import make_web_client
 from store.db import PROBE_TIMEOUT_SECONDS
 
@@ -124,33 +123,8 @@ class _MeteredRequestHandler(SlackRequestHandler):
         response = self.app.dispatch(bolt_request)
         if self._metrics is not None:
             elapsed = time.perf_counter() - started
-            self._metrics.slack_request(_kind(bolt_request.body), _outcome(response.status), elapsed)
+            self._metrics.slack_request(request_kind(bolt_request.body), request_outcome(response.status), elapsed)
         return response
-
-
-def _kind(body: dict[str, Any]) -> str:
-    """Which of Slack's request kinds a parsed body is, by Bolt's own tests."""
-    for kind, test in (
-        ("event", payload_utils.is_event),
-        ("command", payload_utils.is_slash_command),
-        ("action", payload_utils.is_action),
-        ("view", payload_utils.is_view),
-        ("shortcut", payload_utils.is_shortcut),
-        ("options", payload_utils.is_options),
-    ):
-        if test(body):
-            return kind
-    return "other"
-
-
-def _outcome(status: int) -> str:
-    if status < 400:
-        return "ok"
-    if status == 401:
-        return "rejected"
-    if status == 404:
-        return "unhandled"
-    return "malformed" if status < 500 else "error"
 
 
 def _timestamp_is_valid(environ: dict[str, Any]) -> bool:

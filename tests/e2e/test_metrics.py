@@ -4,6 +4,7 @@ stand-in (through one 429), then the exposition scraped and parsed with promethe
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 import urllib.error
@@ -14,11 +15,15 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot.app import build_app, fetch_identity
 from bot.config import FrontlineConfig
 from bot.health import Readiness
 from bot.sandbox import Sandbox
 from bot.slack.simulator import SlackSimulator
+from bot.socket_mode import MeteredSocketModeHandler
 from store.db import create_probe_engine
 
 # Every series Frontline adds, with its label names (the process_/python_ ones come from the library).
@@ -223,3 +228,33 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+class _WebSocket:
+    """Where Bolt's Socket Mode adapter sends its acknowledgements (the WebSocket to Slack)."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("socket-mode-test")
+        self.sent: list[SocketModeResponse] = []
+
+    def send_socket_mode_response(self, response: SocketModeResponse) -> None:
+        self.sent.append(response)
+
+
+def test_socket_mode_requests_are_counted_and_timed(sandbox: Sandbox) -> None:
+    handler = MeteredSocketModeHandler(
+        build_app(sandbox.deps, fetch_identity(sandbox.deps.client)), "xapp-1-test", metrics=sandbox.deps.metrics
+    )
+    command = {
+        "command": "/ticket", "text": "Checkout is down for everyone", "user_id": "U_REQ", "user_name": "req",
+        "channel_id": "C_HELP", "team_id": "T_TEST", "trigger_id": "1.2.3", "response_url": "https://example.invalid/r",
+    }  # fmt: skip
+    socket = _WebSocket()
+    handler.handle(socket, SocketModeRequest(type="slash_commands", envelope_id="env-1", payload=command))  # type: ignore[arg-type]
+    handler.handle(socket, SocketModeRequest(type="interactive", envelope_id="env-2", payload={"type": "nonsense"}))  # type: ignore[arg-type]
+    assert [r.envelope_id for r in socket.sent] == ["env-1"]  # Bolt acks only what a listener took
+    assert "Created *T-1*" in json.dumps(socket.sent[0].payload)
+    samples = scrape(sandbox.base_url)
+    assert value(samples, "frontline_slack_requests_total", kind="command", outcome="ok") == 1
+    assert value(samples, "frontline_slack_ack_seconds_count", kind="command") == 1
+    assert value(samples, "frontline_slack_requests_total", kind="other", outcome="unhandled") == 1
