@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import structlog
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
@@ -26,8 +27,13 @@ class MeteredSocketModeHandler(SocketModeHandler):
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started, wall = time.perf_counter(), time.time()
         request = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
-        response = self.app.dispatch(request)
-        send_response(client, req, response, wall)
+        try:
+            response = self.app.dispatch(request)
+            send_response(client, req, response, wall)
+        finally:
+            # The envelope's log context (bound by handlers.logcontext) ends with it: the pool's
+            # thread goes on to other work.
+            structlog.contextvars.clear_contextvars()
         self._metrics.slack_request(
             request_kind(request.body), request_outcome(response.status), time.perf_counter() - started
         )

@@ -20,6 +20,7 @@ from store.models import (
     AuditEvent,
     Comment,
     CsatRating,
+    Digest,
     Escalation,
     OutboxMessage,
     Ticket,
@@ -31,6 +32,7 @@ __all__ = [
     "TextColumns",
     "candidate_keys",
     "closed_before",
+    "digests_before",
     "erase_ticket_content",
     "erase_words_of",
     "scrub_rows",
@@ -102,6 +104,18 @@ def closed_before(session: Session, cutoff: datetime, *, marker: str, limit: int
         .limit(limit)
     )
     return [int(row[0]) for row in session.execute(statement)]
+
+
+def digests_before(session: Session, cutoff: datetime, *, after_id: int, limit: int) -> list[Digest]:
+    """Digests decided before `cutoff` with an id above `after_id` (the last one already purged),
+    oldest first."""
+    statement = (
+        select(Digest)
+        .where(col(Digest.id) > after_id, col(Digest.created_at) < cutoff)
+        .order_by(col(Digest.id))
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
 
 
 def erase_ticket_content(session: Session, ticket_ids: Sequence[int], *, marker: str = ERASED) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "is_stale",
     "latest_slot",
     "snapshot_from_json",
+    "snapshot_without_titles",
 ]
 
 LATE_AFTER = timedelta(minutes=15)
@@ -116,6 +117,21 @@ def _encode(value: Any) -> Any:
     return value
 
 
+# The snapshot's lists of tickets, escalations, bugs, incidents and surges (`Listed` each).
+LISTS = (
+    "new_tickets", "breached_tickets", "at_risk_tickets", "awaiting_ack_list", "oldest_open", "bugs",
+    "incidents_open", "incidents_resolved", "surges",
+)  # fmt: skip
+
+
+def snapshot_without_titles(data: dict[str, Any], marker: str) -> dict[str, Any]:
+    """A stored snapshot with every listed title replaced by `marker` (retention): the refs,
+    priorities, owners, times and counts stay, so the digest still reads as what it was."""
+    return {
+        key: [{**item, "title": marker} for item in value] if key in LISTS else value for key, value in data.items()
+    }
+
+
 def snapshot_from_json(data: dict[str, Any]) -> Snapshot:
     def listed(items: list[dict[str, Any]]) -> tuple[Listed, ...]:
         return tuple(
@@ -123,13 +139,9 @@ def snapshot_from_json(data: dict[str, Any]) -> Snapshot:
             for item in items
         )
 
-    lists = {
-        "new_tickets", "breached_tickets", "at_risk_tickets", "awaiting_ack_list", "oldest_open", "bugs",
-        "incidents_open", "incidents_resolved", "surges",
-    }  # fmt: skip
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key in lists:
+        if key in LISTS:
             values[key] = listed(value)
         elif key == "day":
             values[key] = date.fromisoformat(value)

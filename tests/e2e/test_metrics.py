@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -258,3 +259,4 @@ def test_socket_mode_requests_are_counted_and_timed(sandbox: Sandbox) -> None:
     assert value(samples, "frontline_slack_requests_total", kind="command", outcome="ok") == 1
     assert value(samples, "frontline_slack_ack_seconds_count", kind="command") == 1
     assert value(samples, "frontline_slack_requests_total", kind="other", outcome="unhandled") == 1
+    assert structlog.contextvars.get_contextvars() == {}  # the envelopes' log context went with them

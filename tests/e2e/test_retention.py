@@ -24,7 +24,7 @@ from bot.services.retention import PURGED, purge_closed_tickets
 from bot.worker import run_due_work
 from store.db import read_scope
 from store.metrics import measure
-from store.models import AuditEvent, Comment, Ticket, TicketVector
+from store.models import AuditEvent, Comment, Digest, Ticket, TicketVector
 from tests.e2e.clocks import Clock
 
 NY = ZoneInfo("America/New_York")
@@ -187,3 +187,34 @@ def test_zero_or_negative_retention_is_one_line_at_check_and_start(
     for verb in (["check-config"], ["tick"], ["serve"], ["worker"]):
         result = _frontline(*verb, env=env)
         assert (result.returncode, result.stderr) == (2, f"retention.closed_ticket_days: {problem}\n"), verb
+
+
+def test_digests_past_retention_lose_the_titles_they_listed(database_url: str, clock: Clock) -> None:
+    config = parse_config(CONFIG | {"channels": {**CONFIG["channels"], "standup": "C_STANDUP"}})
+    with Sandbox(database_url=database_url, config=config, clock=clock, with_worker=False) as box:
+        _ticket(box, clock, "Ledger sync fails for the Acme warehouse since the upgrade")
+        box.simulator.slash_command("/support", "digest", user_id=AGENT, channel_id="C_TRIAGE")
+        clock.now = START + timedelta(days=20)
+        box.simulator.slash_command("/support", "digest", user_id=AGENT, channel_id="C_TRIAGE")
+        _tick(box, clock, START + timedelta(days=20, minutes=5))
+        with read_scope(box.deps.engine) as session:
+            before = [d.snapshot for d in session.exec(select(Digest).order_by(col(Digest.id))).all()]
+        assert len(before) == 2 and all("Ledger sync fails" in str(snapshot) for snapshot in before)
+
+        _tick(box, clock, START + timedelta(days=30, hours=1))
+        with read_scope(box.deps.engine) as session:
+            after = [d.snapshot for d in session.exec(select(Digest).order_by(col(Digest.id))).all()]
+        assert "Ledger sync fails" not in str(after[0]) and after[1] == before[1]  # only the one past 30 days
+        # Every listed title, and nothing else: counts, refs, priorities and times stay.
+        assert after[0]["new_tickets"] == [{**item, "title": PURGED} for item in before[0]["new_tickets"]]
+        assert {key: value for key, value in after[0].items() if not isinstance(value, list)} == {
+            key: value for key, value in before[0].items() if not isinstance(value, list)
+        }
+        for key, items in before[0].items():
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                assert after[0][key] == [{**item, "title": PURGED} for item in items], key
+        _tick(box, clock, START + timedelta(days=50, hours=1))  # the later one goes in its turn, once
+        with read_scope(box.deps.engine) as session:
+            last = [d.snapshot for d in session.exec(select(Digest).order_by(col(Digest.id))).all()]
+        # (The daily digests the ticks decided since list the still-open ticket, and are not 30 days old.)
+        assert "Ledger sync fails" not in str(last[:2]) and last[0] == after[0]
