@@ -13,6 +13,7 @@ from handlers import (
     errors,
     escalations,
     events,
+    fallback,
     logcontext,
     playbooks,
     shortcuts,
@@ -38,3 +39,4 @@ def register_all(app: App, deps: Deps) -> None:
     playbooks.register(app, deps)
     csat.register(app, deps)
     surges.register(app, deps)
+    fallback.register(app)  # last: only what no listener above took

@@ -41,10 +41,12 @@ def register(app: App, deps: Deps) -> None:
             )
 
     @app.event("reaction_added")
-    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+    def on_reaction(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != deps.config.intake.ticket_emoji or item.get("type") != "message":
             return
+        if event.get("item_user") and event.get("item_user") == context.bot_user_id:
+            return  # Frontline's own message (a card, an acknowledgement) is not a request
         if not item.get("channel") or not item.get("ts") or not event.get("user"):
             return
         intake.ticket_from_reaction(

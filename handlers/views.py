@@ -12,11 +12,11 @@ from slack_bolt import Ack, App
 from bot.context import Deps
 from bot.core.permissions import PermissionDeniedError
 from bot.core.templates import open_prompts
-from bot.core.text import decode_slack_text, escape_mrkdwn
+from bot.core.text import decode_slack_text, escape_mrkdwn, has_visible_text
 from bot.core.ticket_command import TITLE_MAX
 from bot.services import notices, replies, tickets, working
 from bot.slack.blocks import PRIORITY_NAMES
-from bot.slack.modals import CATEGORIES, CREATE_TICKET, REPLY, submitted_values
+from bot.slack.modals import CATEGORIES, CREATE_TICKET, CUSTOMER_MAX, DESCRIPTION_MAX, REPLY, submitted_values
 
 __all__ = ["register", "ticket_form_errors", "view_metadata"]
 
@@ -32,10 +32,13 @@ def ticket_form_errors(values: dict[str, str]) -> dict[str, str]:
     """Field-level problems of the new-ticket form, by input block id."""
     errors: dict[str, str] = {}
     title = values.get("title", "").strip()
-    if not title:
+    if not has_visible_text(title):
         errors["title"] = "A title is required."
     elif len(title) > TITLE_MAX:
         errors["title"] = f"At most {TITLE_MAX} characters."
+    for field, most in (("description", DESCRIPTION_MAX), ("customer", CUSTOMER_MAX)):
+        if len(values.get(field) or "") > most:
+            errors[field] = f"At most {most:,} characters."
     if values.get("priority") and values["priority"] not in PRIORITY_NAMES:
         errors["priority"] = "Choose P0, P1, P2 or P3."
     if values.get("category") and values["category"] not in CATEGORIES:

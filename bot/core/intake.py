@@ -7,13 +7,16 @@ recognised by `bot_id` and by its user id, never by subtype alone (F2).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.text import decode_slack_text
+from bot.core.text import decode_slack_text, has_visible_text
 
 __all__ = [
+    "EMPTY_MESSAGE",
+    "OWN_MESSAGE",
     "BotIdentity",
     "Ignore",
     "MessageDecision",
@@ -97,7 +100,7 @@ def classify_message(
         ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
         return SourceDeleted(channel, str(ts)) if ts else Ignore("deletion without a message ts")
     if _is_own(event, identity):
-        return Ignore("our own message")
+        return Ignore(OWN_MESSAGE)
     if event.get("bot_id") or subtype == "bot_message":
         if event.get("bot_id") not in bot_allowlist:
             return Ignore("a message from another bot (not on intake.bot_allowlist)")
@@ -106,28 +109,59 @@ def classify_message(
     return _content(event, channel, intake_channels)
 
 
+# Slack's message timestamps: seconds, a dot, microseconds ("1733580000.000100").
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+OWN_MESSAGE = "our own message"
+EMPTY_MESSAGE = "empty message"
+
+
+def _ts(value: Any) -> str | None:
+    """A message timestamp as Slack writes it, or None for anything else (a malformed payload)."""
+    return value if isinstance(value, str) and _TS.fullmatch(value) else None
+
+
+def _text(message: Mapping[str, Any]) -> str | None:
+    """The message's text as typed; None when the payload's `text` is not a string."""
+    raw = message.get("text")
+    if raw is None:
+        return ""
+    return decode_slack_text(raw) if isinstance(raw, str) else None
+
+
 def _edited(event: Mapping[str, Any], identity: BotIdentity, channel: str) -> MessageDecision:
     message = event.get("message") or {}
+    if not isinstance(message, Mapping):
+        return Ignore("malformed edit")
     if _is_own(message, identity):
         return Ignore("an edit of our own message")
-    ts = message.get("ts")
+    ts = _ts(message.get("ts"))
     if message.get("subtype") == "tombstone" and ts:
         # A deleted message that has a thread stays as a "This message was deleted." tombstone.
-        return SourceDeleted(channel, str(ts))
+        return SourceDeleted(channel, ts)
     if not ts:
         return Ignore("edit without a message ts")
-    return SourceEdited(channel, str(ts), decode_slack_text(str(message.get("text") or "")))
+    text = _text(message)
+    if text is None:
+        return Ignore("malformed edit (text is not a string)")
+    if not has_visible_text(text):
+        # Emptied (or left with only invisible characters): the ticket keeps what it said.
+        return Ignore("an edit that leaves no text")
+    return SourceEdited(channel, ts, text)
 
 
-def message_to_ticket(message: Mapping[str, Any], *, channel: str, opened_by: str, via: str) -> MessageDecision:
-    """Someone chose to make this message a ticket (the shortcut or the reaction), whoever wrote it."""
-    ts, author = str(message.get("ts") or ""), str(message.get("user") or message.get("bot_id") or "")
-    text = decode_slack_text(str(message.get("text") or ""))
-    files = _files(message)
-    if not ts or not author:
-        return Ignore("message without ts or author")
-    if not text.strip() and not files:
-        return Ignore("empty message")
+def message_to_ticket(
+    message: Mapping[str, Any], *, channel: str, opened_by: str, via: str, identity: BotIdentity | None = None
+) -> MessageDecision:
+    """Someone chose to make this message a ticket (the shortcut or the reaction), whoever wrote it,
+    except Frontline itself (its acknowledgements and cards are not requests)."""
+    if identity is not None and _is_own(message, identity):
+        return Ignore(OWN_MESSAGE)
+    ts, author = _ts(message.get("ts")), str(message.get("user") or message.get("bot_id") or "")
+    text, files = _text(message), _files(message)
+    if not ts or not author or text is None:
+        return Ignore("malformed message (ts, author or text)")
+    if not has_visible_text(text) and not files:
+        return Ignore(EMPTY_MESSAGE)
     return OpenTicket(channel, ts, author, text, via, files, opened_by=opened_by)
 
 
@@ -140,16 +174,17 @@ def _files(message: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
 
 
 def _content(event: Mapping[str, Any], channel: str, intake_channels: Collection[str]) -> MessageDecision:
-    ts, user = str(event.get("ts") or ""), str(event.get("user") or event.get("bot_id") or "")
-    if not ts or not user:
-        return Ignore("message without ts or author")
-    text = decode_slack_text(str(event.get("text") or ""))
+    ts, user, text = _ts(event.get("ts")), str(event.get("user") or event.get("bot_id") or ""), _text(event)
+    if not ts or not user or text is None:
+        return Ignore("malformed message (ts, author or text)")
     thread_ts = event.get("thread_ts")
+    if thread_ts is not None and _ts(thread_ts) is None:
+        return Ignore("malformed thread_ts")
     if thread_ts and thread_ts != ts:  # a reply, also when "sent to the channel" (thread_broadcast)
         return ThreadReply(channel, str(thread_ts), ts, user, text)
     files = _files(event)
-    if not text.strip() and not files:
-        return Ignore("empty message")
+    if not has_visible_text(text) and not files:
+        return Ignore(EMPTY_MESSAGE)
     if event.get("channel_type") == "im" or channel.startswith("D"):
         return OpenTicket(channel, ts, user, text, "dm", files)
     if channel in intake_channels:

@@ -55,7 +55,7 @@ NOT_A_REPORT: tuple[str, ...] = (
     "slowed down", "narrow down", "write down", "break down", "breaking down", "count down", "let down",
     "calm down", "track down", "turned down", "upside down", "top down", "down arrow",
     "down payment", "down the road", "down the line", "scale down", "scaling down", "scaled down",
-    "cut down", "step down", "stepping down",
+    "cut down", "step down", "stepping down", "down-time", "down time",
     "trial and error", "human error", "user error", "error free", "margin of error",
     "broken link", "broken image",
     "sla breach", "breach the sla", "breaching the sla", "breached the sla", "breach our sla",

@@ -101,7 +101,8 @@ RESOLUTION_CUES = (
     "resolved itself", "back up", "up again", "up now", "back online", "back to normal", "working again",
     "works again", "working now", "works now", "fine now", "now fine", "fine again", "ok now", "okay now",
     "good now", "all good now", "has recovered", "have recovered", "recovered now", "is restored",
-    "was restored", "been restored", "restored now", "sorted now",
+    "was restored", "been restored", "restored now", "sorted now", "resolved", "is over", "was over",
+    "has ended",
 )  # fmt: skip
 LAPSED_CUES = ("anymore", "any more")
 PAST_TIME_CUES = (

@@ -18,6 +18,7 @@ __all__ = [
     "displayable",
     "escape_markdown",
     "escape_mrkdwn",
+    "has_visible_text",
     "truncate",
     "utf16_len",
 ]
@@ -66,6 +67,12 @@ def decode_slack_text(text: str) -> str:
 # overrides and isolates (a title "invoice\u202egnp.exe" reads "invoiceexe.png") and the C0/C1
 # controls other than tab and newline. Tickets keep them as received; what the bot shows does not.
 _LAYOUT_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a reader would see anything: zero-width, format and control characters and spaces do
+    not count (a title of only U+202E is no title)."""
+    return any(not char.isspace() and unicodedata.category(char) not in {"Cf", "Cc", "Zs"} for char in text)
 
 
 def displayable(text: str) -> str:

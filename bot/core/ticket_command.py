@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from bot.core.refs import BadReferenceError, is_bug_ref, parse_bug_ref, parse_ticket_ref
 from bot.core.root_causes import Classification, ClassificationError, parse_classification
 from bot.core.templates import template_named
-from bot.core.text import decode_slack_text
+from bot.core.text import decode_slack_text, has_visible_text
 from bot.core.tiers import Tier, parse_tier
 
 __all__ = [
@@ -216,28 +216,33 @@ def parse_ticket_command(text: str) -> TicketCommand:
     # the printer jams" are requests, not commands.
     if verb == "help" and len(words) == 1:
         return Help()
-    if verb == "show" and (len(words) == 2 or (len(words) > 2 and _looks_like_ref(words[1]))):
-        if len(words) > 2:
-            return UsageError("usage: `/ticket show T-42` (one ticket at a time)")
+    if verb == "show" and (len(words) == 2 or (len(words) > 2 and _meant_a_ref(words[1]))):
         try:
-            return ShowTicket(parse_ticket_ref(words[1]))
+            number = parse_ticket_ref(words[1])
         except BadReferenceError as error:
             return UsageError(f"{error}. usage: `/ticket show T-42`")
+        if len(words) > 2:
+            return UsageError("usage: `/ticket show T-42` (one ticket at a time)")
+        return ShowTicket(number)
     if verb == "show" and len(words) == 1:
         return UsageError("usage: `/ticket show T-42`")
     if verb == "list":
         return _parse_list(words[1:])
-    if verb == "history" and len(words) >= 2 and _looks_like_ref(words[1]):
-        if len(words) > 2 or not _is_ref(words[1]):
+    if verb == "history" and len(words) >= 2 and _meant_a_ref(words[1]):
+        if not _is_ref(words[1]):
+            return UsageError(f"'{words[1]}' is not a ticket reference (use T-42 or 42). usage: `/ticket history T-42`")
+        if len(words) > 2:
             return UsageError("usage: `/ticket history T-42`")
         return TicketHistory(parse_ticket_ref(words[1]))
-    if verb == "reply" and (len(words) == 1 or _is_ref(words[1])):
+    if verb == "reply" and (len(words) == 1 or _meant_a_ref(words[1])):
+        if len(words) > 1 and not _is_ref(words[1]):
+            return UsageError(f"'{words[1]}' is not a ticket reference (use T-42 or 42). {_REPLY_USAGE}")
         if len(words) != 3 or template_named(words[2]) is None:
             return UsageError(_REPLY_USAGE)
         return ReplyTicket(parse_ticket_ref(words[1]), words[2].lower())
     if verb == "history" and len(words) == 1:
         return UsageError("usage: `/ticket history T-42`")
-    if verb in _CHANGE_USAGE and (len(words) == 1 or _looks_like_ref(words[1])):
+    if verb in _CHANGE_USAGE and (len(words) == 1 or _meant_a_ref(words[1])):
         if len(words) > 1 and not _is_ref(words[1]):
             return UsageError(
                 f"'{words[1]}' is not a ticket reference (use T-42 or 42). usage: `{_CHANGE_USAGE[verb]}`"
@@ -247,7 +252,23 @@ def parse_ticket_command(text: str) -> TicketCommand:
         return _parse_escalation_verb(verb, words[1:], stripped)
     if verb == "bug" and (len(words) == 1 or _meant_a_ref(words[1]) or is_bug_ref(words[1])):
         return _parse_bug(words[1:])
+    misspelt = _misspelt_verb(verb) if 1 < len(words) <= 3 and _meant_a_ref(words[1]) else None
+    if misspelt is not None:
+        return UsageError(
+            f"'{words[0]}' is not a /ticket verb: did you mean `/ticket {misspelt} {words[1]}`?"
+            " (`/ticket help` lists them; a new ticket needs words that do not start like a command)"
+        )
     return _parse_create(stripped)
+
+
+VERBS = (*_CHANGE_USAGE, "show", "list", "history", "reply", "escalate", "deescalate", "link", "bug", "help")
+
+
+def _misspelt_verb(word: str) -> str | None:
+    """The verb `word` is a slip of (`solv`, `tkae`), when followed by a ticket reference; a word
+    that carries the verb ("closed T-4 is broken") is a sentence, not a slip."""
+    close = difflib.get_close_matches(word, VERBS, n=1, cutoff=0.75)
+    return close[0] if close and not word.startswith(close[0]) else None
 
 
 def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketCommand:
@@ -266,7 +287,7 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
         except BadReferenceError as error:
             return UsageError(f"{error}. {usage}")
     if verb != "escalate":
-        return _too_long(rest) or DeescalateTicket(number, rest if _visible(rest) else None)
+        return _too_long(rest) or DeescalateTicket(number, rest if has_visible_text(rest) else None)
     first, _, reason = rest.partition(" ")
     tier = parse_tier(first)
     if tier is None and re.fullmatch(r"(?:[Ll][0-9]|tier-?[0-9]+)", first):
@@ -274,7 +295,7 @@ def _parse_escalation_verb(verb: str, args: list[str], text: str) -> TicketComma
     if tier is Tier.L1:
         return UsageError(f"L1 is the front line; to hand a ticket back, use `/ticket deescalate`. {usage}")
     reason = (reason if tier is not None else rest).strip()
-    return _too_long(reason) or EscalateTicket(number, tier, reason if _visible(reason) else None)
+    return _too_long(reason) or EscalateTicket(number, tier, reason if has_visible_text(reason) else None)
 
 
 def _too_long(reason: str) -> UsageError | None:
@@ -338,18 +359,19 @@ def _parse_change(verb: str, args: list[str], text: str) -> TicketCommand:
         tags = [tag.lower().lstrip("#") for tag in rest]
         bad = [tag for tag in tags if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", tag)]
         if not tags or bad:
-            shown = f" ({', '.join(bad)} is not a tag: letters, digits, - and _, up to 32)" if bad else ""
+            named = ", ".join(tag if len(tag) <= 40 else tag[:39] + "…" for tag in bad[:3])
+            shown = f" ({named} is not a tag: letters, digits, - and _, up to 32)" if bad else ""
             return UsageError(usage + shown)
         return ChangeTicket(number, "tag", " ".join(dict.fromkeys(tags)))
     # note: everything after the reference, as typed (line breaks kept)
     note = decode_slack_text(text.split(None, 2)[2]).strip() if len(text.split(None, 2)) == 3 else ""
-    return ChangeTicket(number, "note", note) if _visible(note) else UsageError(usage)
+    return ChangeTicket(number, "note", note) if has_visible_text(note) else UsageError(usage)
 
 
 def _parse_list(words: list[str]) -> TicketCommand:
     """`list` words: mine, open, all, breaching, P0-P3, @person, customer:x, page N (any order)."""
     options: dict[str, object] = {}
-    page = 1
+    page, page_given = 1, False
     rest = iter(words)
     for word in rest:
         lowered = word.lower()
@@ -359,12 +381,19 @@ def _parse_list(words: list[str]) -> TicketCommand:
         elif lowered in {"open", "all"}:
             options["open_only"] = lowered == "open"
         elif re.fullmatch(r"p[0-3]", lowered):
+            if options.get("priority") not in (None, lowered.upper()):
+                return UsageError(
+                    f"one priority at a time (got {options['priority']} and {lowered.upper()}). {_LIST_USAGE}"
+                )
             options["priority"] = lowered.upper()
         elif owner:
             options["owner"] = owner.group(1)
         elif lowered.startswith("customer:") and len(lowered) > len("customer:"):
             options["customer"] = lowered.removeprefix("customer:")
         elif lowered == "page":
+            if page_given:
+                return UsageError(f"`page` once only. {_LIST_USAGE}")
+            page_given = True
             number = next(rest, "")
             if not (number.isascii() and number.isdigit() and 1 <= int(number) <= 10_000):
                 return UsageError(f"page needs a number from 1 to 10000, e.g. `/ticket list page 2`. {_LIST_USAGE}")
@@ -455,7 +484,7 @@ def _parse_create(text: str) -> TicketCommand:
             return UsageError(f"users:{hints.users} is not a number of affected users (e.g. users:250, at most {most})")
         affected_users = int(hints.users)
     description = _tidy(decode_slack_text(remaining))
-    if not _visible(description):
+    if not has_visible_text(description):
         return UsageError("the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`")
     return CreateTicket(
         title=_title(description),
@@ -465,11 +494,6 @@ def _parse_create(text: str) -> TicketCommand:
         affected_users=affected_users,
         owner_id=hints.owner,
     )
-
-
-def _visible(text: str) -> bool:
-    """Whether a reader would see anything: zero-width and other format characters do not count."""
-    return any(not char.isspace() and unicodedata.category(char) not in {"Cf", "Cc", "Zs"} for char in text)
 
 
 def _tidy(text: str) -> str:

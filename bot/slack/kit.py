@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.text import displayable, escape_mrkdwn, truncate
 
 __all__ = [
+    "EMPTY",
     "FIELD_MAX",
     "HEADER_MAX",
     "SECTION_MAX",
@@ -37,8 +38,11 @@ FIELD_MAX = 2000
 TEXT_MAX = 4000  # chat.update rejects longer top-level text (msg_too_long)
 
 
+EMPTY = "—"  # shown where a text would be empty: Slack refuses empty text objects (invalid_blocks)
+
+
 def mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text}
+    return {"type": "mrkdwn", "text": text if text.strip() else EMPTY}
 
 
 def section(text: str) -> Block:
@@ -51,7 +55,7 @@ def context(*texts: str) -> Block:
 
 def header(text: str) -> Block:
     plain = truncate(displayable(text), HEADER_MAX)
-    return {"type": "header", "text": {"type": "plain_text", "text": plain, "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": plain if plain.strip() else EMPTY, "emoji": True}}
 
 
 def fields(pairs: list[tuple[str, str]]) -> Block:

@@ -8,12 +8,15 @@ from typing import Any
 from bot.core.bugs import FIELD_MAX, SEVERITY_PRIORITY
 from bot.core.escalation import ATTEMPT_ROWS
 from bot.core.text import displayable, truncate
+from bot.core.ticket_command import TITLE_MAX
 from bot.slack.blocks import PRIORITY_NAMES
 
 __all__ = [
     "BUG_FORM",
     "CATEGORIES",
     "CREATE_TICKET",
+    "CUSTOMER_MAX",
+    "DESCRIPTION_MAX",
     "HANDOFF",
     "REPLY",
     "bug_modal",
@@ -29,6 +32,8 @@ BUG_FORM = "ticket_bug_form"
 CREATE_TICKET = "ticket_create"
 # Seed 001's taxonomy, top level.
 CATEGORIES = ("account", "product", "onboarding", "technical", "feedback")
+# The new-ticket form's limits: Slack enforces them in the form, the server again (a forged submit).
+DESCRIPTION_MAX, CUSTOMER_MAX = 3000, 128
 
 Block = dict[str, Any]
 
@@ -72,9 +77,9 @@ def create_ticket_modal(channel_id: str) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Create"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _text_input("title", "Title", max_length=200),
-            _text_input("description", "What is happening?", multiline=True, optional=True, max_length=3000),
-            _text_input("customer", "Customer", optional=True, max_length=128),
+            _text_input("title", "Title", max_length=TITLE_MAX),
+            _text_input("description", "What is happening?", multiline=True, optional=True, max_length=DESCRIPTION_MAX),
+            _text_input("customer", "Customer", optional=True, max_length=CUSTOMER_MAX),
             _select("priority", "Priority (leave empty to decide automatically)", list(PRIORITY_NAMES.items())),
             _select("category", "Category", [(category, category.capitalize()) for category in CATEGORIES]),
         ],

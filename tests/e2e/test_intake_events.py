@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.sandbox import Sandbox
-from store.models import AuditEvent, Comment, Ticket
+from store.models import AuditEvent, Comment, OutboxMessage, Ticket
 
 SOURCE_TS = "1796655600.000100"
 
@@ -205,3 +205,64 @@ def test_an_edit_moves_a_title_that_came_from_the_text(sandbox: Sandbox) -> None
     _send(sandbox, edit, "Ev_EDIT_TITLE")
     [ticket] = _tickets(sandbox)
     assert ticket.title == ticket.description == "VPN drops every 5 minutes"
+
+
+def _dead(sandbox: Sandbox) -> list[str]:
+    with Session(sandbox.deps.engine) as session:
+        return list(session.exec(select(OutboxMessage.key).where(OutboxMessage.status == "dead")).all())
+
+
+def test_invisible_or_malformed_messages_open_nothing(sandbox: Sandbox) -> None:
+    """Text a reader cannot see (bidi overrides, control characters, zero-width spaces), a `ts` or
+    `text` that is not what Slack sends: no ticket, no card that Slack would refuse."""
+    events = [
+        {"text": "\u202e"}, {"text": "\x07\x00"}, {"text": "\u200b \u2066"},
+        {"text": "Printer jams", "ts": "abc"}, {"text": 12345}, {"text": ["a"]},
+        {"text": "Printer jams", "thread_ts": "not-a-ts"},
+    ]  # fmt: skip
+    for n, fields in enumerate(events):
+        event = {"type": "message", "channel": "C_HELP", "user": "U_A", "ts": f"179665{n:04d}.000100", **fields}
+        _send(sandbox, event, f"Ev_BAD_{n}")
+    assert _tickets(sandbox) == []
+    sandbox.wait_until_delivered()
+    assert sandbox.standin.messages("C_TRIAGE") == [] and _dead(sandbox) == []
+
+
+def test_an_edit_that_empties_the_message_keeps_the_ticket(sandbox: Sandbox) -> None:
+    _open_t1(sandbox)
+    for n, text in enumerate(["", "\u202e", "\u200b\x07"]):
+        edited = {"type": "message", "user": "U_REQUESTER", "text": text, "ts": SOURCE_TS}
+        edit = {"type": "message", "subtype": "message_changed", "channel": "C_HELP", "hidden": True,
+                "ts": f"17966557{n:02d}.000200", "message": edited}  # fmt: skip
+        _send(sandbox, edit, f"Ev_EMPTY_EDIT_{n}")
+    [ticket] = _tickets(sandbox)
+    assert (ticket.title, ticket.description) == ("VPN drops every 10 minutes", "VPN drops every 10 minutes")
+    sandbox.wait_until_delivered()
+    assert _dead(sandbox) == []
+
+
+def test_frontline_s_own_messages_are_not_made_tickets_by_shortcut_or_reaction(sandbox: Sandbox) -> None:
+    _open_t1(sandbox)
+    sandbox.wait_until_delivered()
+    [card] = sandbox.standin.messages("C_TRIAGE")
+    assert card.get("bot_id") or card.get("user")
+    own = {key: card[key] for key in ("type", "text", "ts") if key in card} | {
+        key: card[key] for key in ("user", "bot_id") if key in card
+    }
+    response = sandbox.simulator.message_shortcut(
+        callback_id="create_ticket_from_message", user_id="U_AGENT1", channel_id="C_TRIAGE", message=own
+    )
+    assert response.status == 200
+    reaction = {"type": "reaction_added", "user": "U_AGENT1", "reaction": "ticket", "item_user": card.get("user"),
+                "item": {"type": "message", "channel": "C_TRIAGE", "ts": card["ts"]}, "event_ts": "9.0"}  # fmt: skip
+    _send(sandbox, reaction, "Ev_REACT_OWN")
+    sandbox.wait_until_delivered()
+    assert [t.ref for t in _tickets(sandbox)] == ["T-1"]
+    told = [e["text"] for e in sandbox.standin.ephemerals("C_TRIAGE")]
+    assert told == ["That is one of Frontline's own messages: only people's messages become tickets."]
+
+
+def test_an_event_no_listener_takes_is_acknowledged_so_slack_does_not_retry_it(sandbox: Sandbox) -> None:
+    for n, event in enumerate([{"type": "emoji_changed", "subtype": "add"}, {"type": "no_such_event"}]):
+        _send(sandbox, event, f"Ev_OTHER_{n}")  # asserts 200
+    assert _tickets(sandbox) == []

@@ -50,6 +50,20 @@ def test_missing_title_and_unknown_customer_show_under_their_fields(sandbox: San
     assert _tickets(sandbox) == []
 
 
+def test_invisible_titles_and_forged_lengths_are_refused_under_their_fields(sandbox: Sandbox) -> None:
+    view = _open_form(sandbox)
+    for title in ("\u202e", "\x07", "\x00\x01\u202e", "\u200b \u2060"):
+        answer = _submit(sandbox, view, title=title, description="it broke")
+        assert answer.json() == {"response_action": "errors", "errors": {"title": "A title is required."}}, title
+    # Longer than the form lets anyone type: only a forged submission gets here.
+    forged = _submit(sandbox, view, title="Export broken", description="x" * 40_000, customer="a" * 129)
+    assert forged.json() == {
+        "response_action": "errors",
+        "errors": {"description": "At most 3,000 characters.", "customer": "At most 128 characters."},
+    }
+    assert _tickets(sandbox) == []
+
+
 def test_a_valid_form_creates_one_ticket_even_when_submitted_twice(sandbox: Sandbox) -> None:
     view = _open_form(sandbox)
     fields = {"title": "Export &amp; import broken", "customer": "Acme", "priority": "P2", "category": "product"}

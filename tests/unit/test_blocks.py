@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.slack import blocks
+import pytest
+
+from bot.slack import blocks, kit
 from bot.slack.standin import validate_blocks
 from store.models import Ticket
 
@@ -54,3 +56,13 @@ def test_every_renderer_passes_block_kit_validation() -> None:
     ):
         assert validate_blocks(message["blocks"]) == [], message["blocks"][0]
         assert len(message["text"]) <= blocks.TEXT_MAX
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_text_objects_are_never_empty(text: str) -> None:
+    """Slack refuses an empty text object (invalid_blocks): whatever a renderer passes, kit fills it."""
+    assert kit.mrkdwn(text)["text"] == kit.EMPTY
+    assert kit.section(text)["text"]["text"] == kit.EMPTY
+    assert kit.header(text)["text"]["text"] == kit.EMPTY
+    assert kit.header("\u202e")["text"]["text"] == kit.EMPTY  # nothing left once made displayable
+    assert kit.context(text)["elements"][0]["text"] == kit.EMPTY

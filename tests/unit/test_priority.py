@@ -110,6 +110,10 @@ def test_find_keywords_order_and_regex_safety() -> None:
         "It was a user error on our side",
         "Please rename the 'Broken' status",
         "details at https://status.example.com/down",
+        "Outage resolved, thanks",
+        "The outage is over",
+        "the outage has ended, all good",
+        "down-time report needed for the board",
     ],
 )
 def test_negated_resolved_past_and_non_reports_do_not_trigger(text: str) -> None:
@@ -133,6 +137,9 @@ def test_negated_resolved_past_and_non_reports_do_not_trigger(text: str) -> None
         ("Checkout was down yesterday and still is", "P0: keyword 'down'"),
         ("Checkout was down yesterday and it is down again right now", "P0: keyword 'down'"),
         ("Site is down, has it been fixed?", "P0: keyword 'down'"),  # a question resolves nothing
+        ("Is the outage resolved? Checkout still fails", "P0: keyword 'outage'"),
+        ("The outage is not resolved", "P0: keyword 'outage'"),  # a negated resolution resolves nothing
+        ("The login error is back", "P1: keyword 'error'"),  # back: it came back, not "back up"
         ("Site is down and hasn't been fixed", "P0: keyword 'down'"),  # a negated resolution neither
         ("Export is broken, please get it fixed", "P1: keyword 'broken'"),
         ("Not sure if it's related, but checkout is down", "P0: keyword 'down'"),  # clause ends at "but"

@@ -103,6 +103,16 @@ def test_verbs(text: str, expected: object) -> None:
     assert parse_ticket_command(text) == expected
 
 
+CHANGE_USAGES = {
+    "take": "/ticket take T-42", "assign": "/ticket assign T-42 @person",
+    "status": "/ticket status T-42 open|pending|solved|closed", "pending": "/ticket pending T-42",
+    "solve": "/ticket solve T-42 [root cause] [resolution type]", "close": "/ticket close T-42",
+    "reopen": "/ticket reopen T-42", "priority": "/ticket priority T-42 P0|P1|P2|P3",
+    "tag": "/ticket tag T-42 billing vip", "note": "/ticket note T-42 <text only agents see>",
+    "customer": "/ticket customer T-42 acme", "cause": "/ticket cause T-42 <root cause> [resolution type]",
+}  # fmt: skip
+REPLY_USAGE = "usage: `/ticket reply T-42 bug|feature|deescalate|billing|no` (seed 001's response templates)"
+VERB_HINT = " (`/ticket help` lists them; a new ticket needs words that do not start like a command)"
 ESCALATE_USAGE = "usage: `/ticket escalate T-42 [L2|L3|management] [what was tried]` (no reason: the handoff form)"
 BUG_USAGE = "usage: `/ticket bug T-42` (files a bug from T-42) or `/ticket bug BUG-7 [resolve|notify]`"
 
@@ -140,6 +150,32 @@ BUG_USAGE = "usage: `/ticket bug T-42` (files a bug from T-42) or `/ticket bug B
         ("tag T-4 b@d", "usage: `/ticket tag T-42 billing vip` (b@d is not a tag: letters, digits, - and _, up to 32)"),
         ("P1 customer:acme", "the ticket needs a description, e.g. `/ticket Checkout fails for acme customer:acme P1`"),
         ("list page 0", "page needs a number from 1 to 10000, e.g. `/ticket list page 2`. " + LIST_USAGE),
+        # Every verb refuses a reference that is not one (each used to open a ticket named so).
+        *(
+            (f"{verb} T-abc", f"'T-abc' is not a ticket reference (use T-42 or 42). usage: `{usage}`")
+            for verb, usage in CHANGE_USAGES.items()
+        ),
+        (
+            "priority T-abc P1",
+            "'T-abc' is not a ticket reference (use T-42 or 42). usage: `/ticket priority T-42 P0|P1|P2|P3`",
+        ),
+        ("close T-1,", "'T-1,' is not a ticket reference (use T-42 or 42). usage: `/ticket close T-42`"),
+        ("reply T-0 bug", "'T-0' is not a ticket reference (use T-42 or 42). " + REPLY_USAGE),
+        ("reply T-abc bug", "'T-abc' is not a ticket reference (use T-42 or 42). " + REPLY_USAGE),
+        ("history T-x", "'T-x' is not a ticket reference (use T-42 or 42). usage: `/ticket history T-42`"),
+        ("show T-abc extra", "'T-abc' is not a ticket reference (use T-42 or 42). usage: `/ticket show T-42`"),
+        # A slip of a verb before a reference is asked about, not made a ticket.
+        ("solv T-1", "'solv' is not a /ticket verb: did you mean `/ticket solve T-1`?" + VERB_HINT),
+        ("tkae T-2", "'tkae' is not a /ticket verb: did you mean `/ticket take T-2`?" + VERB_HINT),
+        ("list P1 P2", "one priority at a time (got P1 and P2). " + LIST_USAGE),
+        ("list page 2 page 3", "`page` once only. " + LIST_USAGE),
+        (
+            "tag T-4 " + "a" * 500,
+            "usage: `/ticket tag T-42 billing vip` ("
+            + "a" * 39
+            + "… is not a tag: letters, digits, - and _, up to 32)",
+        ),
+        ("shwo 42", "'shwo' is not a /ticket verb: did you mean `/ticket show 42`?" + VERB_HINT),
     ],
 )
 def test_bad_input_gets_one_specific_message(text: str, message: str) -> None:
@@ -161,7 +197,9 @@ def test_escalation_and_bug_verbs() -> None:
     assert parse_ticket_command("bug T-4") == ReportBug(4)
     assert parse_ticket_command("bug BUG-7 resolve") == BugAction(7, "resolve")
     assert parse_ticket_command("bug BUG7") == BugAction(7, "show")
-    # Requests that merely start with the word are tickets.
+    # Requests that merely start with the word (or an inflection of a verb) are tickets.
+    for text in ("closed T-4 is still broken", "take the server offline", "fix T-1 crashes again", "T-5 is broken"):
+        assert isinstance(parse_ticket_command(text), CreateTicket), text
     assert isinstance(parse_ticket_command("Escalate this please"), CreateTicket)
     assert isinstance(parse_ticket_command("bug report: export is broken"), CreateTicket)
 
