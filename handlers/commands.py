@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import Deps
 from bot.core.escalation import Attempt, Handoff
 from bot.core.lifecycle import IllegalTransitionError
-from bot.core.permissions import PermissionDeniedError
+from bot.core.permissions import PermissionDeniedError, check_may_read
 from bot.core.templates import template_named
 from bot.core.ticket_command import (
     BugAction,
@@ -37,6 +37,7 @@ from bot.slack import blocks
 from bot.slack.modals import create_ticket_modal, reply_modal
 from handlers import bugs
 from handlers.escalations import REFUSALS, handoff_form
+from store.models import Ticket
 
 __all__ = ["change", "register"]
 
@@ -83,6 +84,18 @@ def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dic
     return view
 
 
+def _unreadable(deps: Deps, ticket: Ticket, actor: str) -> blocks.Message | None:
+    """The refusal when `actor` may not read `ticket` (someone else's request), else None."""
+    try:
+        check_may_read(
+            actor, deps.policy.roles_of(actor), ref=ticket.ref, requester=ticket.requester_id,
+            opened_by=ticket.created_by, workers=deps.policy.workers,
+        )  # fmt: skip
+    except PermissionDeniedError as error:
+        return blocks.error_message(str(error))
+    return None
+
+
 def _modal_failed(error: SlackApiError) -> str:
     code = error.response.get("error", "unknown")
     return f"Could not open the form (Slack said `{code}`). Try again, or use `/ticket <text>`."
@@ -96,20 +109,25 @@ def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> block
             ticket = tickets.get_ticket(deps.engine, number)
             if ticket is None:
                 return blocks.error_message(f"T-{number} does not exist.")
-            return blocks.ticket_detail(ticket)
+            return _unreadable(deps, ticket, command["user_id"]) or blocks.ticket_detail(ticket)
         case Help():
             return blocks.help_message()
         case OpenCreateModal():
             return blocks.error_message("Describe the request after the command: `/ticket <text>`.")  # no trigger
         case ListTickets(filters=filters, page=page):
-            found = tickets.list_tickets(deps.engine, filters, actor=command["user_id"], page=page, now=deps.clock())
+            actor = command["user_id"]
+            team = deps.policy.is_agent(actor)
+            found = tickets.list_tickets(deps.engine, filters, actor=actor, page=page, now=deps.clock(), team=team)
             return blocks.ticket_list(found.tickets, total=found.total, page=found.page, page_size=found.page_size)
         case TicketHistory(number=number):
             story = tickets.history(deps.engine, number)
             if story is None:
                 return blocks.error_message(f"T-{number} does not exist.")
             ticket, changes = story
-            return blocks.ticket_history(ticket, changes, show_notes=deps.policy.is_agent(command["user_id"]))
+            refused = _unreadable(deps, ticket, command["user_id"])
+            return refused or blocks.ticket_history(
+                ticket, changes, show_notes=deps.policy.is_agent(command["user_id"])
+            )
         case ChangeTicket():
             request = working.ChangeRequest(
                 parsed.number, command["user_id"], parsed.action, parsed.value, parsed.classification

@@ -30,7 +30,8 @@ def register(app: App, deps: Deps) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         event_id = str(body.get("event_id") or event.get("event_ts") or "")
-        home.refresh_home(deps.engine, user=event["user"], event_id=event_id, now=deps.clock())
+        user = event["user"]
+        home.refresh_home(deps.engine, user=user, team=deps.policy.is_agent(user), event_id=event_id, now=deps.clock())
 
     @app.event("subteam_members_changed")
     def on_group_changed(event: dict[str, Any]) -> None:

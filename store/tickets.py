@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -125,6 +125,7 @@ class TicketQuery:
     customer: str | None = None
     unowned: bool = False
     due_before: datetime | None = None  # the next due time (first response if none yet, else resolution)
+    requested_by: str | None = None  # tickets this person asked for or opened
 
 
 def search(session: Session, query: TicketQuery, *, limit: int, offset: int = 0) -> tuple[list[Ticket], int]:
@@ -140,6 +141,9 @@ def search(session: Session, query: TicketQuery, *, limit: int, offset: int = 0)
         conditions.append(Ticket.priority == query.priority)
     if query.customer:
         conditions.append(func.lower(Ticket.customer) == query.customer.lower())
+    if query.requested_by:
+        asker = query.requested_by
+        conditions.append(or_(col(Ticket.requester_id) == asker, col(Ticket.created_by) == asker))
     next_due = case(
         (col(Ticket.first_responded_at).is_(None), col(Ticket.first_response_due)), else_=col(Ticket.resolution_due)
     )

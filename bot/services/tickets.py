@@ -167,13 +167,18 @@ class TicketPage:
     page_size: int = PAGE_SIZE
 
 
-def list_tickets(engine: Engine, filters: ListFilter, *, actor: str, page: int, now: datetime) -> TicketPage:
+def list_tickets(
+    engine: Engine, filters: ListFilter, *, actor: str, page: int, now: datetime, team: bool = True
+) -> TicketPage:
+    """The page of tickets `filters` select; `team`: the actor is on the support team (sees every
+    ticket), else only the tickets they asked for or opened are listed."""
     query = TicketQuery(
         open_only=filters.open_only or filters.breaching,
         owner=actor if filters.mine else filters.owner,
         priority=filters.priority,
         customer=filters.customer,
         due_before=now + AT_RISK_WITHIN if filters.breaching else None,
+        requested_by=None if team else actor,
     )
     with read_scope(engine) as session:
         rows, total = tickets.search(session, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)

@@ -310,6 +310,17 @@ def home_view(*, mine: list[Ticket], at_risk: list[Ticket], unassigned: list[Tic
     }
 
 
+def requester_home_view(requests: list[Ticket]) -> dict[str, Any]:
+    """The App Home tab of someone outside the support team: the tickets they asked for."""
+    return {
+        "type": "home",
+        "blocks": [
+            *_home_section("Your requests", requests, "No open requests. `/ticket <text>` asks for help."),
+            kit.context("Open requests you asked for or opened, most urgent first. `/ticket show T-42` for one."),
+        ],
+    }
+
+
 HELP_TEXT = "\n".join(
     [
         "*/ticket* — support tickets",

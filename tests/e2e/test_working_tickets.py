@@ -408,3 +408,25 @@ def test_a_root_cause_is_recorded_once_audited_and_refused_when_unknown(sandbox:
     assert _thread(sandbox)[-1] == (
         f"<@{AGENT}> recorded the root cause: User error (resolution: self service redirect)"
     )
+
+
+def test_outside_the_team_people_see_only_their_own_requests(weekend: Sandbox) -> None:
+    sandbox, stranger = weekend, "U_RANDOM"
+    _command(sandbox, "Checkout is down customer:acme", user=REQUESTER)  # T-1
+    _command(sandbox, "VPN drops every hour", user=stranger)  # T-2, the stranger's own
+    refused = "T-1 is someone else's request: you can see the tickets you asked for; the support team sees them all."
+    for verb in ("show", "history"):
+        assert _command(sandbox, f"{verb} T-1", user=stranger).startswith(f":warning: {refused}")
+        assert "T-1" in _command(sandbox, f"{verb} T-1", user=REQUESTER)
+        assert not _command(sandbox, f"{verb} T-2", user=stranger).startswith(":warning:")
+    assert _refs(_command(sandbox, "list all", user=stranger)) == ["T-2"]
+    assert _refs(_command(sandbox, "list customer:acme", user=stranger)) == []
+    assert sorted(_refs(_command(sandbox, "list all", user=AGENT))) == ["T-1", "T-2"]
+
+    event = {"type": "app_home_opened", "user": stranger, "channel": "D_RANDOM", "tab": "home", "event_ts": "2.0"}
+    assert sandbox.simulator.event(event, event_id="Ev_HOME_STRANGER").status == 200
+    sandbox.wait_until_delivered()
+    [published] = sandbox.standin.calls_to("views.publish")
+    assert published.response["ok"] is True and published.args["user_id"] == stranger
+    sections = [b["text"]["text"] for b in published.args["view"]["blocks"] if b["type"] == "section"]
+    assert [_refs(section) for section in sections] == [["T-2"]]
