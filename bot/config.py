@@ -281,7 +281,11 @@ Tier = Annotated[TierName, choice_of(TierName)]
 WeekdayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Weekday = Annotated[
     WeekdayName,
-    choice_of(WeekdayName, {f"{day}day": day for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")}),
+    # Full names too: "tuesday" is "tue" (the stem before "day" is not the abbreviation for four days).
+    choice_of(
+        WeekdayName,
+        {full: full[:3] for full in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    ),
 ]
 PriorityName = Literal["P0", "P1", "P2", "P3"]
 Priority = Annotated[PriorityName, choice_of(PriorityName)]

@@ -118,8 +118,9 @@ def run_due_work(deps: Deps, now: datetime, *, deliver: bool = True) -> DueWorkR
         log.exception("retention_purge_failed")
         report.notes.append("the retention purge failed (see the log); it is tried again next sweep")
     sweep = fire_due_timers(
-        deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested
-    )
+        deps.engine, deps.policy, worker=deps.sender.worker_id, now=now, should_stop=deps.sender.stop_requested,
+        lease_now=deps.clock,
+    )  # fmt: skip
     report.timers_fired, report.timers_failed = sweep.fired, sweep.failed
     if not deliver:
         return report

@@ -94,10 +94,13 @@ _EARLIER = aliased(OutboxMessage)
 _PLAIN_UPDATE = {"synchronize_session": False}
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, lease_now: datetime | None = None) -> Any:
+    """Due by `now`, or claimed by a process whose lease ran out by `lease_now` (the real clock, which
+    leases are about; `now` may be a `tick --now` in the future or the past)."""
+    lease_now = lease_now or now
     due = or_(
         and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.next_attempt_at) <= now),
-        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.claimed_at) < now - CLAIM_LEASE),
+        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.claimed_at) < lease_now - CLAIM_LEASE),
     )
     # One ticket's messages go out in the order they were decided (its card before the card's
     # updates, thread lines in order): a row waits while an earlier row of its ticket is undelivered.
@@ -113,14 +116,18 @@ def _claimable(now: datetime) -> Any:
     return and_(due, or_(col(OutboxMessage.ticket_id).is_(None), ~waiting_behind))
 
 
-def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 10) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows, oldest first: pick them, then one conditional UPDATE takes those
-    still claimable (another worker may have taken some in between), returning what it took."""
-    statement = select(OutboxMessage.id).where(_claimable(now)).order_by(col(OutboxMessage.id)).limit(limit)
+def claim_due(
+    session: Session, *, worker: str, now: datetime, limit: int = 10, lease_now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Claim up to `limit` rows due by `now`, oldest first: pick them, then one conditional UPDATE
+    takes those still claimable (another worker may have taken some in between), returning what it
+    took. The claim's lease starts at `lease_now` (default `now`): the real clock, when `now` is not."""
+    claimable = _claimable(now, lease_now)
+    statement = select(OutboxMessage.id).where(claimable).order_by(col(OutboxMessage.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     ids = [message_id for message_id in session.exec(statement).all() if message_id is not None]
-    return _claim(session, ids, worker=worker, now=now)
+    return _claim(session, ids, worker=worker, now=now, lease_now=lease_now)
 
 
 def claim(session: Session, message_id: int, *, worker: str, now: datetime) -> OutboxMessage | None:
@@ -129,13 +136,15 @@ def claim(session: Session, message_id: int, *, worker: str, now: datetime) -> O
     return claimed[0] if claimed else None
 
 
-def _claim(session: Session, ids: list[int], *, worker: str, now: datetime) -> list[OutboxMessage]:
+def _claim(
+    session: Session, ids: list[int], *, worker: str, now: datetime, lease_now: datetime | None = None
+) -> list[OutboxMessage]:
     if not ids:
         return []
     claimed = session.scalars(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), _claimable(now))
-        .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .where(col(OutboxMessage.id).in_(ids), _claimable(now, lease_now))
+        .values(status=SENDING, claimed_by=worker, claimed_at=lease_now or now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage),
         execution_options={**_PLAIN_UPDATE, "populate_existing": True},  # the returned row is the truth
     ).all()

@@ -115,18 +115,23 @@ def unfired(session: Session, *, kind: str, subject_ids: list[int], due_by: date
     return found
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime, lease_now: datetime) -> ColumnElement[bool]:
+    """Unfired, due by `now`, and unclaimed or claimed by a process whose lease ran out by
+    `lease_now` (the real clock; `now` may be a `tick --now` in the future or the past)."""
     return and_(
         col(Timer.fired_at).is_(None),
         col(Timer.due_at) <= now,
-        or_(col(Timer.claimed_at).is_(None), col(Timer.claimed_at) < now - CLAIM_LEASE),
+        or_(col(Timer.claimed_at).is_(None), col(Timer.claimed_at) < lease_now - CLAIM_LEASE),
     )
 
 
-def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100) -> list[int]:
+def claim_due(
+    session: Session, *, worker: str, now: datetime, limit: int = 100, lease_now: datetime | None = None
+) -> list[int]:
     """Claim up to `limit` due timers, earliest first; returns their ids (the sweep reads them again
     under its locks)."""
-    statement = select(Timer.id).where(_claimable(now)).order_by(col(Timer.due_at)).limit(limit)
+    lease_now = lease_now or now
+    statement = select(Timer.id).where(_claimable(now, lease_now)).order_by(col(Timer.due_at)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     ids = [timer_id for timer_id in session.exec(statement).all() if timer_id is not None]
@@ -135,8 +140,8 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 100)
     table = Timer.__table__  # type: ignore[attr-defined]
     claimed = session.connection().execute(
         update(table)
-        .where(id_in(table.c.id, ids), _claimable(now))
-        .values(claimed_by=worker, claimed_at=now)
+        .where(id_in(table.c.id, ids), _claimable(now, lease_now))
+        .values(claimed_by=worker, claimed_at=lease_now)
         .returning(table.c.id, table.c.due_at)
     )
     return [timer_id for timer_id, _ in sorted(claimed, key=lambda row: (row[1], row[0]))]

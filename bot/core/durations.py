@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["MAX_DURATION_MINUTES", "format_duration", "parse_duration"]
+__all__ = ["MAX_DURATION_MINUTES", "format_duration", "format_hours", "parse_duration"]
 
 # Units largest first, each at most once: "1d4h30m". Fixed order keeps one spelling per value
 # and makes "30m1h" (almost always a slip) an error instead of a guess.
@@ -38,6 +38,14 @@ def parse_duration(text: str) -> timedelta:
         # business-hours arithmetic over centuries would stall every request.
         raise ValueError(f"duration {text!r} is too long (at most 365d)")
     return timedelta(minutes=minutes)
+
+
+def format_hours(duration: timedelta) -> str:
+    """A duration in hours and minutes, never days: "24h", "1h30m". For business-hours targets,
+    where "1d" would read as a calendar day but means 24 working hours (three working days)."""
+    total_minutes = max(duration, timedelta(0)) // timedelta(minutes=1)
+    hours, minutes = divmod(total_minutes, _UNIT_MINUTES["h"])
+    return "".join(f"{count}{unit}" for count, unit in ((hours, "h"), (minutes, "m")) if count) or "0m"
 
 
 def format_duration(duration: timedelta) -> str:

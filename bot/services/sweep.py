@@ -56,12 +56,15 @@ def fire_due_timers(
     now: datetime,
     batch: int = 500,
     should_stop: Callable[[], bool] = lambda: False,
+    lease_now: Callable[[], datetime] | None = None,
 ) -> SweepReport:
-    """Act on every timer due at `now` (until `should_stop` says the process is shutting down)."""
+    """Act on every timer due at `now` (until `should_stop` says the process is shutting down).
+    `lease_now` is the real clock that claims' leases run on, when `now` is not (`tick --now`)."""
     report = SweepReport()
     while not should_stop():
         with session_scope(engine) as session:
-            ids = timers.claim_due(session, worker=worker, now=now, limit=batch)
+            leased = lease_now() if lease_now is not None else now
+            ids = timers.claim_due(session, worker=worker, now=now, limit=batch, lease_now=leased)
         if not ids:
             return report
         try:

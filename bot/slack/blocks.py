@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import FrontlineConfig
-from bot.core.durations import format_duration
+from bot.core.durations import format_duration, format_hours
 from bot.core.text import escape_mrkdwn, truncate
 from bot.slack import kit
 from bot.slack.kit import HEADER_MAX, SECTION_MAX, TEXT_MAX, Block, Message, slack_date
@@ -422,17 +422,21 @@ def sla_policy(config: FrontlineConfig) -> Message:
     hours = config.business_hours
     days = ", ".join(day.capitalize() for day in hours.days)
     holidays = [f"{hours.holidays.country} public holidays"] if hours.holidays.country else []
-    holidays += [f"{len(hours.holidays.extra)} extra date(s)"] if hours.holidays.extra else []
+    extra = sorted(hours.holidays.extra)
+    if extra:
+        more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+        holidays.append(", ".join(day.isoformat() for day in extra[:5]) + more)
     business = f"{days} {hours.start:%H:%M}–{hours.end:%H:%M} {hours.timezone}" + (
         f", closed on {' and '.join(holidays)}" if holidays else ""
     )
     rows = []
     for priority in ("P0", "P1", "P2", "P3"):
         target = getattr(config.sla, priority)
-        calendar = "24x7" if target.calendar == "24x7" else "business hours"
+        # Business targets in working hours: "resolution 1d" read as a day, but meant 24 working hours.
+        spell, calendar = (format_duration, "24x7") if target.calendar == "24x7" else (format_hours, "business hours")
         rows.append(
-            f"{PRIORITY_EMOJI[priority]} *{priority}* · first response {format_duration(target.first_response)}"
-            f" · resolution {format_duration(target.resolution)} · {calendar}"
+            f"{PRIORITY_EMOJI[priority]} *{priority}* · first response {spell(target.first_response)}"
+            f" · resolution {spell(target.resolution)} · {calendar}"
         )
     warn = ", ".join(f"{fraction:.0%}" for fraction in config.sla.warn_at) or "never"
     stages = config.lifecycle

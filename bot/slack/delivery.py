@@ -172,7 +172,7 @@ class OutboxSender:
         report = DeliveryReport()
         while not self._stop.is_set():
             with session_scope(self._engine) as session:
-                batch = outbox.claim_due(session, worker=self._worker, now=now, limit=limit)
+                batch = outbox.claim_due(session, worker=self._worker, now=now, limit=limit, lease_now=self._clock())
             if not batch:
                 return report
             paced_before = len(report.paced)
@@ -180,7 +180,7 @@ class OutboxSender:
                 if self._stop.is_set():  # shutting down: what is not attempted yet goes back at once
                     self._release(batch[index:])
                     return report
-                self._send(message, report)  # follow-ups are due now: the next batch claims them
+                self._send(message, report, now)  # follow-ups are due now: the next batch claims them
             if len(report.paced) - paced_before == len(batch):
                 # Everything left is waiting for its channel's rate: a later pass sends it. (With a
                 # `now` in the future, as `tick --now` may give, it would otherwise be claimed again
@@ -193,22 +193,27 @@ class OutboxSender:
             outbox.release(session, [message.id for message in messages if message.id is not None], worker=self._worker)
         log.info("outbox_released", rows=len(messages), worker=self._worker)
 
-    def _send(self, message: OutboxMessage, report: DeliveryReport) -> None:
-        """Send one claimed row and record the outcome."""
+    def _later(self, now: datetime, delay: timedelta) -> datetime:
+        """`delay` after this pass's `now` or the clock, whichever is later: a retry decided by
+        `tick --now <future>` must not be due again within the same pass."""
+        return max(now, self._clock()) + delay
+
+    def _send(self, message: OutboxMessage, report: DeliveryReport, now: datetime) -> None:
+        """Send one claimed row (claimed by a pass at `now`) and record the outcome."""
         assert message.id is not None
         try:
             args = self._prepared_args(message)
             if args is None:
                 self._record_skip(message, report)
                 return
-            if self._held_back(message, args, report):
+            if self._held_back(message, args, report, now):
                 return
             response = self._call(message.method, args)
         except NotReadyError as waiting:
-            self._record_not_ready(message, str(waiting), report)
+            self._record_not_ready(message, str(waiting), report, now)
             return
         except Exception as error:  # classified below; nothing may escape and leave the row claimed
-            self._record_failure(message, error, report)
+            self._record_failure(message, error, report, now)
             return
         data = dict(response.data) if isinstance(response.data, dict) else {}
         if data.get("warning"):
@@ -227,18 +232,17 @@ class OutboxSender:
                 after(session, message, data, now)
         report.sent.append(message.id)
 
-    def _held_back(self, message: OutboxMessage, args: dict[str, Any], report: DeliveryReport) -> bool:
+    def _held_back(self, message: OutboxMessage, args: dict[str, Any], report: DeliveryReport, now: datetime) -> bool:
         """Whether the message waits for its channel's rate (it goes back to pending, unattempted)."""
         channel = args.get("channel")
         if self._pacer is None or message.method not in PACED_METHODS or not isinstance(channel, str):
             return False
-        now = self._clock()
-        wait = self._pacer.wait_for(channel, now)
+        wait = self._pacer.wait_for(channel, self._clock())
         if not wait:
             return False
         assert message.id is not None
         with session_scope(self._engine) as session:
-            outbox.defer(session, message.id, until=now + wait)
+            outbox.defer(session, message.id, until=self._later(now, wait))
         report.paced.append(message.id)
         return True
 
@@ -275,29 +279,29 @@ class OutboxSender:
             outbox.mark_sent(session, message.id, now=self._clock(), result={"skipped": True})
         report.sent.append(message.id)
 
-    def _record_not_ready(self, message: OutboxMessage, why: str, report: DeliveryReport) -> None:
+    def _record_not_ready(self, message: OutboxMessage, why: str, report: DeliveryReport, now: datetime) -> None:
         assert message.id is not None
         with session_scope(self._engine) as session:
             if message.attempts < MAX_ATTEMPTS:
                 outbox.mark_retry(
-                    session, message.id, error=f"waiting: {why}", retry_at=self._clock() + NOT_READY_RETRY
+                    session, message.id, error=f"waiting: {why}", retry_at=self._later(now, NOT_READY_RETRY)
                 )
                 report.retrying.append(message.id)
             else:
                 outbox.mark_dead(session, message.id, error=f"gave up waiting: {why}")
                 report.dead.append(message.id)
 
-    def _record_failure(self, message: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
+    def _record_failure(self, message: OutboxMessage, error: Exception, report: DeliveryReport, now: datetime) -> None:
         assert message.id is not None
         code = _error_code(error)
         row = message
         with session_scope(self._engine) as session:
             if code in self._accepted.get(row.purpose, frozenset()):
-                now = self._clock()
-                outbox.mark_sent(session, message.id, now=now, result={"accepted_error": code})
+                at = self._clock()
+                outbox.mark_sent(session, message.id, now=at, result={"accepted_error": code})
                 answered = self._after_sent.get(row.purpose)
                 if answered is not None:
-                    answered(session, row, {"ok": False, "error": code}, now)
+                    answered(session, row, {"ok": False, "error": code}, at)
                 report.sent.append(message.id)
                 return
             logged = {
@@ -305,7 +309,7 @@ class OutboxSender:
                 "attempts": row.attempts, "ticket_id": row.ticket_id,
             }  # fmt: skip
             if is_transient(error) and row.attempts < MAX_ATTEMPTS:
-                retry_at = self._clock() + max(_backoff(row.attempts), _retry_after(error))
+                retry_at = self._later(now, max(_backoff(row.attempts), _retry_after(error)))
                 outbox.mark_retry(session, message.id, error=code, retry_at=retry_at)
                 report.retrying.append(message.id)
                 log.warning("outbox_retry", **logged)

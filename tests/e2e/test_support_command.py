@@ -27,10 +27,11 @@ def test_sla_shows_targets_calendars_nudges_and_stage_timers(database_url: str) 
         "*SLA policy in force*",
         ":red_circle: *P0* · first response 15m · resolution 4h · 24x7",
         ":large_orange_circle: *P1* · first response 1h30m · resolution 8h · business hours",
-        ":large_yellow_circle: *P2* · first response 4h · resolution 1d · business hours",
-        ":white_circle: *P3* · first response 1d · resolution 3d · business hours",
+        # Business targets in working hours: "1d" would read as a calendar day.
+        ":large_yellow_circle: *P2* · first response 4h · resolution 24h · business hours",
+        ":white_circle: *P3* · first response 24h · resolution 72h · business hours",
         "Business hours: Mon, Tue, Wed, Thu, Fri 08:30–17:30 America/New_York, closed on US public holidays"
-        " and 1 extra date(s).",
+        " and 2026-12-24.",
         "Owners are nudged at 50%, 90% of a target; at breach the owner, the L2 channel and the leads are told.",
         "PENDING pauses both clocks; the requester's reply resumes them; a priority change keeps the time used.",
         "Stage timers: NEW and unassigned 15m → ping triage · PENDING 2d → warn the requester, closed 1d later"

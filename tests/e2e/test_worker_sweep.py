@@ -5,13 +5,14 @@ scale-out soak, tests/soak)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from bot.config import FrontlineConfig
 from bot.sandbox import Sandbox
-from bot.worker import DELIVERY_THREADS_POSTGRES, DeliveryLoop, build_scheduler, delivery_threads
+from bot.worker import DELIVERY_THREADS_POSTGRES, DeliveryLoop, build_scheduler, delivery_threads, run_due_work
 from store import outbox
 from store.db import read_scope, session_scope
 
@@ -76,3 +77,35 @@ def test_postgres_processes_run_several_senders(engine: Engine) -> None:
 
     expected = DELIVERY_THREADS_POSTGRES if engine.dialect.name == "postgresql" else 1
     assert delivery_threads(_Deps(engine)) == expected  # type: ignore[arg-type]
+
+
+def test_tick_in_the_future_tries_each_failing_message_once_and_leases_on_the_real_clock(
+    database_url: str, config: FrontlineConfig
+) -> None:
+    """`tick --now <future>` with Slack failing: one attempt per message, the retry due after the
+    pass's `now` (it was due again at once on the real clock: 12 attempts in a minute, then dead),
+    and the claim's lease on the real clock (a killed tick's rows came back only at the fake date)."""
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        deps = sandbox.deps
+        real = deps.clock()
+        future = real + timedelta(days=7)
+        with session_scope(deps.engine) as session:
+            outbox.enqueue(
+                session, key="future-1", method="chat.postMessage", args={"channel": "C_TRIAGE", "text": "hi"},
+                purpose="test", now=real,
+            )  # fmt: skip
+        sandbox.standin.set_failures(1.0, ("500",))
+        report = run_due_work(deps, future)
+        assert (report.delivered, report.retrying, report.dead) == (0, 1, 0)
+        with read_scope(deps.engine) as session:
+            [row] = outbox.undelivered(session)
+        assert row.attempts == 1 and row.status == "pending" and row.next_attempt_at > future
+
+        sandbox.standin.set_failures(0.0)
+        with session_scope(deps.engine) as session:  # a tick at that `now` claims it, then is killed
+            [claimed] = outbox.claim_due(session, worker="killed", now=row.next_attempt_at, lease_now=deps.clock())
+        assert claimed.claimed_at is not None and claimed.claimed_at < real + timedelta(minutes=1)
+        after_lease = deps.clock() + outbox.CLAIM_LEASE + timedelta(seconds=1)
+        with session_scope(deps.engine) as session:  # a worker on the real clock takes it after the lease
+            assert outbox.claim_due(session, worker="w", now=after_lease, lease_now=deps.clock()) == []
+            assert [r.key for r in outbox.claim_due(session, worker="w", now=after_lease)] == ["future-1"]

@@ -20,6 +20,7 @@ from bot.config import (
     FrontlineConfig,
     demo_config,
     load_config,
+    parse_config,
 )
 from bot.core.durations import MAX_DURATION_MINUTES, format_duration, parse_duration
 from bot.settings import Settings, load_settings
@@ -776,3 +777,13 @@ def test_customers_csv_quoting_and_header_mistakes_are_reported(tmp_path: Path, 
     with pytest.raises(ConfigError) as caught:
         load_config(config)
     assert caught.value.problems == [expected]
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("monday", "mon"), ("Tuesday", "tue"), ("wednesday", "wed"), ("THURSDAY", "thu"), ("friday", "fri"),
+     ("saturday", "sat"), ("sunday", "sun"), ("tue", "tue")],
+)  # fmt: skip
+def test_weekdays_may_be_written_in_full(written: str, read: str) -> None:
+    assert parse_config({"business_hours": {"days": [written]}}).business_hours.days == (read,)
+    assert parse_config({"digest": {"weekly_day": written}}).digest.weekly_day == read
