@@ -252,9 +252,14 @@ def outbox() -> None:
             typer.echo("outbox empty: every decided message was delivered")
             return
         for row in rows:
+            if row.status == outbox_store.SENDING and row.claimed_at is not None:
+                # Being sent: by whom, and when another process may take it over if that one died.
+                when = f"claimed by {row.claimed_by} until {(row.claimed_at + outbox_store.CLAIM_LEASE).isoformat()}"
+            else:
+                when = f"next={row.next_attempt_at.isoformat()}"
             typer.echo(
                 f"{row.id}\t{row.status}\t{row.method}\t{row.key}\tattempts={row.attempts}\t"
-                f"next={row.next_attempt_at.isoformat()}\t{row.last_error or ''}"
+                f"{when}\t{row.last_error or ''}"
             )
 
 

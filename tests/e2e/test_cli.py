@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ from bot.services.policy import Policy
 from bot.services.tickets import NewTicket, create_ticket
 from bot.slack.simulator import SlackSimulator
 from bot.slack.standin import SlackStandIn
-from store.db import create_db_engine
+from store import outbox
+from store.db import create_db_engine, session_scope
 
 
 def frontline(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -363,3 +365,25 @@ def test_replan_applies_a_shortened_target_to_open_tickets(
         breach = connection.execute(text("SELECT due_at FROM timers WHERE name = 'sla:resolution:breach'")).scalar_one()
     engine.dispose()
     assert str(due).startswith("2026-12-07 11:00") and str(breach).startswith("2026-12-07 11:00")
+
+
+def test_outbox_lists_what_waits_and_who_is_sending_what(env: dict[str, str], database_url: str) -> None:
+    assert frontline("outbox", env=env).stdout == "outbox empty: every decided message was delivered\n"
+    engine = create_db_engine(database_url)
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        for key in ("being-sent", "given-up", "waiting"):
+            outbox.enqueue(session, key=key, method="chat.postMessage", args={"channel": "C_X"}, purpose="t", now=now)
+        outbox.claim_due(session, worker="worker-a", now=now, limit=1)  # the oldest: being-sent
+        [dead] = outbox.claim_due(session, worker="worker-a", now=now, limit=1)
+        assert dead.id is not None
+        outbox.mark_dead(session, dead.id, error="channel_not_found")
+    engine.dispose()
+    lines = frontline("outbox", env=env).stdout.splitlines()
+    assert [line.split("\t")[1:4] for line in lines] == [
+        ["sending", "chat.postMessage", "being-sent"],
+        ["dead", "chat.postMessage", "given-up"],
+        ["pending", "chat.postMessage", "waiting"],
+    ]
+    assert "claimed by worker-a until 2026-12-07T15:05:00+00:00" in lines[0]
+    assert "channel_not_found" in lines[1] and "next=2026-12-07T15:00:00+00:00" in lines[2]
