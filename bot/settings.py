@@ -28,7 +28,7 @@ LogLevelName = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 def _port(value: object) -> object:
     # One message for "not a number" and "out of range": the fix is the same either way.
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str) and text.isdigit():
+    if isinstance(text, str) and text.isascii() and text.isdigit():
         text = int(text)
     if isinstance(text, int) and not isinstance(text, bool) and 1 <= text <= 65535:
         return text

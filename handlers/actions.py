@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.context import Deps
 from bot.core.priority import PRIORITIES
+from bot.core.refs import parse_id
 from bot.services import notices, working
 from handlers.commands import change
 
@@ -17,19 +18,15 @@ __all__ = ["register"]
 _BUTTON_STATUS = {"ticket_pending": "PENDING", "ticket_solve": "SOLVED", "ticket_reopen": "OPEN"}
 
 
-def _number(text: str) -> int | None:
-    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
-
-
 def _request(action: dict[str, Any], user: str) -> working.ChangeRequest | None:
     """The change a button or select asks for; None for a value Slack would never send."""
     action_id = action.get("action_id", "")
     if action_id == "ticket_priority":
         number, _, priority = str((action.get("selected_option") or {}).get("value", "")).partition(":")
-        ticket = _number(number)
+        ticket = parse_id(number)
         valid = ticket is not None and priority in PRIORITIES
         return working.ChangeRequest(ticket, user, "priority", priority) if valid and ticket else None
-    ticket = _number(str(action.get("value", "")))
+    ticket = parse_id(str(action.get("value", "")))
     if ticket is None:
         return None
     if action_id == "ticket_take":

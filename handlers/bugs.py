@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import Deps
 from bot.core.bugs import FIELD_MAX, BugReport, bug_form_errors
 from bot.core.permissions import PermissionDeniedError
+from bot.core.refs import parse_id
 from bot.core.text import decode_slack_text
 from bot.core.ticket_command import BugAction, LinkBug
 from bot.services import bugs, notices, working
@@ -85,10 +86,6 @@ def _report(values: dict[str, str]) -> tuple[BugReport | None, dict[str, str]]:
     return BugReport(**typed), {}
 
 
-def _number(text: str) -> int | None:
-    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) and int(text) > 0 else None
-
-
 def register(app: App, deps: Deps) -> None:
     @app.view(BUG_FORM)
     def on_bug_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -124,7 +121,7 @@ def register(app: App, deps: Deps) -> None:
     def on_report_bug(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user = str((body.get("user") or {}).get("id") or "")
-        number = _number(str(action.get("value", "")))
+        number = parse_id(str(action.get("value", "")))
         if not user or number is None:
             return
         channel = (body.get("channel") or {}).get("id")
@@ -143,7 +140,7 @@ def register(app: App, deps: Deps) -> None:
     def on_bug_card_action(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         user = str((body.get("user") or {}).get("id") or "")
-        number = _number(str(action.get("value", "")))
+        number = parse_id(str(action.get("value", "")))
         if not user or number is None:
             return
         what = "resolve" if action.get("action_id") == BUG_RESOLVE else "notify"

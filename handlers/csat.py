@@ -10,6 +10,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.context import Deps
+from bot.core.refs import parse_id
 from bot.core.text import decode_slack_text
 from bot.services import csat
 from bot.slack import csat_blocks
@@ -20,22 +21,17 @@ from handlers.views import view_metadata
 __all__ = ["register"]
 
 
-def _ticket_id(text: str) -> int | None:
-    return int(text) if re.fullmatch(r"[1-9][0-9]{0,8}", text) else None
-
-
 def register(app: App, deps: Deps) -> None:
     @app.action(re.compile(rf"^{csat_blocks.RATE}:[1-5]$"))
     def on_rating(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         ticket, _, rating = str(action.get("value", "")).partition(":")
-        ticket_id = _ticket_id(ticket)
-        if ticket_id is None or not rating.isdigit():
-            return
+        ticket_id = parse_id(ticket)
+        score = parse_id(rating)
+        if ticket_id is None or score is None:
+            return  # not a value Frontline wrote: a forged or mangled click
         try:
-            answer = csat.rate(
-                deps.engine, ticket_id=ticket_id, rating=int(rating), user=clicker(body), now=deps.clock()
-            )
+            answer = csat.rate(deps.engine, ticket_id=ticket_id, rating=score, user=clicker(body), now=deps.clock())
         except csat.CsatError as error:
             answer = f":warning: {error}"
         tell_clicker(deps, body, action, answer)
@@ -44,7 +40,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
 
     def open_comment_form(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ticket_id = _ticket_id(str(action.get("value", "")))
+        ticket_id = parse_id(str(action.get("value", "")))
         if ticket_id is None:
             return
         show_form(deps, client, body, action, csat_comment_modal(ticket_id))

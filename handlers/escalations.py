@@ -15,6 +15,7 @@ from bot.context import Deps
 from bot.core.escalation import handoff_errors, read_handoff
 from bot.core.lifecycle import IllegalTransitionError
 from bot.core.permissions import PermissionDeniedError
+from bot.core.refs import parse_id
 from bot.core.text import decode_slack_text, escape_mrkdwn
 from bot.core.tiers import Tier, parse_tier
 from bot.services import escalations
@@ -64,10 +65,6 @@ def _local_today(deps: Deps) -> datetime:
     return deps.clock().astimezone(deps.config.tzinfo)
 
 
-def _number(text: str) -> int | None:
-    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
-
-
 def register(app: App, deps: Deps) -> None:
     _register_form(app, deps)
     _register_buttons(app, deps)
@@ -80,7 +77,7 @@ def _register_form(app: App, deps: Deps) -> None:
 
     def open_form(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         """After the ack (a lazy listener): the form, or why it cannot open."""
-        number, user = _number(str(action.get("value", ""))), clicker(body)
+        number, user = parse_id(str(action.get("value", ""))), clicker(body)
         if number is None or not user:
             return
         try:
@@ -105,7 +102,7 @@ def _register_buttons(app: App, deps: Deps) -> None:
     def on_suggestion(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         number, tier_name, trigger = [*str(action.get("value", "")).split(":", 2), "", ""][:3]
-        ticket, tier, user = _number(number), parse_tier(tier_name), clicker(body)
+        ticket, tier, user = parse_id(number), parse_tier(tier_name), clicker(body)
         if ticket is None or tier is None or tier is Tier.L1 or not user:
             return
         try:
@@ -119,7 +116,7 @@ def _register_buttons(app: App, deps: Deps) -> None:
     @app.action(re.compile(r"^escalation_(ack|take|return)$"))
     def on_handoff_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        escalation_id, user = _number(str(action.get("value", ""))), clicker(body)
+        escalation_id, user = parse_id(str(action.get("value", ""))), clicker(body)
         if escalation_id is None or not user:
             return
         now = deps.clock()

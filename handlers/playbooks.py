@@ -38,6 +38,7 @@ from bot.core.playbook_command import (
     parse_playbook_command,
 )
 from bot.core.playbooks import Playbook, PlaybookError
+from bot.core.refs import parse_id
 from bot.core.text import decode_slack_text
 from bot.services import incidents, playbook_runs
 from bot.services.incidents import Ref
@@ -142,10 +143,11 @@ def _register_reply_button(app: App, deps: Deps) -> None:
 
 
 def _playbook_of_run(deps: Deps, run_id: str) -> Playbook | None:
-    if not run_id.isdigit() or len(run_id) > 9:
+    number = parse_id(run_id)
+    if number is None:
         return None
     with read_scope(deps.engine) as session:
-        row = store.run_by_id(session, int(run_id))
+        row = store.run_by_id(session, number)
     return deps.policy.playbooks.get(row.playbook) if row is not None else None
 
 

@@ -110,6 +110,22 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         col(AuditEvent.after).not_in(_DONE),
     )
     ever_reopened = exists().where(reopenings, col(AuditEvent.entity_id) == Ticket.id)
+    in_period = and_(col(AuditEvent.at) >= start, col(AuditEvent.at) < end)
+    solves = and_(
+        col(AuditEvent.entity_type) == "ticket",
+        col(AuditEvent.field) == "status",
+        col(AuditEvent.before).not_in(_DONE),
+        col(AuditEvent.after).in_(_DONE),
+        in_period,
+    )
+    solved_in_period = select(col(AuditEvent.entity_id)).where(solves)
+    bounced = and_(reopenings, in_period, col(AuditEvent.entity_id).in_(solved_in_period))
+    ticket = col(AuditEvent.entity_id)
+    solved_any, reopened = session.execute(
+        select(
+            func.count(func.distinct(case((solves, ticket)))), func.count(func.distinct(case((bounced, ticket))))
+        ).where(col(AuditEvent.entity_type) == "ticket", col(AuditEvent.field) == "status", in_period)
+    ).one()
     escalated = exists().where(col(Escalation.ticket_id) == Ticket.id)
     rated_in = and_(col(CsatRating.rated_at) >= start, col(CsatRating.rated_at) < end)
     satisfied = func.sum(case((col(CsatRating.rating) >= 4, 1), else_=0))
@@ -142,7 +158,8 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         backlog=count(col(Ticket.status).in_(OPEN_STATUSES)),
         fcr_count=count(and_(solved_in, agent_replies <= 1, ~ever_reopened)),
         escalated=count(and_(created_in, escalated)),
-        reopened=count(and_(reopenings, col(AuditEvent.at) >= start, col(AuditEvent.at) < end), AuditEvent),
+        reopened=int(reopened or 0),
+        solved_any=int(solved_any or 0),
         csat_average=float(csat_average) if csat_average is not None else None,
         csat_count=int(csat_count),
         csat_satisfied=int(csat_satisfied or 0),

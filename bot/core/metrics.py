@@ -47,7 +47,9 @@ class Metrics:
     - fcr (first-contact resolution): tickets solved in the period with at most one agent reply in
       their thread and never reopened, over tickets solved in the period.
     - escalation rate: tickets created in the period that were escalated, over created.
-    - reopen rate: reopenings in the period, over tickets solved in the period.
+    - reopen rate: of the tickets solved (or closed) at least once in the period, whether reopened
+      since or not, the share that were reopened in the period; never above 100 %, and a period
+      whose every solve bounced back reads 100 %, not "—".
     - csat: the average 1–5 rating given in the period, how many ratings, and the share of 4s and
       5s (the CSAT score the health triage reads).
     """
@@ -65,7 +67,8 @@ class Metrics:
     backlog: int
     fcr_count: int
     escalated: int
-    reopened: int
+    reopened: int  # tickets solved in the period that were reopened in it
+    solved_any: int = 0  # tickets solved (or closed) at least once in the period, reopened since or not
     csat_average: float | None = None
     csat_count: int = 0
     csat_satisfied: int = 0  # ratings of 4 or 5
@@ -92,7 +95,7 @@ class Metrics:
 
     @property
     def reopen_rate(self) -> float | None:
-        return ratio(self.reopened, self.solved)
+        return ratio(self.reopened, self.solved_any)
 
     @property
     def csat_score(self) -> float | None:

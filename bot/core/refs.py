@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BadReferenceError", "format_ticket_ref", "is_bug_ref", "parse_bug_ref", "parse_ticket_ref"]
+__all__ = ["BadReferenceError", "format_ticket_ref", "is_bug_ref", "parse_bug_ref", "parse_id", "parse_ticket_ref"]
 
 _TICKET_REF = re.compile(r"^(?:T-?)?(\d{1,9})$", re.IGNORECASE)
 _BUG_REF = re.compile(r"^BUG-?(\d{1,9})$", re.IGNORECASE)
@@ -37,3 +37,11 @@ def parse_bug_ref(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise BadReferenceError(f"'{text.strip()}' is not a bug reference (use BUG-7)")
     return int(match.group(1))
+
+
+def parse_id(text: object) -> int | None:
+    """A positive id of up to nine ASCII digits, as Frontline writes into button values and form
+    metadata; None for anything else ("0", "²", "٣", "1e3", a forged 30-digit value)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[1-9][0-9]{0,8}", text):
+        return None
+    return int(text)

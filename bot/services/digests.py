@@ -93,7 +93,11 @@ def _decide(
 ) -> int | None:
     """The daily digest (or, with `by`, one asked for now): counted now, recorded, its post queued."""
     kind = "adhoc" if by else "daily"
-    since = digests.previous_due(session, due) or due - timedelta(days=1)
+    # The first digest counts from the schedule's previous slot: Monday's covers Friday 09:00 on.
+    settings = policy.config.digest
+    days = WEEKDAYS if settings.weekdays_only else EVERY_DAY
+    scheduled_before = latest_slot(due - timedelta(seconds=1), tz=policy.config.tzinfo, at=settings.time, days=days)
+    since = digests.previous_due(session, due) or scheduled_before
     day = due.astimezone(policy.config.tzinfo).date()
     snapshot = digests.snapshot(session, day=day, since=since, now=now)
     digest_id = digests.claim(

@@ -370,19 +370,24 @@ def set_severity(db: Engine, policy: Policy, *, ref: Ref, severity: str, actor: 
 
 def link(db: Engine, policy: Policy, *, ref: Ref, numbers: tuple[int, ...], actor: str, now: datetime) -> str:
     with session_scope(db) as session:
-        incident, row = _locked(session, policy, ref)
-        _check_open(incident, "link its tickets before resolving it, or tell their requesters yourself")
-        ticket_ids = playbook_runs.tickets_to_link(session, policy, list(numbers), actor=actor)
-        added = set(playbook_runs.link_tickets(session, row, ticket_ids, actor=actor, now=now))
-        if not added:
-            refs = ", ".join(f"T-{n}" for n in numbers)
-            return f"{refs} {'is' if len(numbers) == 1 else 'are'} already linked to {incident.ref}; nothing changed."
-        refs = ", ".join(f"T-{n}" for n, ticket_id in zip(numbers, ticket_ids, strict=True) if ticket_id in added)
-        before = engine_.run_from_json(row.state)
-        after = engine_.note(before, "linked", refs, by=actor, now=now)
-        playbook_runs.save(session, policy, row, before, after, actor=actor, now=now)
-        _refresh_card(session, incident, now=now)
-        return f"Linked {refs} to {incident.ref}."
+        return link_in(session, policy, ref=ref, numbers=numbers, actor=actor, now=now)
+
+
+def link_in(session: Session, policy: Policy, *, ref: Ref, numbers: tuple[int, ...], actor: str, now: datetime) -> str:
+    """`link` within the caller's transaction (a surge's late joiner is linked as it joins)."""
+    incident, row = _locked(session, policy, ref)
+    _check_open(incident, "link its tickets before resolving it, or tell their requesters yourself")
+    ticket_ids = playbook_runs.tickets_to_link(session, policy, list(numbers), actor=actor)
+    added = set(playbook_runs.link_tickets(session, row, ticket_ids, actor=actor, now=now))
+    if not added:
+        refs = ", ".join(f"T-{n}" for n in numbers)
+        return f"{refs} {'is' if len(numbers) == 1 else 'are'} already linked to {incident.ref}; nothing changed."
+    refs = ", ".join(f"T-{n}" for n, ticket_id in zip(numbers, ticket_ids, strict=True) if ticket_id in added)
+    before = engine_.run_from_json(row.state)
+    after = engine_.note(before, "linked", refs, by=actor, now=now)
+    playbook_runs.save(session, policy, row, before, after, actor=actor, now=now)
+    _refresh_card(session, incident, now=now)
+    return f"Linked {refs} to {incident.ref}."
 
 
 def resolve(db: Engine, policy: Policy, *, ref: Ref, actor: str, now: datetime) -> str:

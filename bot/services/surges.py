@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import SurgeConfig
+from bot.core.permissions import PermissionDeniedError
 from bot.core.surge import Anchors, Embedder, JoinSurge, NewSurge, Seen, SurgeRule, Vectors, Window, decide, topic_of
 from bot.core.text import truncate
 from bot.services import incidents, playbook_runs
@@ -160,7 +161,7 @@ def _check_one(
         assert joined is not None and joined.id is not None
         store.add_member(session, joined, ticket.ticket_id, now=now)
         store.touch(session, joined, ticket.created_at)
-        _enqueue_join(session, joined, ticket.ticket_id, now=now)
+        _enqueue_join(session, policy, joined, ticket.ticket_id, now=now)
         return "joined"
     return "checked"
 
@@ -304,11 +305,32 @@ def _enqueue_refresh(session: Session, surge: Surge, *, change: str, note: str |
         )  # fmt: skip
 
 
-def _enqueue_join(session: Session, surge: Surge, ticket_id: int, *, now: datetime) -> None:
+def _enqueue_join(session: Session, policy: Policy, surge: Surge, ticket_id: int, *, now: datetime) -> None:
     assert surge.id is not None
     [joined] = store.members_of(session, surge.id, ticket_id=ticket_id)
-    note = surge_blocks.joined_note(joined.number, joined.title)
+    note = surge_blocks.joined_note(joined.number, joined.title) + _link_to_incident(
+        session, policy, surge, joined, now
+    )
     _enqueue_refresh(session, surge, change=f"ticket:{ticket_id}", note=note, now=now)
+
+
+def _link_to_incident(session: Session, policy: Policy, surge: Surge, joined: store.Member, now: datetime) -> str:
+    """A ticket that joins a surge after its incident was started is linked to the incident (its
+    requester is told when it is resolved), by whoever started it; what happened, for the thread."""
+    if surge.incident_id is None:
+        return ""
+    incident = session.get(Incident, surge.incident_id)
+    if incident is None:
+        return ""
+    try:
+        incidents.link_in(
+            session, policy, ref=incidents.Ref(number=incident.number), numbers=(joined.number,),
+            actor=surge.incident_by or "", now=now,
+        )  # fmt: skip
+    except (incidents.IncidentError, incidents.IncidentNotFoundError, PermissionDeniedError) as error:
+        log.info("surge_joiner_not_linked", surge=surge.number, incident=incident.ref, reason=str(error))
+        return f" · not linked to {incident.ref}: {error}"
+    return f" · linked to {incident.ref}"
 
 
 def _surge_of(session: Session, message: OutboxMessage) -> Surge:

@@ -348,7 +348,7 @@ def _retry_after(error: Exception) -> timedelta:
         value = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
         if isinstance(value, list):
             value = value[0] if value else None
-        if value is not None and str(value).isdigit():
+        if value is not None and str(value).isascii() and str(value).isdigit():
             return timedelta(seconds=int(value))
     return timedelta(0)
 

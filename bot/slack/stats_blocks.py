@@ -145,7 +145,7 @@ def _root_causes(causes: list[tuple[str | None, int]]) -> str:
     total = sum(count for _, count in causes)
     lines = [
         f"• {ROOT_CAUSES[cause][0] if cause in ROOT_CAUSES else escape_mrkdwn(cause)}: {count}"
-        f" ({count * 100 // total}%)" + (f" → {ROOT_CAUSES[cause][1]}" if cause in ROOT_CAUSES else "")
+        f" ({count / total:.0%})" + (f" → {ROOT_CAUSES[cause][1]}" if cause in ROOT_CAUSES else "")
         for cause, count in classified
     ]
     if unclassified:

@@ -208,3 +208,14 @@ def test_the_weekly_voice_of_the_customer_flags_a_question_asked_more_than_twent
         [weekly] = [m for m in sandbox.standin.messages("C_STANDUP") if m["text"].startswith("Weekly support review")]
         said = render_message(weekly["replies"][1])
         assert "21× like" in said and "SSO" not in said.split("In their words")[0]
+
+
+def test_the_first_monday_digest_counts_from_friday_nine(database_url: str) -> None:
+    clock = Clock(datetime(2026, 12, 4, 10, 0, tzinfo=NY))  # Friday, after Friday's 09:00 slot
+    with Sandbox(database_url=database_url, config=parse_config(CONFIG), clock=clock, with_worker=False) as dg:
+        _command(dg, "/ticket", "Invoices PDF is blank", REQUESTER)  # Friday 10:00
+        clock.now = datetime(2026, 12, 6, 15, 0, tzinfo=NY)
+        _command(dg, "/ticket", "Login loops on the admin console", REQUESTER)  # Sunday
+        assert _tick(dg, clock, datetime(2026, 12, 7, 9, 0, 30, tzinfo=NY))  # no digest before: the first
+        [digest] = [d for d in _digests(dg) if "2026-12-07" in d["text"]]
+        assert digest["text"].startswith("Standup digest 2026-12-07: 2 new"), digest["text"]

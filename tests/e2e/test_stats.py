@@ -110,7 +110,7 @@ def test_a_working_day_measured(st: Sandbox, clock: Clock) -> None:
     assert (m.sla_achieved, m.sla_breached) == (5, 1) and m.sla_compliance == pytest.approx(5 / 6)
     assert (m.fcr_count, m.fcr) == (1, 0.5)  # T-2 yes; T-4 had two replies
     assert (m.escalated, m.escalation_rate) == (1, 0.25)
-    assert (m.reopened, m.reopen_rate) == (1, 0.5)
+    assert (m.reopened, m.solved_any, m.reopen_rate) == (1, 3, 1 / 3)  # T-1, T-4, T-2 solved; T-1 reopened
 
     shown = _command(st, clock, _at(17), "stats week", AGENT, command="/support")
     assert shown.startswith("Support stats, last week: 4 created, 2 solved, SLA compliance 83%, backlog 2")
@@ -186,3 +186,26 @@ def test_stats_over_an_empty_database_say_so_instead_of_dividing_by_zero(st: San
     response = st.simulator.slash_command("/support", "stats month", user_id=AGENT, channel_id="C_TRIAGE")
     text = render_message(response.json())
     assert "SLA compliance — (0 met · 0 breached)" in text and "— (none yet)" in text
+
+
+def test_forged_ratings_are_ignored_not_500(st: Sandbox, clock: Clock) -> None:
+    _working_day(st, clock)
+    dm = st.standin.dm_channel(REQUESTER)
+    assert dm is not None
+    prompt = next(m for m in st.standin.messages(dm) if m["text"].startswith("How did we do on"))
+    [button] = [
+        e
+        for b in prompt["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"].startswith("5")
+    ]
+    ticket = button["value"].split(":")[0]
+    for value in (f"{ticket}:²", f"{ticket}:٣", f"{ticket}:0", f"{ticket}:", "²:5", f"{ticket}:{'9' * 30}"):
+        response = st.simulator.block_action(
+            user_id=REQUESTER, actions=[{**button, "value": value}], channel_id=dm, message=prompt
+        )
+        assert response.status == 200, value
+    _tick(st, clock, _at(17))
+    with read_scope(st.deps.engine) as session:
+        assert session.exec(select(CsatRating)).all() == []

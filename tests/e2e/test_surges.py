@@ -152,6 +152,18 @@ def test_start_incident_from_the_alert_links_the_members_once(box: Sandbox, cloc
     assert f"Incident {incident.ref} started by <@{LEAD}>" in str(alert["blocks"])
     assert any("already started" in e["text"] for e in box.standin.ephemerals() if e.get("user") == LEAD)
 
+    # A look-alike after the incident started joins the surge and is linked to the incident, so its
+    # requester hears when the incident is resolved.
+    _ticket(box, clock, "reports page shows 0 for every metric today 😱", "U_GAMMA")
+    _sweep(box, clock)
+    with Session(box.deps.engine) as session:
+        linked = session.exec(select(Ticket.number).join(RunTicket, col(RunTicket.ticket_id) == Ticket.id)).all()
+    assert sorted(linked) == [1, 2, 3, 4]
+    [alert] = _alerts(box)
+    assert alert["replies"][-1]["text"] == (
+        f"T-4 joined this surge: reports page shows 0 for every metric today 😱 · linked to {incident.ref}"
+    )
+
 
 def test_simultaneous_checks_make_one_alert(box: Sandbox, clock: Clock) -> None:
     for text, requester in DASHBOARD:
