@@ -221,6 +221,14 @@ def has_due(session: Session, now: datetime) -> bool:
     return session.exec(select(OutboxMessage.id).where(_claimable(now)).limit(1)).first() is not None
 
 
+def latest_of(session: Session, purpose: str) -> OutboxMessage | None:
+    """The most recently decided row of `purpose` (the last digest posted, say)."""
+    statement = (
+        select(OutboxMessage).where(col(OutboxMessage.purpose) == purpose).order_by(col(OutboxMessage.id).desc())
+    )
+    return session.exec(statement.limit(1)).first()
+
+
 def undelivered(session: Session) -> Sequence[OutboxMessage]:
     statement = select(OutboxMessage).where(col(OutboxMessage.status) != SENT).order_by(col(OutboxMessage.id))
     return session.exec(statement).all()

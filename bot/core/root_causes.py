@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.text import truncate
+
 __all__ = ["RESOLUTION_TYPES", "ROOT_CAUSES", "Classification", "ClassificationError", "parse_classification"]
 
 # name -> (label, what to do about a pile of them), from seed 001's monthly root-cause analysis
@@ -47,8 +49,14 @@ def _name(word: str) -> str:
 
 def parse_classification(words: list[str]) -> Classification:
     """`<root cause> [<resolution type>]`, spelt with - or _, in any case."""
-    if not 1 <= len(words) <= 2:
+    if not words:
         raise ClassificationError(f"give a root cause and, optionally, a resolution type. {_choices()}")
+    if len(words) > 2:
+        extra = " ".join(words[2:])
+        raise ClassificationError(
+            f"a root cause and a resolution type are all it takes; '{truncate(extra, 40)}' is more"
+            f" (a note goes in `/ticket note`). {_choices()}"
+        )
     cause = _name(words[0])
     if cause not in ROOT_CAUSES:
         raise ClassificationError(f"'{words[0]}' is not a root cause. {_choices()}")

@@ -24,7 +24,7 @@ from bot.core.permissions import PermissionDeniedError
 from bot.core.voc import is_question, repeated_questions
 from bot.services.policy import Policy
 from bot.slack import digest_blocks, stats_blocks
-from bot.slack.delivery import FILES_UPLOAD_V2, AfterSent, GiveUpError, Prepare
+from bot.slack.delivery import FILES_UPLOAD_V2, PLACE_ERRORS, AfterSent, GiveUpError, Prepare
 from store import digests, metrics, outbox, voc
 from store.db import read_scope, session_scope
 from store.models import Digest, OutboxMessage
@@ -77,8 +77,16 @@ def post_now(engine: Engine, policy: Policy, *, actor: str, request_key: str, no
     if not channel:
         raise DigestError("No standup channel is set: add `channels.standup` to frontline.yaml.")
     with session_scope(engine) as session:
+        last = outbox.latest_of(session, HEADLINE)
         decided = _decide(session, policy, slot=request_key[:64], due=now, channel=channel, now=now, by=actor)
-    return f"A digest is on its way to <#{channel}>." if decided else "That digest is already on its way."
+    answer = f"A digest is on its way to <#{channel}>." if decided else "That digest is already on its way."
+    if last is not None and last.status == outbox.DEAD and last.last_error in PLACE_ERRORS:
+        # Say so now: the post will fail the same way until someone fixes the channel.
+        answer += (
+            f" The last one could not be posted there (Slack said `{last.last_error}`):"
+            " invite me, or fix `channels.standup`."
+        )
+    return answer
 
 
 def _decide(

@@ -141,6 +141,13 @@ def test_a_standup_channel_the_bot_cannot_post_to_is_reported_once(database_url:
         assert len(reports) == 1 and "<#C_PRIVATE>" in reports[0]
         posts = [c for c in sandbox.standin.calls_to("chat.postMessage") if c.args.get("channel") == "C_PRIVATE"]
         assert len(posts) == 2  # one attempt a day, no retry loop
+        # Asking for one now says the channel is the trouble, instead of only "on its way".
+        clock.now = datetime(2026, 12, 8, 11, 0, tzinfo=NY)
+        asked = _command(sandbox, "/support", "digest", AGENT)
+        assert asked == (
+            "A digest is on its way to <#C_PRIVATE>. The last one could not be posted there (Slack said"
+            " `channel_not_found`): invite me, or fix `channels.standup`."
+        )
 
 
 def test_the_weekly_review_comes_on_its_day_with_traffic_lights_and_a_chart(database_url: str, clock: Clock) -> None:

@@ -280,7 +280,10 @@ def test_a_hint_repeated_with_the_same_value_is_fine() -> None:
         ("cause T-4", "give a root cause"),
         ("cause T-4 gremlins", "'gremlins' is not a root cause. Root causes: user_error, documentation_gap"),
         ("solve T-4 user_error shrug", "'shrug' is not a resolution type. Root causes:"),
-        ("solve T-4 user_error agent_resolved and more", "give a root cause and, optionally, a resolution type"),
+        (
+            "solve T-4 user_error agent_resolved and more",
+            "a root cause and a resolution type are all it takes; 'and more' is more",
+        ),
     ],
 )
 def test_a_root_cause_must_be_one_of_the_taxonomy(text: str, message: str) -> None:
