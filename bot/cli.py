@@ -241,6 +241,7 @@ def tick(
 @app.command()
 def outbox() -> None:
     """List Slack messages not yet delivered (pending, retrying or failed permanently)."""
+    from bot.core.pii import mask_pii
     from store import outbox as outbox_store
     from store.db import read_scope
 
@@ -259,7 +260,7 @@ def outbox() -> None:
                 when = f"next={row.next_attempt_at.isoformat()}"
             typer.echo(
                 f"{row.id}\t{row.status}\t{row.method}\t{row.key}\tattempts={row.attempts}\t"
-                f"{when}\t{row.last_error or ''}"
+                f"{when}\t{mask_pii(row.last_error or '')}"
             )
 
 
@@ -486,9 +487,14 @@ def _explain(error: BaseException) -> str | None:
         return f"database error: {reason} (check DATABASE_URL and that the server is running)"
     if isinstance(error, SlackApiError):
         code = error.response.get("error") or f"HTTP {error.response.status_code}"
+        if error.response.status_code >= 500 or code in {"service_unavailable", "fatal_error", "internal_error"}:
+            # Slack's side is down, not the token: the supervisor's restart will try again.
+            return f"Slack is not answering properly ({code!r}); try again shortly (see https://slack-status.com)"
         return f"Slack answered {code!r}: check SLACK_BOT_TOKEN and SLACK_API_URL"
     if isinstance(error, urllib.error.URLError):
         return f"cannot reach Slack: {error.reason} (check SLACK_API_URL)"
+    if isinstance(error, TimeoutError):  # socket.timeout: no strerror to show
+        return "cannot reach Slack: timed out (check SLACK_API_URL; Slack may be slow or down)"
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return (
             "the port is already in use (choose another: --port or PORT for the web port, --metrics-port for metrics)"

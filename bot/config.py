@@ -38,6 +38,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from bot.core.durations import format_duration, parse_duration
+from bot.core.pii import mask_pii
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -121,6 +122,7 @@ def _shown(value: object) -> str:
     if isinstance(value, tuple):
         value = list(value)
     text = value.isoformat() if isinstance(value, date | time) else repr(value)
+    text = mask_pii(text)  # a token or an address pasted into the wrong key is not printed back
     return text if len(text) <= 60 else text[:57] + "..."
 
 

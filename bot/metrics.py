@@ -35,6 +35,7 @@ from store.db import read_scope
 from store.digests import Backlog
 
 __all__ = [
+    "LISTENER_FAILED",
     "PRIORITIES",
     "SLACK_REQUEST_KINDS",
     "DatabaseCollector",
@@ -121,8 +122,14 @@ def request_kind(body: dict[str, Any]) -> str:
     return "other"
 
 
-def request_outcome(status: int) -> str:
-    """The `outcome` label of Bolt's answer status."""
+# Set on a request's context when a listener raised (handlers.errors), whatever was answered.
+LISTENER_FAILED = "frontline_listener_failed"
+
+
+def request_outcome(status: int, *, failed: bool = False) -> str:
+    """The `outcome` label of Bolt's answer status (`failed`: a listener raised, whatever was answered)."""
+    if failed:
+        return "error"
     if status < 400:
         return "ok"
     if status == 401:

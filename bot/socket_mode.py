@@ -11,7 +11,7 @@ from slack_bolt.adapter.socket_mode.internals import build_headers, send_respons
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.metrics import Metrics, request_kind, request_outcome
+from bot.metrics import LISTENER_FAILED, Metrics, request_kind, request_outcome
 
 __all__ = ["MeteredSocketModeHandler"]
 
@@ -35,5 +35,7 @@ class MeteredSocketModeHandler(SocketModeHandler):
             # thread goes on to other work.
             structlog.contextvars.clear_contextvars()
         self._metrics.slack_request(
-            request_kind(request.body), request_outcome(response.status), time.perf_counter() - started
+            request_kind(request.body),
+            request_outcome(response.status, failed=bool(request.context.get(LISTENER_FAILED))),
+            time.perf_counter() - started,
         )

@@ -21,17 +21,29 @@ from waitress.task import ThreadedTaskDispatcher
 from bot.context import Deps
 from bot.health import Readiness, ReadinessReport
 from bot.logs import new_request_id
-from bot.metrics import Metrics, request_kind, request_outcome
+from bot.metrics import LISTENER_FAILED, Metrics, request_kind, request_outcome
 from bot.slack.client import make_web_client
 from store.db import PROBE_TIMEOUT_SECONDS
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["EVENTS_PATH", "PROBE_PATHS", "HttpServer", "Ops", "make_server", "make_wsgi_app", "ops_for"]
+__all__ = [
+    "EVENTS_PATH",
+    "LIVENESS_PATH",
+    "PROBE_PATHS",
+    "HttpServer",
+    "Ops",
+    "make_server",
+    "make_wsgi_app",
+    "ops_for",
+]
 
 EVENTS_PATH = "/slack/events"
-# Answered by threads of their own, never queued behind Slack's requests (see _ProbesApart).
-PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Answered by threads of their own, never queued behind Slack's requests (see _ProbesApart):
+# liveness by one thread that nothing else uses (it touches nothing, so it is never slow), readiness
+# and metrics, which ask the database with 2 s timeouts, by two more.
+LIVENESS_PATH = "/healthz"
+PROBE_PATHS = frozenset({"/readyz", "/metrics"})
 PROBE_THREADS = 2
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -123,7 +135,9 @@ class _MeteredRequestHandler(SlackRequestHandler):
         response = self.app.dispatch(bolt_request)
         if self._metrics is not None:
             elapsed = time.perf_counter() - started
-            self._metrics.slack_request(request_kind(bolt_request.body), request_outcome(response.status), elapsed)
+            failed = bool(bolt_request.context.get(LISTENER_FAILED))
+            outcome = request_outcome(response.status, failed=failed)
+            self._metrics.slack_request(request_kind(bolt_request.body), outcome, elapsed)
         return response
 
 
@@ -148,19 +162,24 @@ class _ProbesApart(ThreadedTaskDispatcher):
     def __init__(self, threads: int) -> None:
         super().__init__()
         self.set_thread_count(threads)
-        self._probes = ThreadedTaskDispatcher()
+        self._live, self._probes = ThreadedTaskDispatcher(), ThreadedTaskDispatcher()
+        self._live.set_thread_count(1)
         self._probes.set_thread_count(PROBE_THREADS)
 
     def add_task(self, task: Any) -> None:
         requests = getattr(task, "requests", None)
-        if requests and getattr(requests[0], "path", None) in PROBE_PATHS:
+        path = getattr(requests[0], "path", None) if requests else None
+        if path == LIVENESS_PATH:
+            self._live.add_task(task)
+        elif path in PROBE_PATHS:
             self._probes.add_task(task)
         else:
             super().add_task(task)
 
     def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
+        live_done = self._live.shutdown(cancel_pending, timeout)
         probes_done = self._probes.shutdown(cancel_pending, timeout)
-        return bool(super().shutdown(cancel_pending, timeout) and probes_done)
+        return bool(super().shutdown(cancel_pending, timeout) and probes_done and live_done)
 
 
 class HttpServer:

@@ -10,6 +10,8 @@ from typing import Any
 import structlog
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from bot.metrics import LISTENER_FAILED
+
 __all__ = ["register"]
 
 log = structlog.get_logger(__name__)
@@ -21,6 +23,7 @@ def register(app: App) -> None:
         reference = uuid.uuid4().hex[:8]
         body: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
         log.exception("listener_failed", reference=reference, error=type(error).__name__, command=body.get("command"))
+        request.context[LISTENER_FAILED] = True  # counted as an error even when the person gets a 200 apology
         if response is None or "command" not in body:
             return  # events keep their 500 so Slack retries them; acked requests need nothing
         response.status = 200

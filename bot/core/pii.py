@@ -19,7 +19,11 @@ _TOKEN = re.compile(
     r"|\bxapp-[A-Za-z0-9-]{6,}"
     r"|\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}"
     r"|\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*"
-    r"|\bv0=[0-9a-f]{64}\b",
+    r"|\bv0=[0-9a-f]{64}\b"
+    # Slack incoming webhooks and workflow triggers: the URL is the credential.
+    r"|\bhooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"
+    # An Authorization header's credential, whatever its scheme (Basic base64 reads like a word).
+    r"|\bauthorization[\"']?\s*[:=]\s*[\"']?(?:basic|digest|token)\s+[A-Za-z0-9+/._~-]+=*",
     re.IGNORECASE,
 )
 # scheme://user:password@host: the password goes, the user and host stay (they help debugging).
@@ -33,17 +37,26 @@ _NAMED_SECRET = re.compile(
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# 13–19 digits, optionally grouped by spaces or dashes: a card number when the Luhn sum says so.
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+# 13–19 digits, optionally grouped by spaces, dashes or dots: a card number when the Luhn sum says so.
+_CARD = re.compile(r"(?<![\d-])(?:\d[ .-]?){12,18}\d(?![\d-]|\.\d)")
 # A phone number: international (+country code), North American (415) 555-0132, or a national
 # number with a trunk 0 (020 7946 0958). Dates, times, amounts and ids stay as they are.
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
-    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
-    r"|\b\d{3}[ .-]\d{3}[ .-]\d{4}"
+    r"|(?:\b1[ .-]?)?\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+    r"|(?:\b1[ .-])?\b\d{3}[ .-]\d{3}[ .-]\d{4}"
     r"|\b0\d{2,4}[ .-]\d{3,4}[ .-]\d{3,4}"
+    r"|\b0\d{3,4}[ .-]\d{5,7}"  # 07700 900123
+    r"|\(0\)\s?\d{2,4}[ .-]?\d{3,4}[ .-]?\d{3,4}"  # (0)20 7946 0958, the trunk 0 in brackets
     r")(?![\w.]\d)(?!\w)"
+)
+# An unformatted run of digits is a phone number only where the text says so ("call me on
+# 4155550132"): alone, 10 digits are as often an order number or a timestamp.
+_CUED_PHONE = re.compile(
+    r"(\b(?:call|phone|tel|telephone|mobile|cell|whatsapp|sms|text me|reach me|ring)\b[^\d\n]{0,16})"
+    r"(\+?\d{9,14})(?!\d)",
+    re.IGNORECASE,
 )
 # Keys whose values are secrets whatever they look like (in a log event's fields).
 _SECRET_FIELD = re.compile(r"passw|secret|token|authorization|api[_-]?key|cookie|signature", re.IGNORECASE)
@@ -75,7 +88,8 @@ def mask_pii(text: str) -> str:
     text = _NAMED_SECRET.sub(rf"\1{SECRET}", text)
     text = _EMAIL.sub("[email]", text)
     text = _CARD.sub(_card, text)
-    return _PHONE.sub(_phone, text)
+    text = _PHONE.sub(_phone, text)
+    return _CUED_PHONE.sub(r"\1[phone]", text)
 
 
 def mask_value(value: Any) -> Any:

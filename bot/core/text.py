@@ -58,9 +58,15 @@ def _without_scheme(url: str) -> str:
 def decode_slack_text(text: str) -> str:
     """Slack's wire format → the text as the person typed it (mentions as @name, links as URLs).
 
-    NUL characters are dropped: no reader can see them and PostgreSQL cannot store them.
+    NUL characters are dropped: no reader can see them and PostgreSQL cannot store them. A lone
+    surrogate (JSON's "\\ud800" with no partner; a real pair arrives as one character) becomes
+    U+FFFD: it cannot be encoded, so it would fail the first UTF-8 or UTF-16 write.
     """
-    return _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text)).replace("\x00", "")
+    decoded = _decode_entities(_MARKUP.sub(lambda m: _render_markup(m.group(1)), text)).replace("\x00", "")
+    return _LONE_SURROGATE.sub("\ufffd", decoded)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # Characters that change how the text around them is laid out, never what it says: bidi embeddings,

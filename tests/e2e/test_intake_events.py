@@ -266,3 +266,19 @@ def test_an_event_no_listener_takes_is_acknowledged_so_slack_does_not_retry_it(s
     for n, event in enumerate([{"type": "emoji_changed", "subtype": "add"}, {"type": "no_such_event"}]):
         _send(sandbox, event, f"Ev_OTHER_{n}")  # asserts 200
     assert _tickets(sandbox) == []
+
+
+def test_a_lone_surrogate_in_an_event_is_replaced_not_a_500(sandbox: Sandbox) -> None:
+    """JSON may carry "\\ud800" with no partner; no encoder can write it (it failed with a 500)."""
+    event = {
+        "type": "message",
+        "channel": "C_HELP",
+        "user": "U_A",
+        "text": "Printer \ud800 jams",
+        "ts": "1796658000.000100",
+    }
+    _send(sandbox, event, "Ev_SURROGATE")
+    [ticket] = _tickets(sandbox)
+    assert ticket.title == "Printer \ufffd jams"
+    sandbox.wait_until_delivered()
+    assert _dead(sandbox) == [] and len(sandbox.standin.messages("C_TRIAGE")) == 1

@@ -24,7 +24,7 @@ def stuck_server() -> Iterator[tuple[HttpServer, threading.Event, list[str]]]:
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ["PATH_INFO"]
-        if path == EVENTS_PATH:
+        if path == EVENTS_PATH or environ.get("QUERY_STRING") == "stuck":  # a probe of a frozen database
             served.append("waiting")
             release.wait(30)
         served.append(f"{path}:{threading.current_thread().name}")
@@ -78,3 +78,22 @@ def test_a_keep_alive_connection_is_routed_by_each_request(
     connection.close()
     answered = [line.split(":")[0] for line in served if line != "waiting"]
     assert answered == ["/healthz", EVENTS_PATH, "/readyz", EVENTS_PATH]
+
+
+def test_liveness_answers_while_the_readiness_threads_wait_too(
+    stuck_server: tuple[HttpServer, threading.Event, list[str]],
+) -> None:
+    """/readyz and /metrics each ask the database (2 s timeouts): a burst of them against a frozen
+    one must not hold up /healthz, or a liveness probe restarts a process that is fine."""
+    server, release, served = stuck_server
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        stuck = [pool.submit(_get, server, f"{path}?stuck", 30) for path in ("/readyz", "/metrics") * 3]
+        deadline = time.monotonic() + 5
+        while served.count("waiting") < 2 and time.monotonic() < deadline:  # both probe threads busy
+            time.sleep(0.01)
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert _get(server, "/healthz", timeout=2) == (200, b"/healthz")
+        assert time.monotonic() - started < 1
+        release.set()
+        assert [future.result(timeout=10)[0] for future in stuck] == [200] * 6

@@ -44,3 +44,7 @@ def test_each_request_logs_its_own_id_and_command_with_pii_masked(
     assert all(record["command"] == "/ticket" and len(record["request_id"]) == 16 for record in failures)
     assert failures[0]["request_id"] != failures[1]["request_id"]
     assert "7946" not in json_logs.getvalue() and "jane@" not in json_logs.getvalue()
+    # The person got a 200 with an apology; the metric still says the request failed.
+    registry = broken_sandbox.deps.metrics.registry
+    assert registry.get_sample_value("frontline_slack_requests_total", {"kind": "command", "outcome": "error"}) == 2
+    assert registry.get_sample_value("frontline_slack_requests_total", {"kind": "command", "outcome": "ok"}) is None

@@ -787,3 +787,10 @@ def test_customers_csv_quoting_and_header_mistakes_are_reported(tmp_path: Path, 
 def test_weekdays_may_be_written_in_full(written: str, read: str) -> None:
     assert parse_config({"business_hours": {"days": [written]}}).business_hours.days == (read,)
     assert parse_config({"digest": {"weekly_day": written}}).digest.weekly_day == read
+
+
+def test_a_secret_pasted_into_the_wrong_key_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"channels": {"triage": "xoxb-111-222-secretpart"}, "roles": {"agents": ["jane@acme.io"]}})
+    assert "secretpart" not in str(raised.value) and "jane@" not in str(raised.value)
+    assert "(got '[token]')" in str(raised.value) and "[email]" in str(raised.value)

@@ -27,16 +27,24 @@ MASKED = [
     ("ring +49-30-1234567", "ring [phone]"),
     ("ring +33 1 23 45 67 89", "ring [phone]"),
     ("ring 020 7946 0958", "ring [phone]"),
+    ("ring 07700 900123", "ring [phone]"),
+    ("ring (0)20 7946 0958 or +44 (0)20 7946 0958", "ring [phone] or [phone]"),
+    ("call 1-800-555-0199", "call [phone]"),
+    ("call me on 4155550132 after 5", "call me on [phone] after 5"),
+    ("mobile: +447700900123", "mobile: [phone]"),
     # cards (Luhn-valid), with spaces or dashes or none
     ("card 4111 1111 1111 1111 declined", "card [card] declined"),
     ("card 5500-0000-0000-0004", "card [card]"),
     ("amex 378282246310005", "amex [card]"),
+    ("card 4111.1111.1111.1111", "card [card]"),
     # Slack and other tokens, anywhere
     ("token xoxb-1234567890-abcdefghij leaked", "token [token] leaked"),
     ("xoxp-1-2-3-abcdef", "[token]"),
     ("refresh xoxe.xoxp-1-Mi0yLTE3 and xoxe-1-My0xLTE3", "refresh [token] and [token]"),
     ("app token xapp-1-A0B1C2-123-abcdef", "app token [token]"),
     ("Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig", "Authorization: [token]"),
+    ("Authorization: Basic dXNlcjpwYXNz", "[token]"),
+    ("webhook https://hooks.slack.com/services/T0AAA/B0BBB/abcdefghijklmnopqrstuvwx ok", "webhook https://[token] ok"),
     ("https://hooks.example.com/x?token=abc123def&next=1", "https://hooks.example.com/x?token=[secret]&next=1"),
     ('{"bot_token": "xoxb-99999999-zzzz", "ok": true}', '{"bot_token": "[token]", "ok": true}'),
     ('{"password": "hunter2", "user": "app"}', '{"password": "[secret]", "user": "app"}'),
@@ -65,6 +73,9 @@ UNTOUCHED = [
     "request 3f2a9c0d1e2b4a5f",
     "postgresql://db.internal:5432/prod",  # no password
     "the token field was empty",
+    "order 1234567890 shipped",  # ten digits with no phone word before them
+    "Basic information is missing",
+    "amount 4111.11 and version 1.2.3.4",
 ]
 
 
