@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, exists, func
+from sqlalchemy import ColumnElement, and_, case, cast, exists, func, literal_column, text
 from sqlalchemy import Float as SqlFloat
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.core.metrics import Durations, Metrics
-from store.models import AuditEvent, Comment, CsatRating, Escalation, Ticket
+from store.models import AUDIT_STATUS_CHANGES, AuditEvent, Comment, CsatRating, Escalation, Ticket
 
 __all__ = ["measure"]
 
@@ -110,21 +110,33 @@ def measure(session: Session, *, start: datetime, end: datetime) -> Metrics:
         col(AuditEvent.after).not_in(_DONE),
     )
     ever_reopened = exists().where(reopenings, col(AuditEvent.entity_id) == Ticket.id)
-    in_period = and_(col(AuditEvent.at) >= start, col(AuditEvent.at) < end)
-    solves = and_(
-        col(AuditEvent.entity_type) == "ticket",
-        col(AuditEvent.field) == "status",
-        col(AuditEvent.before).not_in(_DONE),
-        col(AuditEvent.after).in_(_DONE),
-        in_period,
+    # The reopen rate, in one pass over the period's status changes grouped by ticket: solved (or
+    # closed) in the period, and of those, reopened in it.
+    is_ticket = col(AuditEvent.entity_type) == "ticket"
+    if session.get_bind().dialect.name == "sqlite":
+        # Without statistics SQLite would take the (entity_type, entity_id) index, the equality
+        # looking more selective than the period, and read every ticket event ever; marked as
+        # unselective, the term leaves it the covering index of status changes by time.
+        is_ticket = func.likelihood(is_ticket, literal_column("0.9"))
+    status_changes = and_(
+        text(AUDIT_STATUS_CHANGES),  # written out, not bound: SQLite then sees the partial index applies
+        is_ticket,
+        col(AuditEvent.at) >= start,
+        col(AuditEvent.at) < end,
     )
-    solved_in_period = select(col(AuditEvent.entity_id)).where(solves)
-    bounced = and_(reopenings, in_period, col(AuditEvent.entity_id).in_(solved_in_period))
-    ticket = col(AuditEvent.entity_id)
-    solved_any, reopened = session.execute(
+    solve = and_(col(AuditEvent.before).not_in(_DONE), col(AuditEvent.after).in_(_DONE))
+    bounce = and_(col(AuditEvent.before).in_(_DONE), col(AuditEvent.after).not_in(_DONE))
+    per_ticket = (
         select(
-            func.count(func.distinct(case((solves, ticket)))), func.count(func.distinct(case((bounced, ticket))))
-        ).where(col(AuditEvent.entity_type) == "ticket", col(AuditEvent.field) == "status", in_period)
+            func.max(case((solve, 1), else_=0)).label("solved"),
+            func.max(case((bounce, 1), else_=0)).label("bounced"),
+        )
+        .where(status_changes)
+        .group_by(col(AuditEvent.entity_id))
+        .subquery()
+    )
+    solved_any, reopened = session.execute(
+        select(func.sum(per_ticket.c.solved), func.sum(per_ticket.c.solved * per_ticket.c.bounced))
     ).one()
     escalated = exists().where(col(Escalation.ticket_id) == Ticket.id)
     rated_in = and_(col(CsatRating.rated_at) >= start, col(CsatRating.rated_at) < end)
