@@ -201,11 +201,16 @@ def worker(
     metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help=_METRICS_PORT_HELP)] = None,
 ) -> None:
     """Run the scheduler: outbox delivery and every time-based job, until SIGTERM (then stop within 10 s)."""
+    from bot.app import fetch_identity
     from bot.worker import run_worker
 
     settings, config = _load()
     _require_slack_credentials(settings)
-    run_worker(_deps(settings, config), sweep_seconds=sweep_seconds, metrics_port=metrics_port)
+    deps = _deps(settings, config)
+    # As serve does: a wrong token stops the start with one line, instead of a worker that runs and
+    # fails every message it sends.
+    fetch_identity(deps.client)
+    run_worker(deps, sweep_seconds=sweep_seconds, metrics_port=metrics_port)
 
 
 def _parse_now(text: str | None) -> datetime:

@@ -265,6 +265,15 @@ def test_worker_delivers_undelivered_messages_and_stops_on_sigterm(env: dict[str
             assert process.wait(timeout=10) == 0
 
 
+def test_a_worker_with_a_wrong_token_does_not_start(env: dict[str, str]) -> None:
+    with SlackStandIn() as standin:
+        wrong = frontline("worker", env=env | {"SLACK_API_URL": standin.api_url, "SLACK_BOT_TOKEN": "xoxb-wrong-1"})
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "frontline: Slack answered 'invalid_auth': check SLACK_BOT_TOKEN and SLACK_API_URL"
+    )
+
+
 def test_serve_names_missing_credentials(env: dict[str, str]) -> None:
     no_token = frontline("serve", env={k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN"})
     assert no_token.returncode == 2
