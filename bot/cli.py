@@ -433,14 +433,27 @@ class _Writer(Protocol):
 def _export(
     write: _Writer, noun: str, fmt: ExportFormat, output: Path | None, *, include_pii: bool, as_user: str | None
 ) -> None:
+    from store import audit
+    from store.db import session_scope
+
     settings, config = _load()
     deps = _deps(settings, config, talks_to_slack=False)
     if include_pii:
         _require_admin(deps, as_user)
+        with session_scope(deps.engine) as session:  # who took personal data out, and what
+            audit.record(
+                session, at=deps.clock(), actor=as_user or "", entity_type="export", entity_id=0,
+                action="exported_with_pii", after=f"{noun} to {output or 'stdout'}",
+            )  # fmt: skip
     if output is None:
         write(deps.engine, sys.stdout, fmt.value, include_pii=include_pii)
         return
-    with output.open("w", encoding="utf-8", newline="") as out:
+    # Owner-only when it holds personal data: the umask's 0644 would let every local user read it.
+    mode = 0o600 if include_pii else 0o644
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    if include_pii:
+        os.chmod(output, mode)  # an existing file keeps its mode through O_CREAT
+    with open(descriptor, "w", encoding="utf-8", newline="") as out:
         count = write(deps.engine, out, fmt.value, include_pii=include_pii)
     typer.echo(f"wrote {count} {noun} to {output}", err=True)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.config import demo_config
 from bot.services.policy import Policy
@@ -61,3 +62,22 @@ def test_include_pii_is_refused_without_an_admin(env: dict[str, str], tmp_path: 
         assert refused.stderr == (
             f"--as: {who} is not in roles.admins; only admins may export personal data (--include-pii)\n"
         )
+
+
+def test_a_file_with_personal_data_is_owner_only_and_the_export_is_audited(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    out, masked = tmp_path / "pii.jsonl", tmp_path / "masked.jsonl"
+    out.write_text("old")
+    out.chmod(0o644)  # an existing file is tightened too
+    result = frontline("export", "tickets", "--include-pii", "--as", "U_ADMIN", "-o", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o600 and WORDS in out.read_text()
+    assert frontline("export", "tickets", "-o", str(masked), env=env).returncode == 0  # masked: not audited
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT actor, action, after FROM audit_events WHERE entity_type = 'export'")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("U_ADMIN", "exported_with_pii", f"tickets to {out}")]
