@@ -70,7 +70,16 @@ def configure_logging(level: str = "INFO") -> None:
     # every CLI command; its "Running upgrade …" lines stay.
     migration_log = logging.getLogger("alembic.runtime.migration")
     migration_log.filters[:] = [_alembic_preamble_filter]
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns, at every start, that the
+    # client Frontline gives it wins; nothing is wrong.
+    logging.getLogger("slack_bolt.App").filters[:] = [_bolt_token_filter]
+    # matplotlib's font and category lookups log at INFO on every chart.
+    logging.getLogger("matplotlib").setLevel(max(numeric, logging.WARNING))
 
 
 def _alembic_preamble_filter(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+def _bolt_token_filter(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in str(record.msg)

@@ -170,3 +170,12 @@ def test_lazy_listeners_log_with_the_request_they_came_from() -> None:
     assert seen == {"request_id": "r7", "event_id": "Ev7"}
     assert executor.submit(structlog.contextvars.get_contextvars).result() == {}  # the next request's is its own
     executor.shutdown()
+
+
+def test_known_noise_is_left_out_and_the_rest_stays(json_logs: io.StringIO) -> None:
+    logging.getLogger("slack_bolt.App").warning("As you gave `client` as well, `token` will be unused.")
+    logging.getLogger("slack_bolt.App").warning("Unhandled request ({'type': 'x'})")
+    logging.getLogger("matplotlib.category").info("Using categorical units to plot a list of strings")
+    logging.getLogger("matplotlib.category").warning("a real matplotlib problem")
+    events = [json.loads(line)["event"] for line in json_logs.getvalue().splitlines() if line.strip()]
+    assert events == ["Unhandled request ({'type': 'x'})", "a real matplotlib problem"]
