@@ -480,9 +480,9 @@ def test_return_of_a_ticket_nobody_owned_at_l1_keeps_its_owner(esc: Sandbox, clo
 
     with Session(esc.deps.engine) as session:
         statuses = session.exec(
-            select(AuditEvent.before, AuditEvent.after).where(
-                AuditEvent.entity_type == "escalation", AuditEvent.field == "status"
-            )
+            select(AuditEvent.before, AuditEvent.after)
+            .where(AuditEvent.entity_type == "escalation", AuditEvent.field == "status")
+            .order_by(AuditEvent.id)  # unordered, PostgreSQL may return them by the status-changes index
         ).all()
     assert list(statuses) == [("open", "acknowledged"), ("acknowledged", "returned")]
 
