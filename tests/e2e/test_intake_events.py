@@ -60,7 +60,9 @@ def test_f1_edits_deletes_joins_files_and_replies(sandbox: Sandbox) -> None:
     assert t2.attachments == [{"id": "F_1", "name": "error.png"}]
     with Session(sandbox.deps.engine) as session:
         [comment] = session.exec(select(Comment)).all()
-        changes = session.exec(select(AuditEvent).where(AuditEvent.action == "changed")).all()
+        changes = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "changed").order_by(col(AuditEvent.id))
+        ).all()
     assert (comment.ticket_id, comment.role, comment.text) == (t1.id, "requester", "still broken")
     assert [(c.field, c.before) for c in changes] == [
         ("description", "VPN drops every 10 minutes"),

@@ -56,7 +56,9 @@ def test_take_updates_the_card_in_place_and_adds_a_thread_line(sandbox: Sandbox)
     assert owner_field == f"*Owner*\n<@{AGENT}>"
     assert _thread(sandbox) == [f"<@{AGENT}> took it"]
     with Session(sandbox.deps.engine) as session:
-        changes = session.exec(select(AuditEvent).where(AuditEvent.action == "changed")).all()
+        changes = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "changed").order_by(col(AuditEvent.id))
+        ).all()
     assert [(c.field, c.before, c.after, c.actor) for c in changes] == [
         ("owner_id", None, AGENT, AGENT),
         ("status", "NEW", "OPEN", AGENT),
@@ -397,7 +399,9 @@ def test_a_root_cause_is_recorded_once_audited_and_refused_when_unknown(sandbox:
     )
     with Session(sandbox.deps.engine) as session:
         changes = session.exec(
-            select(AuditEvent).where(col(AuditEvent.field).in_(("root_cause", "resolution_type")))
+            select(AuditEvent)
+            .where(col(AuditEvent.field).in_(("root_cause", "resolution_type")))
+            .order_by(col(AuditEvent.id))
         ).all()
     assert [(c.field, c.before, c.after) for c in changes] == [
         ("root_cause", None, "documentation_gap"),
