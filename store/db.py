@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Engine, Table, bindparam, event
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.abc import PQGen
+from sqlalchemy import ColumnElement, Connection, Engine, Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
@@ -24,6 +27,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 __all__ = [
     "PROBE_TIMEOUT_SECONDS",
+    "SERVER_ANSWER_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
     "create_probe_engine",
@@ -33,6 +37,7 @@ __all__ = [
     "is_sqlite",
     "read_scope",
     "session_scope",
+    "without_answer_deadline",
 ]
 
 # Writers queue for up to this long before SQLite gives up (field case F14 asks for ≥ 5 s).
@@ -74,7 +79,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         # a long export never blocks writers.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_pre_ping=True,
@@ -83,6 +88,8 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=POSTGRES_CONNECT_ARGS,
     )
+    event.listen(engine, "do_connect", _connect_with_deadline)
+    return engine
 
 
 # A server that stopped answering must not hold a request or a shutdown for ever: connecting gives
@@ -98,6 +105,57 @@ POSTGRES_CONNECT_ARGS = {
 }
 POOL_TIMEOUT_SECONDS = 10
 
+# A server that froze (its processes stopped, its kernel still acknowledging TCP) neither answers
+# nor drops the connection: keepalives and tcp_user_timeout never fire and libpq would wait for
+# ever, holding a Slack request thread or a worker's sweep. So every exchange with the server (a
+# statement, a fetch, a commit, a rollback) gives up after this long and closes its connection,
+# which the pool then discards. Far above any statement Frontline runs (the heaviest, a month's
+# digest at a million tickets, takes under a second); migrations, whose DDL on a large table may
+# legitimately take minutes, lift it (`without_answer_deadline`).
+SERVER_ANSWER_SECONDS = 30.0
+
+
+class _DeadlineConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose every wait on the server ends by `answer_deadline` seconds."""
+
+    answer_deadline: float | None = SERVER_ANSWER_SECONDS
+
+    def wait(self, gen: PQGen[Any], interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is None:
+            timeout = self.answer_deadline
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout)
+        except pg_errors._WaitTimeout as error:  # psycopg's own "wait timeout expired"
+            # The exchange stopped half-way: nothing more can be read on this connection.
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database server did not answer within {timeout:g} s; the connection was closed"
+            ) from error
+
+
+def _connect_with_deadline(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> psycopg.Connection[Any]:
+    return _DeadlineConnection.connect(*cargs, **cparams)
+
+
+def _connect_for_probe(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> psycopg.Connection[Any]:
+    connection = _DeadlineConnection.connect(*cargs, **cparams)
+    connection.answer_deadline = PROBE_TIMEOUT_SECONDS
+    return connection
+
+
+@contextmanager
+def without_answer_deadline(connection: Connection) -> Iterator[None]:
+    """Lift SERVER_ANSWER_SECONDS for the work done on `connection` inside the block."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, _DeadlineConnection):
+        yield
+        return
+    previous, driver.answer_deadline = driver.answer_deadline, None
+    try:
+        yield
+    finally:
+        driver.answer_deadline = previous
+
 
 # Health checks and scrapes must answer while the database is down or stuck: no probe waits longer.
 PROBE_TIMEOUT_SECONDS = 2
@@ -105,7 +163,7 @@ PROBE_TIMEOUT_SECONDS = 2
 
 def create_probe_engine(url: str) -> Engine:
     """An engine for `/readyz` and `/metrics`: a fresh connection per probe (NullPool: a pooled
-    connection to a server that froze would hang), connect and statement timeouts of
+    connection to a server that froze would hang), connect, statement and answer timeouts of
     PROBE_TIMEOUT_SECONDS, and SQLite opened read-only, so that a missing file is reported rather
     than created empty."""
     if is_sqlite(url):
@@ -115,7 +173,7 @@ def create_probe_engine(url: str) -> Engine:
             return sqlite3.connect(file_uri, uri=True, timeout=PROBE_TIMEOUT_SECONDS, check_same_thread=False)
 
         return create_engine("sqlite://", creator=connect, poolclass=NullPool)
-    return create_engine(
+    engine = create_engine(
         url,
         poolclass=NullPool,
         connect_args={
@@ -123,6 +181,8 @@ def create_probe_engine(url: str) -> Engine:
             "options": f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}",
         },
     )
+    event.listen(engine, "do_connect", _connect_for_probe)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 
+from store.db import without_answer_deadline
+
 __all__ = ["NotMigratedError", "current_revision", "ensure_migrated", "head_revision", "upgrade"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -64,7 +66,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             "run that version, or restore a backup taken before it"
         )
     config = _alembic_config()
-    with engine.begin() as connection:
+    with engine.begin() as connection, without_answer_deadline(connection):
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
