@@ -525,14 +525,28 @@ def _explain(error: BaseException) -> str | None:
 
 def main() -> None:
     try:
-        app()
+        # Not standalone: Click's own handling draws a usage error as a boxed, multi-line panel;
+        # here it becomes one line like every other error of the CLI.
+        code = app(prog_name="frontline", standalone_mode=False)
+    except typer.TyperException as error:  # Click's usage errors: an unknown verb or option, a bad value
+        message = error.format_message()
+        if "\n" not in message:  # a verb given no arguments shows its help as it is
+            context = getattr(error, "ctx", None)
+            where = context.command_path if context else "frontline"
+            message = f"{where}: {message.rstrip('.')} (see '{where} --help')"
+        typer.echo(message, err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:  # end of input at a prompt
+        typer.echo("frontline: aborted", err=True)
+        sys.exit(1)
     except BrokenPipeError:
         # `frontline export tickets | head`: the reader stopped reading, which is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     except Exception as error:  # an operator's problem gets one line; anything else stays a traceback
-        message = _explain(error)
-        if message is None:
+        explained = _explain(error)
+        if explained is None:
             raise
-        typer.echo(f"frontline: {message}", err=True)
+        typer.echo(f"frontline: {explained}", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -75,6 +75,24 @@ def test_check_config_ok_and_errors(env: dict[str, str], tmp_path: Path) -> None
     assert broken.stderr.splitlines()[0].startswith(f"{playbooks / 'incident.yaml'}: roles: ")
 
 
+def test_usage_errors_are_one_line_naming_the_verb(env: dict[str, str]) -> None:
+    cases = [
+        (["worker", "--metrics-port", "abc"], "frontline worker", "Invalid value for '--metrics-port'"),
+        (["nosuch"], "frontline", "No such command 'nosuch'"),
+        (["export", "tickets", "--bogus"], "frontline export tickets", "No such option: --bogus"),
+        (["erase-user"], "frontline erase-user", "Missing argument 'USER_ID'"),
+    ]
+    for args, where, problem in cases:
+        result = frontline(*args, env=env)
+        assert result.returncode == 2, args
+        assert result.stdout == "", args
+        assert result.stderr.startswith(f"{where}: {problem}"), (args, result.stderr)
+        assert result.stderr.endswith(f" (see '{where} --help')\n"), (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1, (args, result.stderr)
+    helped = frontline("tick", "--help", env=env)
+    assert helped.returncode == 0 and "--now" in helped.stdout
+
+
 def test_verbs_refuse_an_unmigrated_database(env: dict[str, str], empty_database_url: str) -> None:
     for verb in (["serve"], ["worker"], ["tick"], ["export", "tickets"], ["outbox"]):
         result = frontline(*verb, env=env | {"DATABASE_URL": empty_database_url})
