@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable
@@ -52,7 +53,10 @@ def build_deps(
     )
     if talks_to_slack:
         config = resolve_channel_names(config, client)
-    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    # Host and pid say where to look; the suffix keeps two processes apart where those are equal
+    # (containers on the host's network share its hostname, and each is pid 1): a shared id would
+    # share one heartbeat row, which the first to stop removes.
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     policy = Policy.from_config(config, load_playbooks(settings.frontline_playbooks))
     if talks_to_slack:
         load_group_members(client, policy)

@@ -522,7 +522,7 @@ class WorkerHeartbeat(SQLModel, table=True):
 
     __tablename__ = "worker_heartbeats"
 
-    worker_id: str = Field(primary_key=True, max_length=255)  # host:pid, as the outbox's `claimed_by`
+    worker_id: str = Field(primary_key=True, max_length=255)  # host:pid:suffix, as the outbox's `claimed_by`
     started_at: datetime = _utc_column(nullable=False)
     beat_at: datetime = _utc_column(nullable=False)
     last_sweep_at: datetime | None = _utc_column()  # the last sweep that finished without an error

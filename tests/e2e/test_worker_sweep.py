@@ -109,3 +109,25 @@ def test_tick_in_the_future_tries_each_failing_message_once_and_leases_on_the_re
         with session_scope(deps.engine) as session:  # a worker on the real clock takes it after the lease
             assert outbox.claim_due(session, worker="w", now=after_lease, lease_now=deps.clock()) == []
             assert [r.key for r in outbox.claim_due(session, worker="w", now=after_lease)] == ["future-1"]
+
+
+def test_two_workers_on_one_host_keep_their_own_heartbeats(database_url: str, config: FrontlineConfig) -> None:
+    """Containers on the host's network share its hostname and are each pid 1: their workers must
+    still name themselves apart, or the first to stop removes the other's heartbeat."""
+    from sqlmodel import select
+
+    from store.models import WorkerHeartbeat
+
+    def beating(engine: Engine) -> set[str]:
+        with read_scope(engine) as session:
+            return set(session.exec(select(WorkerHeartbeat.worker_id)).all())
+
+    with Sandbox(database_url=database_url, config=config) as first:
+        with Sandbox(database_url=database_url, config=config) as second:
+            ids = {first.deps.sender.worker_id, second.deps.sender.worker_id}
+            assert len(ids) == 2
+            deadline = time.monotonic() + 10
+            while beating(first.deps.engine) != ids and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert beating(first.deps.engine) == ids
+        assert beating(first.deps.engine) == {first.deps.sender.worker_id}

@@ -30,9 +30,10 @@ class Proc:
         return self.process.pid
 
     @property
-    def worker_id(self) -> str:
-        """How the process names itself in the outbox's and timers' claims (bot/runtime.py)."""
-        return f"{socket.gethostname()}:{self.pid}"
+    def worker_pattern(self) -> str:
+        """A LIKE pattern for how the process names itself in the outbox's and timers' claims
+        (bot/runtime.py: host, pid and a random suffix)."""
+        return f"{socket.gethostname()}:{self.pid}:%"
 
 
 @dataclass

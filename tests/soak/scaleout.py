@@ -133,13 +133,13 @@ def _soak(args: argparse.Namespace, url: str) -> bool:
         load.finish()
         print(f"load done: {len(load.sent.answers)} answers; draining the outbox", flush=True)
         cpu = {p.name: cpu_seconds(p.pid) for p in [*serves, *workers] if p.process.poll() is None}
-        aged = _hand_on_claims(engine, victim.worker_id, wait=args.wait_lease)
+        aged = _hand_on_claims(engine, victim.worker_pattern, wait=args.wait_lease)
         # Timers keep coming due after the load (the SLA clocks run on), so the outbox would never be
         # empty for long: the workers are stopped (SIGTERM) and two started that sweep once, at
         # start, and then only deliver (a sweep every 60 s), until nothing is left to send.
         live = [w for w in workers if w.process.poll() is None]
         fleet.stop(live)
-        left_claimed = _claimed_by(engine, [w.worker_id for w in live])
+        left_claimed = _claimed_by(engine, [w.worker_pattern for w in live])
         drain_started = datetime.now(UTC)
         for n in (1, 2):
             fleet.worker(f"drain-{n}", sweep_seconds=DRAIN_SWEEP_SECONDS)
@@ -187,7 +187,7 @@ class _Killer:
     def maybe(self, elapsed: float) -> None:
         if self.done or elapsed < self.at:
             return
-        self.holding = _claimed_by(self._engine, [self._victim.worker_id])
+        self.holding = _claimed_by(self._engine, [self._victim.worker_pattern])
         if not self.holding and elapsed < self.at + 10:
             return
         self._fleet.kill(self._victim)
@@ -200,28 +200,28 @@ class _Killer:
         threading.Timer(2.0, restart).start()
 
 
-def _hand_on_claims(engine: Engine, worker_id: str, *, wait: bool) -> str:
+def _hand_on_claims(engine: Engine, worker_pattern: str, *, wait: bool) -> str:
     """What the killed worker still held. Unless `wait`, its claims are aged by the lease, as if the
     5 minutes had passed: the live workers take them on at their next look."""
     with engine.begin() as db:
         rows = db.execute(
-            text("SELECT count(*) FROM outbox WHERE claimed_by = :w AND status = 'sending'"), {"w": worker_id}
+            text("SELECT count(*) FROM outbox WHERE claimed_by LIKE :w AND status = 'sending'"), {"w": worker_pattern}
         ).scalar_one()
         timers = db.execute(
-            text("SELECT count(*) FROM timers WHERE claimed_by = :w AND fired_at IS NULL"), {"w": worker_id}
+            text("SELECT count(*) FROM timers WHERE claimed_by LIKE :w AND fired_at IS NULL"), {"w": worker_pattern}
         ).scalar_one()
         if not wait:
-            lease = {"w": worker_id, "lease": outbox.CLAIM_LEASE}
-            db.execute(text("UPDATE outbox SET claimed_at = claimed_at - :lease WHERE claimed_by = :w"), lease)
-            db.execute(text("UPDATE timers SET claimed_at = claimed_at - :lease WHERE claimed_by = :w"), lease)
+            lease = {"w": worker_pattern, "lease": outbox.CLAIM_LEASE}
+            db.execute(text("UPDATE outbox SET claimed_at = claimed_at - :lease WHERE claimed_by LIKE :w"), lease)
+            db.execute(text("UPDATE timers SET claimed_at = claimed_at - :lease WHERE claimed_by LIKE :w"), lease)
     how = "waited out (5 min lease)" if wait else "aged by the lease"
     return f"{rows} outbox rows and {timers} timers, {how}"
 
 
-def _claimed_by(engine: Engine, worker_ids: list[str]) -> int:
+def _claimed_by(engine: Engine, worker_patterns: list[str]) -> int:
     with engine.connect() as db:
-        statement = text("SELECT count(*) FROM outbox WHERE status = 'sending' AND claimed_by = ANY(:ids)")
-        return int(db.execute(statement, {"ids": worker_ids}).scalar_one())
+        statement = text("SELECT count(*) FROM outbox WHERE status = 'sending' AND claimed_by LIKE ANY(:patterns)")
+        return int(db.execute(statement, {"patterns": worker_patterns}).scalar_one())
 
 
 def _drain(engine: Engine, timeout: float) -> float:
