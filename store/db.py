@@ -102,6 +102,9 @@ POSTGRES_CONNECT_ARGS = {
     "keepalives_interval": 5,
     "keepalives_count": 2,
     "tcp_user_timeout": 15_000,
+    # A database created as SQL_ASCII (old clusters, a template without a locale) would otherwise
+    # hand text back as bytes, which SQLAlchemy cannot even read the server's version from.
+    "client_encoding": "utf8",
 }
 POOL_TIMEOUT_SECONDS = 10
 
@@ -179,6 +182,7 @@ def create_probe_engine(url: str) -> Engine:
         connect_args={
             "connect_timeout": PROBE_TIMEOUT_SECONDS,
             "options": f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}",
+            "client_encoding": POSTGRES_CONNECT_ARGS["client_encoding"],
         },
     )
     event.listen(engine, "do_connect", _connect_for_probe)
