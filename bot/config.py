@@ -37,6 +37,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from bot.core.calendar import format_closing_time
 from bot.core.durations import format_duration, parse_duration
 from bot.core.pii import mask_pii
 
@@ -241,6 +242,13 @@ def _clock_time(value: object) -> time:
     return time(int(match[1]), int(match[2]))
 
 
+def _closing_time(value: object) -> time:
+    # "24:00" is midnight at the end of the day, kept as 00:00, which is how the calendar reads an end.
+    if isinstance(value, str) and value.strip() == "24:00":
+        return time(0)
+    return _clock_time(value)
+
+
 def _is_time_zone(name: object) -> bool:
     if not isinstance(name, str):
         return False
@@ -262,6 +270,7 @@ PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 ClockTime = Annotated[
     time, PlainValidator(_clock_time), PlainSerializer(lambda t: t.strftime("%H:%M"), when_used="json")
 ]
+ClosingTime = Annotated[time, PlainValidator(_closing_time), PlainSerializer(format_closing_time, when_used="json")]
 TimeZoneName = Annotated[str, PlainValidator(_time_zone)]
 # Slack IDs are upper-case letters and digits (C0123...); "_" too, for stand-in IDs like C_HELP.
 ChannelRef = Annotated[
@@ -387,7 +396,7 @@ class BusinessHours(_Model):
     days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
     start: ClockTime = time(9, 0)
     # validate_default: "start: 18:00" alone must still be checked against the default end.
-    end: ClockTime = Field(default=time(17, 0), validate_default=True)
+    end: ClosingTime = Field(default=time(17, 0), validate_default=True)
     holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
 
     @field_validator("days")
@@ -403,8 +412,8 @@ class BusinessHours(_Model):
     @classmethod
     def _end_after_start(cls, end: time, info: ValidationInfo) -> time:
         start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError(f"must be after start ({start:%H:%M})")
+        if start is not None and end != time(0) and end <= start:
+            raise ValueError(f"must be after start ({start:%H:%M}); 24:00 is midnight at the end of the day")
         return end
 
     @property

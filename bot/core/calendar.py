@@ -43,6 +43,7 @@ __all__ = [
     "AlwaysOpen",
     "BusinessCalendar",
     "Calendar",
+    "format_closing_time",
 ]
 
 #: Years of country holidays loaded when ``from_spec`` is not given ``years`` (about 10 ms for US).
@@ -53,6 +54,13 @@ MAX_IDLE_DAYS = 366 * 5
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
+
+
+def format_closing_time(end: time) -> str:
+    """A window's end as written in config: midnight at the end of the day is "24:00"."""
+    return "24:00" if end == _MIDNIGHT else end.strftime("%H:%M")
+
+
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # "mon" is the documented spelling; full names are accepted because people type them.
 _DAY_NUMBERS = {name: n for n, full in enumerate(_DAY_NAMES) for name in (full[:3], full)}

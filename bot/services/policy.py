@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.config import Customer, FrontlineConfig
-from bot.core.calendar import AlwaysOpen, BusinessCalendar, Calendar
+from bot.core.calendar import AlwaysOpen, BusinessCalendar, Calendar, format_closing_time
 from bot.core.permissions import Role
 from bot.core.playbooks import Playbook
 from bot.core.priority import PriorityRules
@@ -72,7 +72,7 @@ class Policy:
             timezone=hours.timezone,
             days=hours.days,
             start=hours.start.strftime("%H:%M"),
-            end=hours.end.strftime("%H:%M"),
+            end=format_closing_time(hours.end),
             holiday_country=hours.holidays.country,
             holiday_subdiv=hours.holidays.subdiv,
             extra_holidays=hours.holidays.extra,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import FrontlineConfig
+from bot.core.calendar import format_closing_time
 from bot.core.durations import format_duration, format_hours
 from bot.core.text import escape_mrkdwn, truncate
 from bot.slack import kit
@@ -426,7 +427,7 @@ def sla_policy(config: FrontlineConfig) -> Message:
     if extra:
         more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
         holidays.append(", ".join(day.isoformat() for day in extra[:5]) + more)
-    business = f"{days} {hours.start:%H:%M}–{hours.end:%H:%M} {hours.timezone}" + (
+    business = f"{days} {hours.start:%H:%M}–{format_closing_time(hours.end)} {hours.timezone}" + (
         f", closed on {' and '.join(holidays)}" if holidays else ""
     )
     rows = []

@@ -3,8 +3,9 @@ check-config prints. Also bot.core.durations, which the config's duration values
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,21 @@ def test_yaml_1_1_traps_are_read_as_written(tmp_path: Path) -> None:
     assert config.business_hours.holidays.extra == (date(2026, 12, 24),)
 
 
+def test_business_hours_may_end_at_midnight(tmp_path: Path) -> None:
+    from bot.services.policy import Policy
+    from bot.slack.blocks import sla_policy
+
+    for end in ('"24:00"', "24:00"):  # quoted, and as YAML 1.1 would read it (base-60 1440)
+        config = load_config(write(tmp_path, f"business_hours: {{start: '00:00', end: {end}, days: [mon, tue]}}\n"))
+        assert config.business_hours.end == time(0)
+    calendar = Policy.from_config(config).business_calendar
+    monday_late = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    assert calendar.is_working(monday_late)
+    assert calendar.add(monday_late, timedelta(hours=1)) == datetime(2026, 12, 8, 0, 30, tzinfo=UTC)
+    assert "Mon, Tue 00:00–24:00 UTC" in json.dumps(sla_policy(config), ensure_ascii=False)
+    assert config.model_dump(mode="json")["business_hours"]["end"] == "24:00"
+
+
 def test_field_case_f4_business_hours_shape_loads(tmp_path: Path) -> None:
     text = (
         'business_hours: {timezone: America/New_York, days: [mon, tue, wed, thu, fri], start: "09:00",\n'
@@ -275,12 +291,12 @@ CHANNEL_HINT = "must be a channel ID like C0123 or a name like #support-triage"
         ),
         pytest.param(
             'business_hours: {start: "09:00", end: "08:30"}\n',
-            "business_hours.end: must be after start (09:00)",
+            "business_hours.end: must be after start (09:00); 24:00 is midnight at the end of the day",
             id="end-before-start",
         ),
         pytest.param(
             'business_hours: {start: "18:00"}\n',
-            "business_hours.end: must be after start (18:00)",
+            "business_hours.end: must be after start (18:00); 24:00 is midnight at the end of the day",
             id="start-after-default-end",
         ),
         pytest.param(
