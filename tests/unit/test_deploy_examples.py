@@ -42,13 +42,14 @@ def expressions() -> Iterator[str]:
             yield target["expr"]
 
 
-def test_the_rules_are_three_alerts_with_what_an_operator_needs() -> None:
+def test_the_rules_are_four_alerts_with_what_an_operator_needs() -> None:
     rules = yaml.safe_load(RULES.read_text())
     alerts = [rule for group in rules["groups"] for rule in group["rules"]]
     assert [rule["alert"] for rule in alerts] == [
         "FrontlineSweepStale",
         "FrontlineOutboxGrowing",
         "FrontlineBreachesRising",
+        "FrontlineMessagesGivenUp",
     ]
     for rule in alerts:
         assert rule["expr"] and rule["for"] and rule["labels"]["severity"] in {"page", "warn"}
