@@ -38,7 +38,8 @@ _NAMED_SECRET = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # 13–19 digits, optionally grouped by spaces, dashes or dots: a card number when the Luhn sum says so.
-_CARD = re.compile(r"(?<![\d-])(?:\d[ .-]?){12,18}\d(?![\d-]|\.\d)")
+# Not inside a word: a Slack permalink's p1712345678123456 is a timestamp.
+_CARD = re.compile(r"(?<![\w-])(?:\d[ .-]?){12,18}\d(?![\w-]|\.\d)")
 # A phone number: international (+country code), North American (415) 555-0132, or a national
 # number with a trunk 0 (020 7946 0958). Dates, times, amounts and ids stay as they are.
 _PHONE = re.compile(
@@ -71,8 +72,17 @@ def _luhn(digits: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    return "[card]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+    text = match.group()
+    digits = re.sub(r"\D", "", text)
+    return "[card]" if 13 <= len(digits) <= 19 and _card_grouping(text) and _luhn(digits) else text
+
+
+def _card_grouping(text: str) -> bool:
+    """Printed card numbers run together or group as cards do: four digits first, then groups of
+    3–6 (4-4-4-4, Amex's 4-6-5, 4-4-4-4-3). A Slack timestamp (1712345678.123456, 10 and 6) is
+    not one, though one in ten passes the Luhn sum."""
+    groups = re.split(r"[ .-]", text)
+    return len(groups) == 1 or (len(groups[0]) == 4 and all(3 <= len(group) <= 6 for group in groups[1:]))
 
 
 def _phone(match: re.Match[str]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import structlog
 
+from bot.core.pii import mask_pii
 from bot.logs import mask_event
 
 MASKED = [
@@ -37,6 +38,8 @@ MASKED = [
     ("card 5500-0000-0000-0004", "card [card]"),
     ("amex 378282246310005", "amex [card]"),
     ("card 4111.1111.1111.1111", "card [card]"),
+    ("amex 3782 822463 10005", "amex [card]"),
+    ("card 6011 1111 1111 1111 003", "card [card]"),
     # Slack and other tokens, anywhere
     ("token xoxb-1234567890-abcdefghij leaked", "token [token] leaked"),
     ("xoxp-1-2-3-abcdef", "[token]"),
@@ -77,6 +80,19 @@ UNTOUCHED = [
     "Basic information is missing",
     "amount 4111.11 and version 1.2.3.4",
 ]
+
+
+def test_no_slack_timestamp_is_taken_for_a_card() -> None:
+    # One timestamp in ten passes the Luhn sum, so take every one in a long run of seconds.
+    for second in range(1_712_345_678, 1_712_345_678 + 2_000):
+        for micros in ("398055", "000100", "123456"):
+            ts = f"{second}.{micros}"
+            assert mask_pii(ts) == ts
+            assert mask_pii(f"thread_ts={ts} in C0123") == f"thread_ts={ts} in C0123"
+    assert mask_pii("1787455328.398055") == "1787455328.398055"  # found in an export
+    for second in range(1_712_345_678, 1_712_345_678 + 200):
+        link = f"https://acme.slack.com/archives/C0123ABCD/p{second}398055"
+        assert mask_pii(link) == link
 
 
 @pytest.mark.parametrize(("text", "masked"), MASKED)
