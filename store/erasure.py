@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, Text, bindparam, cast, func, or_, select, update
+from sqlalchemy import JSON, Column, String, Table, Text, bindparam, cast, delete, func, or_, select, update
 from sqlmodel import Session, SQLModel, col
 
 from bot.core.erasure import ERASED, Scrubber, erase_strings
@@ -35,6 +35,7 @@ __all__ = [
     "digests_before",
     "erase_ticket_content",
     "erase_words_of",
+    "release_person",
     "scrub_rows",
     "scrubbable_tables",
     "texts_of",
@@ -182,6 +183,18 @@ def erase_words_of(session: Session, user_id: str, *, marker: str = ERASED) -> i
         .where(col(CsatRating.rated_by) == user_id, col(CsatRating.comment).is_not(None))
         .values(comment=None),
     )
+
+
+def release_person(session: Session, user_id: str) -> int:
+    """What addresses the person, rather than records them, must not become the literal "[erased]"
+    (a DM to channel "[erased]" dies; an owner "[erased]" gets the nudges nobody reads): the
+    tickets they own become unowned, so their nudges go to triage, and messages still waiting to
+    be sent to them are withdrawn. Returns the rows changed."""
+    owned = _rowcount(session, update(Ticket).where(col(Ticket.owner_id) == user_id).values(owner_id=None))
+    args = OutboxMessage.__table__.c.args  # type: ignore[attr-defined]
+    to_them = or_(args["channel"].as_string() == user_id, args["user"].as_string() == user_id)
+    withdrawn = _rowcount(session, delete(OutboxMessage).where(col(OutboxMessage.status) == "pending", to_them))
+    return owned + withdrawn
 
 
 def _rowcount(session: Session, statement: Any) -> int:

@@ -1,6 +1,7 @@
 """`frontline erase-user U…`: one person's personal data erased from every table, counts kept.
 
-What goes: the tickets they asked for lose their words (title, description, attachments, replies,
+What goes: tickets they own become unowned (their nudges go to triage) and messages waiting to be
+sent to them are withdrawn; the tickets they asked for lose their words (title, description, attachments, replies,
 notes, CSAT comments, handoffs, audit text, delivered messages, sentence vectors) and their
 requester; what they wrote elsewhere goes; then their ID and every copy of those words (the digest's
 snapshot, playbook and incident timelines, cards waiting to be sent, …) are replaced in every text
@@ -53,7 +54,8 @@ def erase_user(engine: Engine, user_id: str, *, now: datetime) -> ErasureReport:
         return ErasureReport(None, 0, 0)
     erasure_id = secrets.token_hex(8)
     with session_scope(engine) as session:
-        rows = store.erase_ticket_content(session, ticket_ids) + store.erase_words_of(session, user_id)
+        rows = store.release_person(session, user_id)
+        rows += store.erase_ticket_content(session, ticket_ids) + store.erase_words_of(session, user_id)
         for where in tables:
             rows += store.scrub_rows(session, where, found[where.table.name], scrubber)
         audit.record(

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, inspect, text
 from bot.config import parse_config
 from bot.sandbox import Sandbox
 from bot.worker import run_due_work
-from store.db import read_scope
+from store.db import read_scope, session_scope
 from store.metrics import measure
 from tests.e2e.clocks import Clock
 
@@ -287,6 +287,29 @@ def test_unknown_and_malformed_ids_change_nothing(box: Sandbox, clock: Clock, en
         assert result.stderr.startswith(f"erase-user: '{malformed}' is not a Slack user ID"), result.stderr
         assert result.stderr.endswith("; nothing was changed\n")
     assert _dump(box.deps.engine) == before
+
+
+def test_an_erased_agents_tickets_become_unowned_and_their_nudges_go_to_triage(
+    box: Sandbox, clock: Clock, env: dict[str, str]
+) -> None:
+    from store import outbox
+
+    _post(box, clock, _at(10), BOB, BOB_TEXT)
+    _command(box, clock, _at(10, 5), "/ticket", "take T-1", user=AGENT)
+    with session_scope(box.deps.engine) as session:  # a DM to the agent, not sent yet
+        outbox.enqueue(
+            session, key="dm:agent", method="chat.postMessage", args={"channel": AGENT, "text": "psst"},
+            purpose="test", now=_at(10, 6),
+        )  # fmt: skip
+    erased = frontline("erase-user", AGENT, env=env)
+    assert erased.returncode == 0, erased.stderr
+    with read_scope(box.deps.engine) as session:
+        assert session.execute(text("SELECT owner_id FROM tickets")).scalars().all() == [None]
+        assert session.execute(text("SELECT count(*) FROM outbox WHERE key = 'dm:agent'")).scalar() == 0
+    _tick(box, clock, _at(16))  # past P2's first-response nudges: none dead (asserted in _tick)
+    posted = [call.args for call in box.standin.calls_to("chat.postMessage")]
+    assert any("first response" in str(args).lower() and args["channel"] == "C_TRIAGE" for args in posted), posted
+    assert all(args["channel"] not in ("[erased]", AGENT) for args in posted)
 
 
 def test_unique_values_that_named_the_person_stay_unique(engine: Engine) -> None:
