@@ -794,6 +794,20 @@ class FrontlineConfig(_Model):
                     raise ValueError(f"{spelling!r} names both {owner} and {key}; names and aliases must be unique")
         return customers
 
+    @model_validator(mode="after")
+    def _retention_outlasts_reopening(self) -> Self:
+        # A ticket reopened after its words were purged would come back as an open "[purged]".
+        days = self.retention.closed_ticket_days
+        window = self.lifecycle.reopen_window
+        if days is not None and timedelta(days=days) < window:
+            needed = -(-window // timedelta(days=1))  # whole days, rounded up
+            raise ValueError(
+                f"retention.closed_ticket_days: {days} is shorter than lifecycle.reopen_window "
+                f"({format_duration(window)}), so a ticket could be reopened after its words were purged; "
+                f"make it at least {needed}, or shorten the reopen window"
+            )
+        return self
+
     @property
     def tzinfo(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -17,6 +17,7 @@ from bot.core.root_causes import ROOT_CAUSES, Classification
 from bot.core.text import escape_mrkdwn, truncate
 from bot.services import csat, escalation_matrix, escalations, playbook_runs, sla
 from bot.services.policy import Policy
+from bot.services.retention import PURGED
 from bot.services.ticket_changes import TicketNotFoundError, record_change, ticket_to_work
 from store.db import session_scope
 from store.models import Comment, Ticket
@@ -136,6 +137,10 @@ def _set_status(
         return None
     check_transition(current, target)
     if current == Status.CLOSED:
+        if ticket.title == PURGED:  # retention emptied it: there is nothing left to work on
+            raise IllegalTransitionError(
+                f"{ticket.ref}'s words were purged (retention.closed_ticket_days); open a new ticket"
+            )
         check_reopen(ticket.closed_at, now=now, window=policy.reopen_window)
     fields: list[tuple[str, object, object]] = [("status", current, target)]
     if target == Status.SOLVED:

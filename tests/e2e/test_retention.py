@@ -178,6 +178,11 @@ def test_tick_now_purges_and_says_so(box: Sandbox, clock: Clock, tmp_path: Path,
         (0, "must be more than 0 (got 0)"),
         (-7, "must be more than 0 (got -7)"),
         (True, "must be a whole number (got True)"),  # YAML's `true` is not one day
+        (
+            3,  # shorter than lifecycle.reopen_window: a purged ticket could be reopened
+            "3 is shorter than lifecycle.reopen_window (7d), so a ticket could be reopened after its words"
+            " were purged; make it at least 7, or shorten the reopen window",
+        ),
     ],
 )
 def test_zero_or_negative_retention_is_one_line_at_check_and_start(
@@ -218,3 +223,12 @@ def test_digests_past_retention_lose_the_titles_they_listed(database_url: str, c
             last = [d.snapshot for d in session.exec(select(Digest).order_by(col(Digest.id))).all()]
         # (The daily digests the ticks decided since list the still-open ticket, and are not 30 days old.)
         assert "Ledger sync fails" not in str(last[:2]) and last[0] == after[0]
+
+
+def test_a_purged_ticket_cannot_be_reopened(box: Sandbox, clock: Clock) -> None:
+    _seed(box, clock)
+    assert _tick(box, clock, START + timedelta(days=30, hours=1)) == 5
+    response = box.simulator.slash_command("/ticket", "reopen T-1", user_id=AGENT, channel_id="C_TRIAGE")
+    assert response.status == 200
+    assert "T-1's words were purged (retention.closed_ticket_days); open a new ticket" in response.body
+    assert _tickets(box)["T-1"].status == "CLOSED"
