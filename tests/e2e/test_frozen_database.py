@@ -9,9 +9,6 @@ client: every byte is acknowledged and nothing comes back.
 
 from __future__ import annotations
 
-import select
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -22,51 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from store.db import POSTGRES_CONNECT_ARGS, create_db_engine, session_scope, without_answer_deadline
+from tests.e2e.relay import FreezableRelay
 
 pytestmark = pytest.mark.postgres_only
-
-
-class FreezableRelay:
-    """Relays TCP to `target`; while `frozen` is set it reads nothing and sends nothing."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.frozen = threading.Event()
-        self._closed = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
-
-    def _pipe(self, client: socket.socket, server: socket.socket) -> None:
-        peer = {client: server, server: client}
-        with client, server:
-            while not self._closed.is_set():
-                if self.frozen.is_set():
-                    time.sleep(0.01)
-                    continue
-                readable, _, _ = select.select(list(peer), [], [], 0.05)
-                for sock in readable:
-                    try:
-                        data = sock.recv(65536)
-                        if data:
-                            peer[sock].sendall(data)
-                    except OSError:  # a side dropped the connection (the client, at its deadline)
-                        data = b""
-                    if not data:
-                        return
-
-    def close(self) -> None:
-        self._closed.set()
-        self._listener.close()
 
 
 @pytest.fixture
