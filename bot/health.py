@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store import heartbeats
 from store.db import read_scope
-from store.migrate import current_revision, head_revision
+from store.migrate import current_revision, head_revision, is_known_revision
 
 __all__ = ["STALE_AFTER_SWEEPS", "Readiness", "ReadinessReport", "fresh_workers"]
 
@@ -47,9 +47,11 @@ class ReadinessReport:
     ready: bool
     checks: dict[str, str] = field(default_factory=dict)  # check → "ok" or why not
     workers: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # check → what an operator should know though it passed
 
     def as_json(self) -> dict[str, Any]:
-        return {"ready": self.ready, "checks": self.checks, "workers": self.workers}
+        body = {"ready": self.ready, "checks": self.checks, "workers": self.workers}
+        return body | ({"notes": self.notes} if self.notes else {})
 
 
 class Readiness:
@@ -63,12 +65,20 @@ class Readiness:
         now = self._clock()
         checks: dict[str, str] = {}
         workers: dict[str, Any] = {}
+        notes: dict[str, str] = {}
         try:
             with read_scope(self._probe) as session:
                 revision = current_revision(session.connection())
                 checks["database"] = "ok"
-                if revision == self._head:
+                if revision == self._head or (revision is not None and not is_known_revision(revision)):
                     checks["migrations"] = "ok"
+                    if revision != self._head:
+                        # A rollout migrated first: this process keeps serving until it is replaced,
+                        # rather than every old one leaving the load balancer before a new one is ready.
+                        notes["migrations"] = (
+                            f"database at {revision}, newer than this version's {self._head}: a newer "
+                            "release migrated it; this process serves until it is replaced"
+                        )
                     workers = _workers(heartbeats.recent(session, now=now), now)
                 else:
                     checks["migrations"] = f"at {revision or 'nothing'}, need {self._head}: run `frontline migrate`"
@@ -78,7 +88,8 @@ class Readiness:
             checks["migrations"] = "unknown (database unreachable)"
             workers = {"status": "unknown (database unreachable)"}
         checks["slack"] = self._slack()
-        return ReadinessReport(ready=all(value == "ok" for value in checks.values()), checks=checks, workers=workers)
+        ready = all(value == "ok" for value in checks.values())
+        return ReadinessReport(ready=ready, checks=checks, workers=workers, notes=notes)
 
     def _slack(self) -> str:
         with self._lock:  # one auth.test at a time, and none once one has passed

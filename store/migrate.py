@@ -13,7 +13,14 @@ from sqlalchemy import Connection, Engine, text
 
 from store.db import without_answer_deadline
 
-__all__ = ["NotMigratedError", "current_revision", "ensure_migrated", "head_revision", "upgrade"]
+__all__ = [
+    "NotMigratedError",
+    "current_revision",
+    "ensure_migrated",
+    "head_revision",
+    "is_known_revision",
+    "upgrade",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,7 +53,8 @@ def current_revision(bind: Engine | Connection) -> str | None:
 _MIGRATION_LOCK = 7_061_636_105
 
 
-def _known(revision: str) -> bool:
+def is_known_revision(revision: str) -> bool:
+    """Whether this version's migration scripts hold `revision` (False: a newer release wrote it)."""
     try:
         return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
     except CommandError:  # alembic's "Can't locate revision"
@@ -59,7 +67,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     find nothing to do; on SQLite the write lock does the same. NotMigratedError if the database
     is at a revision this version does not know (a newer release migrated it)."""
     current = current_revision(engine)
-    if current is not None and not _known(current):
+    if current is not None and not is_known_revision(current):
         raise NotMigratedError(
             f"database {engine.url.render_as_string(hide_password=True)} is at revision {current}, which this "
             f"version does not know (its newest is {head_revision()}): a newer Frontline migrated it; "
@@ -81,7 +89,7 @@ def ensure_migrated(engine: Engine) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if current is None:
         raise NotMigratedError(f"database {where} is not migrated: run `frontline migrate` first")
-    if not _known(current):
+    if not is_known_revision(current):
         raise NotMigratedError(
             f"database {where} is at revision {current}, newer than this version knows (its newest is {head}): "
             "a newer Frontline migrated it; run that version"

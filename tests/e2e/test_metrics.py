@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+from sqlalchemy import text
 
 from bot.app import build_app, fetch_identity
 from bot.config import FrontlineConfig
@@ -184,8 +185,19 @@ def test_readyz_names_a_database_not_at_head(empty_database_url: str) -> None:
     assert behind.checks["migrations"] == f"at 0011, need {head_revision()}: run `frontline migrate`"
     assert behind.workers == {"status": "unknown (database not migrated)"}
     upgrade(engine)
+    at_head = readiness.report()
+    assert at_head.ready is True and at_head.notes == {} and "notes" not in at_head.as_json()
+    # A rollout ran a newer release's migration first: this (older) process stays in rotation
+    # until it is replaced, and says why.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    assert readiness.report().ready is True
+    ahead = readiness.report()
+    assert ahead.ready is True and ahead.checks["migrations"] == "ok"
+    assert ahead.as_json()["notes"] == {
+        "migrations": f"database at 0099, newer than this version's {head_revision()}: a newer release migrated it;"
+        " this process serves until it is replaced"
+    }
 
 
 def test_readyz_reports_slack_refusing_the_token_and_keeps_a_success(database_url: str) -> None:
