@@ -4,6 +4,7 @@ turns a configuration problem into one line per problem and exit code 2, never a
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import signal
@@ -341,7 +342,9 @@ AsUser = Annotated[
 
 @export_app.command("tickets")
 def export_tickets(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.", case_sensitive=False)] = (
+        ExportFormat.jsonl
+    ),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
     include_pii: IncludePii = False,
     as_user: AsUser = None,
@@ -355,7 +358,9 @@ def export_tickets(
 
 @export_app.command("bugs")
 def export_bugs(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.jsonl,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.", case_sensitive=False)] = (
+        ExportFormat.jsonl
+    ),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
     include_pii: IncludePii = False,
     as_user: AsUser = None,
@@ -433,19 +438,14 @@ class _Writer(Protocol):
 def _export(
     write: _Writer, noun: str, fmt: ExportFormat, output: Path | None, *, include_pii: bool, as_user: str | None
 ) -> None:
-    from store import audit
-    from store.db import session_scope
-
+    if as_user is not None and not include_pii:
+        _fail(["--as: only needed with --include-pii (an export without it is masked for anyone)"])
     settings, config = _load()
     deps = _deps(settings, config, talks_to_slack=False)
     if include_pii:
         _require_admin(deps, as_user)
-        with session_scope(deps.engine) as session:  # who took personal data out, and what
-            audit.record(
-                session, at=deps.clock(), actor=as_user or "", entity_type="export", entity_id=0,
-                action="exported_with_pii", after=f"{noun} to {output or 'stdout'}",
-            )  # fmt: skip
     if output is None:
+        _audit_pii_export(deps, as_user, noun, "stdout", include_pii=include_pii)
         write(deps.engine, sys.stdout, fmt.value, include_pii=include_pii)
         return
     # Owner-only when it holds personal data: the umask's 0644 would let every local user read it.
@@ -453,9 +453,26 @@ def _export(
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     if include_pii:
         os.chmod(output, mode)  # an existing file keeps its mode through O_CREAT
+    # Recorded once the file is open (a path that cannot be written takes nothing out) and before
+    # any record is written (an export cut short still took some out).
+    _audit_pii_export(deps, as_user, noun, str(output.resolve()), include_pii=include_pii)
     with open(descriptor, "w", encoding="utf-8", newline="") as out:
         count = write(deps.engine, out, fmt.value, include_pii=include_pii)
     typer.echo(f"wrote {count} {noun} to {output}", err=True)
+
+
+def _audit_pii_export(deps: Deps, as_user: str | None, noun: str, where: str, *, include_pii: bool) -> None:
+    """Who took personal data out, what and where to."""
+    from store import audit
+    from store.db import session_scope
+
+    if not include_pii:
+        return
+    with session_scope(deps.engine) as session:
+        audit.record(
+            session, at=deps.clock(), actor=as_user or "", entity_type="export", entity_id=0,
+            action="exported_with_pii", after=f"{noun} to {where}",
+        )  # fmt: skip
 
 
 @app.command()
@@ -530,9 +547,13 @@ def main() -> None:
         code = app(prog_name="frontline", standalone_mode=False)
     except typer.TyperException as error:  # Click's usage errors: an unknown verb or option, a bad value
         message = error.format_message()
-        if "\n" not in message:  # a verb given no arguments shows its help as it is
+        if not message.strip():  # a verb given no arguments: Typer has shown its help already
+            sys.exit(error.exit_code)
+        if "\n" not in message:
             context = getattr(error, "ctx", None)
-            where = context.command_path if context else "frontline"
+            # Some errors (an option missing its value) come without a context: the verbs typed say where.
+            verbs = list(itertools.takewhile(lambda arg: not arg.startswith("-"), sys.argv[1:3]))
+            where = context.command_path if context else " ".join(["frontline", *verbs])
             message = f"{where}: {message.rstrip('.')} (see '{where} --help')"
         typer.echo(message, err=True)
         sys.exit(error.exit_code)

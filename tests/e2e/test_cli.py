@@ -81,6 +81,7 @@ def test_usage_errors_are_one_line_naming_the_verb(env: dict[str, str]) -> None:
         (["nosuch"], "frontline", "No such command 'nosuch'"),
         (["export", "tickets", "--bogus"], "frontline export tickets", "No such option: --bogus"),
         (["erase-user"], "frontline erase-user", "Missing argument 'USER_ID'"),
+        (["export", "tickets", "--format"], "frontline export tickets", "Option '--format' requires an argument"),
     ]
     for args, where, problem in cases:
         result = frontline(*args, env=env)
@@ -91,6 +92,8 @@ def test_usage_errors_are_one_line_naming_the_verb(env: dict[str, str]) -> None:
         assert len(result.stderr.splitlines()) == 1, (args, result.stderr)
     helped = frontline("tick", "--help", env=env)
     assert helped.returncode == 0 and "--now" in helped.stdout
+    bare = frontline("export", env=env)  # no verb: its help, and no empty error line after it
+    assert bare.returncode == 2 and "tickets" in bare.stdout and bare.stderr == ""
 
 
 def test_verbs_refuse_an_unmigrated_database(env: dict[str, str], empty_database_url: str) -> None:

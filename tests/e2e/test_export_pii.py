@@ -80,4 +80,23 @@ def test_a_file_with_personal_data_is_owner_only_and_the_export_is_audited(
             text("SELECT actor, action, after FROM audit_events WHERE entity_type = 'export'")
         ).all()
     engine.dispose()
-    assert [tuple(row) for row in rows] == [("U_ADMIN", "exported_with_pii", f"tickets to {out}")]
+    assert [tuple(row) for row in rows] == [("U_ADMIN", "exported_with_pii", f"tickets to {out.resolve()}")]
+
+
+def test_an_export_that_cannot_be_written_is_not_audited_and_stray_options_are_refused(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    nowhere = frontline(
+        "export", "tickets", "--include-pii", "--as", "U_ADMIN", "-o", str(tmp_path / "no" / "x.jsonl"), env=env
+    )
+    assert nowhere.returncode == 1 and nowhere.stderr.startswith("frontline: No such file or directory")
+    stray = frontline("export", "tickets", "--as", "U_ADMIN", env=env)
+    assert (stray.returncode, stray.stdout) == (2, "")
+    assert stray.stderr == "--as: only needed with --include-pii (an export without it is masked for anyone)\n"
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        audited = connection.execute(text("SELECT count(*) FROM audit_events WHERE entity_type = 'export'")).scalar()
+    engine.dispose()
+    assert audited == 0
+    upper = frontline("export", "tickets", "--format", "CSV", env=env)
+    assert upper.returncode == 0 and upper.stdout.startswith("id,"), upper.stderr
