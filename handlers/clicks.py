@@ -1,16 +1,17 @@
-"""Who clicked, and answering them alone: shared by every button listener."""
+"""Who clicked, and answering them alone; opening forms: shared by every button and command listener."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.services import notices
 
-__all__ = ["clicker", "show_form", "tell_clicker"]
+__all__ = ["clicker", "open_command_form", "show_form", "tell_clicker"]
 
 
 def clicker(body: dict[str, Any]) -> str:
@@ -37,3 +38,19 @@ def show_form(
     except SlackApiError as error:
         code = error.response.get("error", "unknown")
         tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+
+
+def open_command_form(
+    client: WebClient, command: dict[str, Any], view: dict[str, Any], respond: Respond, *, otherwise: str
+) -> None:
+    """Open a slash command's form, after its ack: a slow views.open (or its retries) must not take
+    the answer past Slack's 3 seconds. If Slack refuses, the user is told where they typed."""
+    try:
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown")
+        respond(
+            text=f":warning: Could not open the form (Slack said `{code}`). {otherwise}",
+            response_type="ephemeral",
+            replace_original=False,
+        )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.core.escalation import Attempt, Handoff
@@ -36,6 +35,7 @@ from bot.services import escalations, replies, tickets, working
 from bot.slack import blocks
 from bot.slack.modals import create_ticket_modal, reply_modal
 from handlers import bugs
+from handlers.clicks import open_command_form
 from handlers.escalations import REFUSALS, handoff_form
 from store.models import Ticket
 
@@ -43,20 +43,22 @@ __all__ = ["change", "register"]
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command("/ticket")
-    def ticket_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def ticket_command(ack: Ack, command: dict[str, Any]) -> None:
         parsed = parse_ticket_command(command.get("text") or "")
         view = _form_for(deps, parsed, command)
         if view is not None and view.get("type") == "modal":
-            # The one Slack call allowed before the ack: a trigger_id expires in 3 seconds.
-            try:
-                client.views_open(trigger_id=command["trigger_id"], view=view)
-            except SlackApiError as error:
-                ack(response_type="ephemeral", **blocks.error_message(_modal_failed(error)))
-                return
-            ack()
+            ack()  # the form opens in `open_ticket_form`, once this answer has gone out
             return
         ack(response_type="ephemeral", **(view or _answer(deps, parsed, command)))
+
+    def open_ticket_form(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        # A lazy listener, after the ack: a slow views.open (or its retries) must not take the answer
+        # past Slack's 3 seconds. The trigger_id, valid for those same 3 seconds, is used at once.
+        view = _form_for(deps, parse_ticket_command(command.get("text") or ""), command)
+        if view is not None and view.get("type") == "modal":
+            open_command_form(client, command, view, respond, otherwise="Try again, or use `/ticket <text>`.")
+
+    app.command("/ticket")(ack=ticket_command, lazy=[open_ticket_form])
 
 
 def _form_for(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> dict[str, Any] | blocks.Message | None:
@@ -94,11 +96,6 @@ def _unreadable(deps: Deps, ticket: Ticket, actor: str) -> blocks.Message | None
     except PermissionDeniedError as error:
         return blocks.error_message(str(error))
     return None
-
-
-def _modal_failed(error: SlackApiError) -> str:
-    code = error.response.get("error", "unknown")
-    return f"Could not open the form (Slack said `{code}`). Try again, or use `/ticket <text>`."
 
 
 def _answer(deps: Deps, parsed: TicketCommand, command: dict[str, Any]) -> blocks.Message:

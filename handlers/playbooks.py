@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Deps
 from bot.core.incidents import SEVERITIES
@@ -45,7 +44,7 @@ from bot.services.incidents import Ref
 from bot.services.ticket_changes import TicketNotFoundError
 from bot.slack import blocks, playbook_blocks
 from bot.slack.modals import INCIDENT_START, incident_start_modal, reply_modal, submitted_values
-from handlers.clicks import clicker, show_form, tell_clicker
+from handlers.clicks import clicker, open_command_form, show_form, tell_clicker
 from store import playbooks as store
 from store.db import read_scope
 
@@ -79,20 +78,35 @@ def _register_commands(app: App, deps: Deps) -> None:
             answer = blocks.error_message(str(error))
         ack(response_type="ephemeral", **answer)
 
-    @app.command("/incident")
-    def incident_command(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def incident_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         parsed = parse_incident_command(command.get("text") or "")
         if isinstance(parsed, AssignRole) and parsed.user == context.bot_user_id:
             ack(response_type="ephemeral", **blocks.error_message("I can't hold an incident role: name a person."))
             return
         if isinstance(parsed, OpenStartForm):
-            _open_start_form(deps, ack, command, client)
+            try:
+                playbook_runs.check_may_run(deps.policy, str(command.get("user_id") or ""), "start incidents")
+            except PermissionDeniedError as error:
+                ack(response_type="ephemeral", **blocks.error_message(str(error)))
+                return
+            ack()  # the form opens in `open_start_form`, once this answer has gone out
             return
         try:
             answer = _incident(deps, parsed, command)
         except REFUSALS as error:
             answer = blocks.error_message(str(error))
         ack(response_type="ephemeral", **answer)
+
+    def open_start_form(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        # A lazy listener, after the ack (see `/ticket`'s form).
+        if not isinstance(parse_incident_command(command.get("text") or ""), OpenStartForm):
+            return
+        if not deps.policy.is_supervisor(str(command.get("user_id") or "")):  # refused in the ack
+            return
+        view = incident_start_modal(default_severity=deps.policy.config.incidents.default_severity)
+        open_command_form(client, command, view, respond, otherwise="Try again, or `/incident start <what is broken>`.")
+
+    app.command("/incident")(ack=incident_command, lazy=[open_start_form])
 
 
 def _register_step_buttons(app: App, deps: Deps) -> None:
@@ -283,24 +297,6 @@ def _incident(deps: Deps, parsed: IncidentCommand, command: dict[str, Any]) -> d
             )
             return {"text": answer}
     raise AssertionError(parsed)
-
-
-def _open_start_form(deps: Deps, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-    try:
-        playbook_runs.check_may_run(deps.policy, str(command.get("user_id") or ""), "start incidents")
-        view = incident_start_modal(default_severity=deps.policy.config.incidents.default_severity)
-        client.views_open(trigger_id=command["trigger_id"], view=view)
-    except PermissionDeniedError as error:
-        ack(response_type="ephemeral", **blocks.error_message(str(error)))
-        return
-    except SlackApiError as error:
-        code = error.response.get("error", "unknown")
-        ack(
-            response_type="ephemeral",
-            **blocks.error_message(f"Could not open the form (Slack said `{code}`); try again."),
-        )
-        return
-    ack()
 
 
 def _start_form_errors(values: dict[str, str]) -> tuple[dict[str, str], tuple[int, ...]]:

@@ -49,9 +49,10 @@ def _intake(sandbox: Sandbox, text: str, n: int, requester: str = REQUESTER) -> 
 
 
 def _open_form(sandbox: Sandbox, text: str = "bug T-1") -> dict[str, Any]:
+    before = len(sandbox.standin.calls_to("views.open"))
     response = _command(sandbox, text)
     assert response.body == ""
-    opened = sandbox.standin.calls_to("views.open")[-1]
+    opened = sandbox.standin.wait_for_calls("views.open", before + 1)[-1]
     assert opened.response["ok"] is True  # the stand-in checked the view against Block Kit's rules
     view: dict[str, Any] = opened.response["view"]
     assert view in sandbox.standin.views()
@@ -165,7 +166,7 @@ def test_the_card_button_opens_the_form_and_non_agents_cannot_file(sandbox: Sand
         user_id=AGENT, actions=[button], channel_id="C_TRIAGE", message=ticket_card
     )
     assert response.status == 200
-    [opened] = sandbox.standin.calls_to("views.open")
+    [opened] = sandbox.standin.wait_for_calls("views.open")
     assert opened.response["ok"] is True and opened.args["view"]["callback_id"] == "ticket_bug_form"
     refused = _command(sandbox, "bug T-1", user=REQUESTER).json()["text"]
     assert refused.startswith(":warning: Only agents work tickets, so you cannot file a bug from T-1.")

@@ -123,7 +123,7 @@ def test_quick_path_posts_the_handoff_with_the_reason_as_what_was_tried(esc: San
 def _open_form(sandbox: Sandbox, text: str = "escalate T-1") -> dict[str, Any]:
     response = _command(sandbox, text)
     assert response.body == "", response.body  # the form opened instead of an answer
-    [opened] = sandbox.standin.calls_to("views.open")
+    [opened] = sandbox.standin.wait_for_calls("views.open")
     assert opened.response["ok"] is True, opened.response  # the stand-in checked it against Block Kit
     view: dict[str, Any] = opened.response["view"]
     return view

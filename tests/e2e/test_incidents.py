@@ -255,6 +255,7 @@ def test_a_double_submitted_start_form_starts_one_incident(database_url: str, cl
     with _sandbox(database_url, clock, **DATED) as sandbox:
         response = sandbox.simulator.slash_command("/incident", "start", user_id=LEAD, channel_id="C_TRIAGE")
         assert response.status == 200
+        sandbox.standin.wait_for_calls("views.open")
         [form] = sandbox.standin.views()
         assert form["callback_id"] == "incident_start"
         state = {

@@ -261,9 +261,10 @@ def test_app_home_shows_my_queue_and_the_teams_risks(weekend: Sandbox) -> None:
 
 
 def _reply_form(sandbox: Sandbox, text: str, user: str = AGENT) -> dict[str, Any]:
+    before = len(sandbox.standin.calls_to("views.open"))
     response = sandbox.simulator.slash_command("/ticket", text, user_id=user, channel_id="C_TRIAGE")
     assert response.status == 200 and response.body == ""
-    opened = sandbox.standin.calls_to("views.open")[-1]
+    opened = sandbox.standin.wait_for_calls("views.open", before + 1)[-1]
     assert opened.response["ok"] is True
     view: dict[str, Any] = opened.response["view"]
     return view

@@ -200,6 +200,16 @@ class SlackStandIn:
         with self._lock:
             return [call for call in self._calls if call.method == method]
 
+    def wait_for_calls(self, method: str, count: int = 1, *, timeout: float = 5.0) -> list[RecordedCall]:
+        """The calls of one method once there are at least `count` (an app makes some after its ack,
+        in a lazy listener); TimeoutError if they do not come."""
+        deadline = time.monotonic() + timeout
+        while len(calls := self.calls_to(method)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(calls)} calls to {method} within {timeout:g} s, expected {count}")
+            time.sleep(0.01)
+        return calls
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of a channel (ID, #name, or a user ID for the bot's DM), replies under "replies"."""
         with self._lock:
