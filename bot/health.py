@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.text import first_line_of
 from store import heartbeats
 from store.db import read_scope
 from store.migrate import current_revision, head_revision, is_known_revision
@@ -84,7 +85,7 @@ class Readiness:
                     checks["migrations"] = f"at {revision or 'nothing'}, need {self._head}: run `frontline migrate`"
                     workers = {"status": "unknown (database not migrated)"}
         except SQLAlchemyError as error:
-            checks["database"] = f"unreachable: {_first_line(error)}"
+            checks["database"] = f"unreachable: {first_line_of(error)}"
             checks["migrations"] = "unknown (database unreachable)"
             workers = {"status": "unknown (database unreachable)"}
         checks["slack"] = self._slack()
@@ -98,7 +99,7 @@ class Readiness:
             try:
                 self._auth_test()
             except Exception as error:  # any failure (refused token, Slack unreachable) is the answer
-                return f"auth.test failed: {_first_line(error)}"
+                return f"auth.test failed: {first_line_of(error)}"
             self._slack_ok = True
             return "ok"
 
@@ -115,9 +116,3 @@ def _workers(rows: Sequence[Heartbeat], now: datetime) -> dict[str, Any]:
         "newest_heartbeat_age_seconds": round((now - newest.beat_at).total_seconds(), 1),
         "newest_worker": newest.worker_id,
     }
-
-
-def _first_line(error: BaseException) -> str:
-    orig = getattr(error, "orig", None)
-    text_ = str(orig if orig is not None else error).strip()
-    return (text_.splitlines()[0] if text_ else type(error).__name__)[:300]

@@ -9,6 +9,7 @@ the database, so several workers (or `serve --with-worker` processes) never do i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -28,12 +29,13 @@ from prometheus_client import make_wsgi_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import Deps
+from bot.core.text import first_line_of
 from bot.services import digests, surges
 from bot.services.retention import purge_closed_tickets
 from bot.services.sweep import fire_due_timers
 from bot.slack.usergroups import schedule_refresh
 from store import heartbeats, outbox
-from store.db import read_scope, session_scope
+from store.db import database_unreachable, read_scope, session_scope
 
 __all__ = [
     "DELIVERY_SECONDS",
@@ -109,12 +111,16 @@ def run_due_work(deps: Deps, now: datetime, *, deliver: bool = True) -> DueWorkR
     try:
         checked = surges.check_new(deps.engine, deps.policy, deps.embedder, now=now)
         report.surge_checked, report.surges = checked.checked, checked.surges
-    except Exception:  # the model or a ticket failed: the rest of the sweep goes on; retried next sweep
+    except Exception as error:  # the model or a ticket failed: the rest of the sweep goes on; retried next sweep
+        if database_unreachable(error):
+            raise  # nothing else in the sweep can run either: one failure, said once (Sweeper)
         log.exception("surge_check_failed")
         report.notes.append("the surge check failed (see the log); it is tried again next sweep")
     try:
         report.purged = purge_closed_tickets(deps.engine, deps.policy, now=now)
-    except Exception:  # the database hiccupped: the timers still fire; the purge resumes next sweep
+    except Exception as error:  # a batch failed: the timers still fire; the purge resumes next sweep
+        if database_unreachable(error):
+            raise
         log.exception("retention_purge_failed")
         report.notes.append("the retention purge failed (see the log); it is tried again next sweep")
     sweep = fire_due_timers(
@@ -219,6 +225,7 @@ class Sweeper:
         self._deps, self._interval = deps, sweep_seconds
         self.idle = threading.Event()
         self.idle.set()
+        self._failures = 0  # sweeps failed in a row
 
     def __call__(self) -> None:
         self.idle.clear()
@@ -239,12 +246,26 @@ class Sweeper:
             # inline retry and Retry-After of it) before its next look at the timers: the scale-out
             # soak saw nudges fire 25 s late with sweeps due every second.
             report = run_due_work(deps, deps.clock(), deliver=False)
-        except Exception:
-            self._beat(swept=False)  # alive, but the sweep failed: its last success stays as it was
-            raise
-        self._beat(swept=True)
+            self._beat(swept=True)
+        except Exception as error:
+            self._failed(error)
+            return
+        if self._failures:
+            log.info("sweep_recovered", failed_sweeps=self._failures)
+            self._failures = 0
         deps.metrics.swept(deps.clock(), time.perf_counter() - started)
         log.info("sweep", timers_fired=report.timers_fired, surge_checked=report.surge_checked)
+
+    def _failed(self, error: Exception) -> None:
+        """A database that is gone fails every sweep alike: said once, with its reason, until a sweep
+        succeeds again (`sweep_recovered`); any other failure is logged in full each time."""
+        self._failures += 1
+        if not database_unreachable(error):
+            log.error("sweep_failed", exc_info=error)
+        elif self._failures == 1:
+            log.error("sweep_failed", reason=first_line_of(error), database="unreachable")
+        with contextlib.suppress(SQLAlchemyError):  # the same outage, if it is one
+            self._beat(swept=False)  # alive, but the sweep failed: its last success stays as it was
 
     def _beat(self, *, swept: bool) -> None:
         with session_scope(self._deps.engine) as session:

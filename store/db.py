@@ -22,6 +22,7 @@ from psycopg.abc import PQGen
 from sqlalchemy import ColumnElement, Connection, Engine, Table, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -31,6 +32,7 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
     "create_probe_engine",
+    "database_unreachable",
     "id_in",
     "insert_if_absent",
     "is_postgres",
@@ -162,6 +164,14 @@ def without_answer_deadline(connection: Connection) -> Iterator[None]:
 
 # Health checks and scrapes must answer while the database is down or stuck: no probe waits longer.
 PROBE_TIMEOUT_SECONDS = 2
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached or stopped answering (refused, gone,
+    frozen past its deadline, locked past the busy timeout), rather than that a statement was wrong."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def create_probe_engine(url: str) -> Engine:

@@ -18,6 +18,7 @@ __all__ = [
     "displayable",
     "escape_markdown",
     "escape_mrkdwn",
+    "first_line_of",
     "has_visible_text",
     "truncate",
     "utf16_len",
@@ -163,3 +164,11 @@ def truncate(text: str, limit: int, *, suffix: str = ELLIPSIS) -> str:
     if entity and text.startswith(("&amp;", "&lt;", "&gt;"), entity.start()):
         head = head[: entity.start()]
     return head + suffix
+
+
+def first_line_of(error: BaseException) -> str:
+    """An error as one line for an operator: the driver's own message when a library wrapped it
+    (SQLAlchemy's `orig`), its first line, at most 300 characters."""
+    orig = getattr(error, "orig", None)
+    text = str(orig if orig is not None else error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:300]

@@ -4,6 +4,9 @@ scale-out soak, tests/soak)."""
 
 from __future__ import annotations
 
+import io
+import json
+import threading
 import time
 from datetime import timedelta
 
@@ -131,3 +134,44 @@ def test_two_workers_on_one_host_keep_their_own_heartbeats(database_url: str, co
                 time.sleep(0.05)
             assert beating(first.deps.engine) == ids
         assert beating(first.deps.engine) == {first.deps.sender.worker_id}
+
+
+def test_a_database_outage_fails_each_sweep_but_is_logged_once(
+    database_url: str, config: FrontlineConfig, json_logs: io.StringIO
+) -> None:
+    """A review counted three ERROR lines with tracebacks per sweep per worker while PostgreSQL was
+    down (the surge check's, the purge's, APScheduler's): 33 KB a sweep. One line says it now, and
+    one more when the database is back."""
+    from dataclasses import replace
+
+    from sqlalchemy import event
+
+    from bot.worker import Sweeper
+    from store.db import create_db_engine
+
+    with Sandbox(database_url=database_url, config=config, with_worker=False) as sandbox:
+        engine = create_db_engine(database_url)
+        down = threading.Event()
+        refused = engine.dialect.loaded_dbapi.OperationalError
+
+        def refuse(*_args: object) -> None:
+            if down.is_set():
+                raise refused("connection refused (the test's outage)")
+
+        event.listen(engine, "connect", refuse)  # a new connection is refused while it is down
+        sweeper = Sweeper(replace(sandbox.deps, engine=engine), sweep_seconds=30)
+        sweeper()
+        down.set()
+        engine.dispose()  # no pooled connection outlives the outage
+        for _ in range(3):
+            sweeper()
+        down.clear()
+        sweeper()
+        engine.dispose()
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if line.startswith("{")]
+    sweeps = [line for line in lines if line["event"].startswith("sweep")]
+    assert [line["event"] for line in sweeps] == ["sweep", "sweep_failed", "sweep_recovered", "sweep"]
+    failed = sweeps[1]
+    assert failed["database"] == "unreachable" and "connection refused" in failed["reason"]
+    assert "exception" not in failed and sweeps[2]["failed_sweeps"] == 3
+    assert not [line for line in lines if line["event"] in ("surge_check_failed", "retention_purge_failed")]
