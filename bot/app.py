@@ -14,6 +14,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.context import Deps
+from bot.logs import BOLT_LOGGER
 from bot.slack.client import make_web_client
 from handlers import register_all
 
@@ -87,7 +88,7 @@ def build_app(deps: Deps, identity: BotIdentity, *, executor: Executor | None = 
         # Slack runs in lazy listeners after the response has gone out.
         process_before_response=True,
         request_verification_enabled=True,
-        logger=logging.getLogger("frontline.bolt"),
+        logger=logging.getLogger(BOLT_LOGGER),
         listener_executor=_WithLogContext(
             executor or ThreadPoolExecutor(max_workers=10, thread_name_prefix="frontline-lazy")
         ),

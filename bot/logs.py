@@ -13,7 +13,9 @@ from structlog.typing import EventDict, WrappedLogger
 
 from bot.core.pii import mask_value
 
-__all__ = ["configure_logging", "mask_event", "new_request_id"]
+__all__ = ["BOLT_LOGGER", "configure_logging", "mask_event", "new_request_id"]
+
+BOLT_LOGGER = "frontline.bolt"  # the logger the Bolt app is given (bot/app.py)
 
 _SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -72,7 +74,9 @@ def configure_logging(level: str = "INFO") -> None:
     migration_log.filters[:] = [_alembic_preamble_filter]
     # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns, at every start, that the
     # client Frontline gives it wins; nothing is wrong.
-    logging.getLogger("slack_bolt.App").filters[:] = [_bolt_token_filter]
+    # The App logs through the logger Frontline gives it (bot/app.py), not its own.
+    for bolt in ("slack_bolt.App", BOLT_LOGGER):
+        logging.getLogger(bolt).filters[:] = [_bolt_token_filter]
     # matplotlib's font and category lookups log at INFO on every chart.
     logging.getLogger("matplotlib").setLevel(max(numeric, logging.WARNING))
 

@@ -346,6 +346,7 @@ def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port
     signal.signal(signal.SIGTERM, terminate)
     exposition = start_metrics_server(deps, metrics_port) if metrics_port else None
     worker = start_background_worker(deps, sweep_seconds=sweep_seconds)
+    log.info("worker_started", worker=deps.sender.worker_id, sweep_seconds=sweep_seconds, metrics_port=metrics_port)
     try:
         while not stop.wait(0.5):
             pass
