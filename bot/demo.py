@@ -333,7 +333,10 @@ def _play(sandbox: Sandbox, clock: StoryClock, step: Step, out: TextIO, last_mes
         typed = decode_slack_text(step.text)
         out.write(f"   {who} in {where}{' (in the thread)' if thread else ''}: {typed}\n\n")
     else:
+        forms = len(users.calls_to("views.open"))
         response = sandbox.simulator.slash_command(step.command, step.text, user_id=step.user, channel_id=step.channel)
+        if not response.body:  # a form instead of an answer: it opens just after the ack
+            users.wait_for_calls("views.open", forms + 1)
         out.write(f"   {who} in {where}: {step.command} {step.text}\n")
         sandbox.wait_until_delivered()  # cards land in story order
         answer = json.loads(response.body) if response.body else {}
