@@ -30,10 +30,19 @@ def new_request_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+# A log field longer than this is cut (Bolt logs the whole body of a request it refuses: one
+# unsigned 500 KB POST made a 500 KB log line).
+LOG_VALUE_CHARS = 16_384
+
+
 def mask_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """Mask personal data and secrets in every field of a log event (nested values too; a field named
-    like a secret loses its whole value)."""
-    return dict(mask_value(event_dict))
+    like a secret loses its whole value), each string cut to LOG_VALUE_CHARS first."""
+    trace = event_dict.get("exception")
+    if isinstance(trace, str) and len(trace) > LOG_VALUE_CHARS:
+        # A traceback keeps its end, where the error is.
+        event_dict["exception"] = f"[{len(trace) - LOG_VALUE_CHARS} characters before]…{trace[-LOG_VALUE_CHARS:]}"
+    return dict(mask_value(event_dict, clip=LOG_VALUE_CHARS + 64))
 
 
 # In the formatter, so it runs for our events and for stdlib records (after `foreign_pre_chain`)

@@ -27,7 +27,10 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 # scheme://user:password@host: the password goes, the user and host stay (they help debugging).
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@", re.IGNORECASE)
+# Every pattern that starts with a run of characters also refuses to start inside such a run (the
+# lookbehinds): otherwise a long run with no match ("AAAA…", "a.a.a.…") is scanned again from each of
+# its characters, quadratic work that held a request thread (and the GIL) for minutes on a 500 KB body.
+_URL_PASSWORD = re.compile(r"((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@", re.IGNORECASE)
 # password=…, "client_secret": "…", ?access_token=… — a value named as a secret.
 _SECRET_KEYS = (
     r"passw(?:or)?d|pwd|secret|signing_secret|client_secret|api[_-]?key|(?:access|refresh|auth)[_-]?token|token"
@@ -36,7 +39,7 @@ _NAMED_SECRET = re.compile(
     rf"""(\b\w*?(?:{_SECRET_KEYS})\b["']?\s*[:=]\s*["']?)(?!\[)[^\s"'&,;}}\]]+""",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # 13–19 digits, optionally grouped by spaces, dashes or dots: a card number when the Luhn sum says so.
 # Not inside a word: a Slack permalink's p1712345678123456 is a timestamp.
 _CARD = re.compile(r"(?<![\w-])(?:\d[ .-]?){12,18}\d(?![\w-]|\.\d)")
@@ -102,21 +105,30 @@ def mask_pii(text: str) -> str:
     return _CUED_PHONE.sub(r"\1[phone]", text)
 
 
-def mask_value(value: Any) -> Any:
+def mask_value(value: Any, *, clip: int | None = None) -> Any:
     """`value` with every string in it masked: dicts (a field named like a secret loses its whole
     value), lists, tuples and sets keep their type; numbers, booleans and None are left alone; any
-    other object is masked as its text only when that text holds something to mask."""
+    other object is masked as its text only when that text holds something to mask. With `clip`, a
+    string longer than that is cut to it first (the rest is named, not kept)."""
     if isinstance(value, str):
-        return mask_pii(value)
+        return mask_pii(_clipped(value, clip))
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, Mapping):
         return {
-            key: SECRET if isinstance(key, str) and _SECRET_FIELD.search(key) and value[key] else mask_value(value[key])
+            key: SECRET
+            if isinstance(key, str) and _SECRET_FIELD.search(key) and value[key]
+            else mask_value(value[key], clip=clip)
             for key in value
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return type(value)(mask_value(item) for item in value)
-    text = str(value)
+        return type(value)(mask_value(item, clip=clip) for item in value)
+    text = _clipped(str(value), clip)
     masked = mask_pii(text)
     return masked if masked != text else value
+
+
+def _clipped(text: str, clip: int | None) -> str:
+    if clip is None or len(text) <= clip:
+        return text
+    return f"{text[:clip]}… [{len(text) - clip} more characters]"

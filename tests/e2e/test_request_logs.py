@@ -48,3 +48,17 @@ def test_each_request_logs_its_own_id_and_command_with_pii_masked(
     registry = broken_sandbox.deps.metrics.registry
     assert registry.get_sample_value("frontline_slack_requests_total", {"kind": "command", "outcome": "error"}) == 2
     assert registry.get_sample_value("frontline_slack_requests_total", {"kind": "command", "outcome": "ok"}) is None
+
+
+@pytest.mark.parametrize("shape", ["A", "a.", "a1"])
+def test_a_huge_unsigned_body_is_refused_at_once_and_logged_short(
+    sandbox: Sandbox, json_logs: io.StringIO, shape: str
+) -> None:
+    """A review sent one unsigned 500 KB POST: Bolt logged the body, the log masker's e-mail pattern
+    worked on it for two minutes holding the GIL, and /healthz and SIGTERM waited behind it."""
+    body = b"token=x&command=%2Fticket&text=" + shape.encode() * (500_000 // len(shape))
+    refused = sandbox.simulator.send_raw(body, "application/x-www-form-urlencoded", signature="v0=00")
+    assert refused.status == 401
+    assert refused.elapsed < 3.0, refused.elapsed
+    lines = json_logs.getvalue().splitlines()
+    assert lines and max(len(line) for line in lines) < 20_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -195,3 +196,30 @@ def test_known_noise_is_left_out_and_the_rest_stays(json_logs: io.StringIO) -> N
     logging.getLogger("matplotlib.category").warning("a real matplotlib problem")
     events = [json.loads(line)["event"] for line in json_logs.getvalue().splitlines() if line.strip()]
     assert events == ["Unhandled request ({'type': 'x'})", "a real matplotlib problem"]
+
+
+# Shapes of long text with nothing to mask: a pattern that can start anywhere in such a run used
+# to scan the rest of it from every character (200 KB of "A" took the e-mail pattern minutes).
+LONG_RUNS = ["A", "1", "a.", "1-", "a1", "a_", "a%", "1.", "-", ".", "x://", "a:b@", "@a.", "1 ", "+1 ", "call "]
+
+
+@pytest.mark.parametrize("unit", LONG_RUNS)
+def test_masking_long_text_takes_linear_time(unit: str) -> None:
+    run = unit * (200_000 // len(unit))
+    for text in (run, f"x@{run}", f"{run}@example.com", f"https://u:{run}@h"):
+        started = time.perf_counter()
+        mask_pii(text)
+        # Linear work here is tens of milliseconds; the quadratic kind took minutes.
+        assert time.perf_counter() - started < 2.0, (unit, text[:20])
+
+
+def test_a_log_field_is_cut_and_a_traceback_keeps_its_end() -> None:
+    from bot.logs import LOG_VALUE_CHARS
+
+    event = mask_event(
+        None,
+        "info",
+        {"event": "body " + "x" * 100_000, "exception": "Traceback\n" + "y" * 50_000 + "\nValueError: boom"},
+    )
+    assert len(event["event"]) < LOG_VALUE_CHARS + 200 and event["event"].endswith("more characters]")
+    assert event["exception"].endswith("ValueError: boom") and len(event["exception"]) < LOG_VALUE_CHARS + 200
