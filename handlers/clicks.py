@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -12,6 +13,8 @@ from bot.context import Deps
 from bot.services import notices
 
 __all__ = ["clicker", "open_command_form", "show_form", "tell_clicker"]
+
+log = structlog.get_logger(__name__)
 
 
 def clicker(body: dict[str, Any]) -> str:
@@ -35,9 +38,8 @@ def show_form(
     trigger expired), say so to the clicker instead of failing silently."""
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as error:
-        code = error.response.get("error", "unknown")
-        tell_clicker(deps, body, action, f":warning: Could not open the form (Slack said `{code}`); try again.")
+    except Exception as error:  # refused, timed out, unreachable: the user waits for a form either way
+        tell_clicker(deps, body, action, f":warning: Could not open the form ({_why(error)}); try again.")
 
 
 def open_command_form(
@@ -47,10 +49,18 @@ def open_command_form(
     the answer past Slack's 3 seconds. If Slack refuses, the user is told where they typed."""
     try:
         client.views_open(trigger_id=command["trigger_id"], view=view)
-    except SlackApiError as error:
-        code = error.response.get("error", "unknown")
+    except Exception as error:  # refused, timed out, unreachable: the user waits for a form either way
+        log.warning("form_not_opened", reason=_why(error))
         respond(
-            text=f":warning: Could not open the form (Slack said `{code}`). {otherwise}",
+            text=f":warning: Could not open the form ({_why(error)}). {otherwise}",
             response_type="ephemeral",
             replace_original=False,
         )
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return f"Slack said `{error.response.get('error', 'unknown')}`"
+    if isinstance(error, TimeoutError):  # socket.timeout too
+        return "Slack did not answer in time"
+    return "Slack could not be reached"

@@ -131,3 +131,23 @@ def test_a_form_slack_will_not_open_is_explained_where_the_user_typed(sandbox: S
         " `/incident start <what is broken>`.",
     ]
     assert sandbox.standin.views() == []
+
+
+def test_a_form_that_cannot_reach_slack_is_explained_too() -> None:
+    """Found by a review: a views.open that timed out or could not connect failed silently (only a
+    refusal from Slack was explained). Here Slack cannot be reached at all: a real client, a dead port."""
+    from slack_sdk import WebClient
+
+    from handlers.clicks import open_command_form
+
+    told: list[dict[str, object]] = []
+    client = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/", timeout=2)
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    open_command_form(client, {"trigger_id": "1.2.3"}, view, lambda **kwargs: told.append(kwargs), otherwise="Again.")  # type: ignore[arg-type]
+    assert told == [
+        {
+            "text": ":warning: Could not open the form (Slack could not be reached). Again.",
+            "response_type": "ephemeral",
+            "replace_original": False,
+        }
+    ]
