@@ -35,11 +35,12 @@ __all__ = [
     "digests_before",
     "erase_ticket_content",
     "erase_words_of",
-    "release_person",
+    "owned_by",
     "scrub_rows",
     "scrubbable_tables",
     "texts_of",
     "tickets_requested_by",
+    "withdraw_messages_to",
 ]
 
 # Audit fields whose before/after are somebody's words (the rest are statuses, times, priorities,
@@ -185,16 +186,17 @@ def erase_words_of(session: Session, user_id: str, *, marker: str = ERASED) -> i
     )
 
 
-def release_person(session: Session, user_id: str) -> int:
-    """What addresses the person, rather than records them, must not become the literal "[erased]"
-    (a DM to channel "[erased]" dies; an owner "[erased]" gets the nudges nobody reads): the
-    tickets they own become unowned, so their nudges go to triage, and messages still waiting to
-    be sent to them are withdrawn. Returns the rows changed."""
-    owned = _rowcount(session, update(Ticket).where(col(Ticket.owner_id) == user_id).values(owner_id=None))
+def owned_by(session: Session, user_id: str) -> list[Ticket]:
+    """The tickets `user_id` owns: what addresses them, rather than records them, and so must not
+    become the literal "[erased]" (an owner "[erased]" gets nudges nobody reads)."""
+    return list(session.scalars(select(Ticket).where(col(Ticket.owner_id) == user_id).order_by(col(Ticket.id))))
+
+
+def withdraw_messages_to(session: Session, user_id: str) -> int:
+    """Delete the messages still waiting to be sent to `user_id` (a DM to channel "[erased]" dies)."""
     args = OutboxMessage.__table__.c.args  # type: ignore[attr-defined]
     to_them = or_(args["channel"].as_string() == user_id, args["user"].as_string() == user_id)
-    withdrawn = _rowcount(session, delete(OutboxMessage).where(col(OutboxMessage.status) == "pending", to_them))
-    return owned + withdrawn
+    return _rowcount(session, delete(OutboxMessage).where(col(OutboxMessage.status) == "pending", to_them))
 
 
 def _rowcount(session: Session, statement: Any) -> int:

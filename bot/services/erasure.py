@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from bot.core.erasure import Scrubber, is_user_id
+from bot.core.erasure import ERASED, Scrubber, is_user_id
+from bot.services.ticket_changes import record_change
 from store import audit
 from store import erasure as store
 from store.db import read_scope, session_scope
@@ -54,7 +56,7 @@ def erase_user(engine: Engine, user_id: str, *, now: datetime) -> ErasureReport:
         return ErasureReport(None, 0, 0)
     erasure_id = secrets.token_hex(8)
     with session_scope(engine) as session:
-        rows = store.release_person(session, user_id)
+        rows = _unown(session, user_id, now=now) + store.withdraw_messages_to(session, user_id)
         rows += store.erase_ticket_content(session, ticket_ids) + store.erase_words_of(session, user_id)
         for where in tables:
             rows += store.scrub_rows(session, where, found[where.table.name], scrubber)
@@ -62,3 +64,16 @@ def erase_user(engine: Engine, user_id: str, *, now: datetime) -> ErasureReport:
             session, at=now, actor=ERASURE_ACTOR, entity_type="erasure", entity_id=0, action="erased", after=erasure_id
         )
     return ErasureReport(erasure_id, len(ticket_ids), rows)
+
+
+UNOWNED_NOTE = "Unassigned: its owner's personal data was erased."
+
+
+def _unown(session: Session, user_id: str, *, now: datetime) -> int:
+    """Their tickets become unowned, as if they had handed them back: audited (without naming them),
+    the card updated, a line in its thread, and from now on the nudges go to triage."""
+    owned = store.owned_by(session, user_id)
+    for ticket in owned:
+        ticket.owner_id = None
+        record_change(session, ticket, ERASURE_ACTOR, [("owner_id", ERASED, None)], note=UNOWNED_NOTE, now=now)
+    return len(owned)

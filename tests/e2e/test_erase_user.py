@@ -310,6 +310,17 @@ def test_an_erased_agents_tickets_become_unowned_and_their_nudges_go_to_triage(
     posted = [call.args for call in box.standin.calls_to("chat.postMessage")]
     assert any("first response" in str(args).lower() and args["channel"] == "C_TRIAGE" for args in posted), posted
     assert all(args["channel"] not in ("[erased]", AGENT) for args in posted)
+    # Triage sees it too: the card no longer names an owner, and its thread says why.
+    [card] = box.standin.messages("C_TRIAGE")
+    assert AGENT not in json.dumps(card["blocks"]) and "[erased]" not in json.dumps(card["blocks"])
+    assert "Unassigned: its owner's personal data was erased." in [reply["text"] for reply in card["replies"]]
+    with read_scope(box.deps.engine) as session:
+        audited = session.execute(
+            text(
+                "SELECT actor, field, before, after FROM audit_events WHERE actor = 'frontline' AND field = 'owner_id'"
+            )
+        ).all()
+    assert [tuple(row) for row in audited] == [("frontline", "owner_id", "[erased]", None)]
 
 
 def test_unique_values_that_named_the_person_stay_unique(engine: Engine) -> None:
