@@ -320,6 +320,8 @@ class Worker:
 # 30 s answer deadline), the process is gone within 10 s: armed in the signal handler itself, with
 # room for the exit.
 HARD_EXIT_SECONDS = 9.0
+# A stop that had to leave work behind (claims wait out their lease) says so to the supervisor.
+FORCED_EXIT_CODE = 1
 
 
 def exit_by_deadline(seconds: float = HARD_EXIT_SECONDS) -> None:
@@ -328,7 +330,8 @@ def exit_by_deadline(seconds: float = HARD_EXIT_SECONDS) -> None:
 
     def expire() -> None:
         log.warning("shutdown_deadline_passed", seconds=seconds)
-        os._exit(0)
+        logging.shutdown()
+        os._exit(FORCED_EXIT_CODE)
 
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
@@ -369,7 +372,7 @@ def stop_worker(worker: Worker, *, deadline_seconds: float = SHUTDOWN_SECONDS) -
     log.info("worker_stopped", seconds=round(time.monotonic() - started, 2), clean=stopped)
     if not stopped:
         logging.shutdown()
-        os._exit(0)  # the sweep's executor thread would otherwise hold the interpreter open
+        os._exit(FORCED_EXIT_CODE)  # the sweep's executor thread would otherwise hold the interpreter open
 
 
 def start_metrics_server(deps: Deps, port: int) -> WSGIServer:
