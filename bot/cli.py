@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TextIO
 
+import structlog
 import typer
 
 from bot.config import ConfigError, FrontlineConfig, load_config
@@ -189,6 +190,9 @@ def serve(  # noqa: PLR0917 - Typer options, passed by name
 
     signal.signal(signal.SIGTERM, stop)
     typer.echo(f"frontline listening on http://{host}:{server.port}/slack/events")
+    structlog.get_logger("bot.web").info(
+        "web_started", host=host, port=server.port, threads=threads, with_worker=with_worker
+    )
     server.run()
     if worker is not None:
         # Requests in progress may have taken some of the 10 s; the worker gets what is left.

@@ -194,9 +194,12 @@ class DeliveryLoop:
         while not self._stopping.is_set():
             try:
                 handled = deliver_outbox(self._deps)
-            except Exception:  # the database went away: say so once, then look again less often
+            except Exception as error:  # the database went away: say so once, then look again less often
                 if not failures:
-                    log.exception("delivery_failed")
+                    if database_unreachable(error):  # one line, as the sweep says it
+                        log.error("delivery_failed", reason=first_line_of(error), database="unreachable")
+                    else:
+                        log.exception("delivery_failed")
                 failures += 1
                 self._stopping.wait(failure_backoff(failures, first=self._poll))
                 continue
@@ -349,7 +352,6 @@ def run_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS, metrics_port
     signal.signal(signal.SIGTERM, terminate)
     exposition = start_metrics_server(deps, metrics_port) if metrics_port else None
     worker = start_background_worker(deps, sweep_seconds=sweep_seconds)
-    log.info("worker_started", worker=deps.sender.worker_id, sweep_seconds=sweep_seconds, metrics_port=metrics_port)
     try:
         while not stop.wait(0.5):
             pass
@@ -407,4 +409,5 @@ def start_background_worker(deps: Deps, *, sweep_seconds: float = SWEEP_SECONDS)
     scheduler.start()
     delivery = DeliveryLoop(deps)
     delivery.start()
+    log.info("worker_started", worker=deps.sender.worker_id, sweep_seconds=sweep_seconds)
     return Worker(deps, scheduler, sweeper, delivery)

@@ -106,7 +106,8 @@ def test_sigterm_mid_retry_exits_in_time_and_the_messages_go_out_once(
         print(f"{verb}: SIGTERM mid-retry to exit: {took:.2f} s")
         assert code == 0 and took < 10, (code, took)
         assert "`token` will be unused" not in logs  # Bolt's warning about SLACK_BOT_TOKEN: nothing wrong
-        assert ('"event": "worker_started"' in logs) == (verb == "worker"), logs[:2000]
+        assert '"event": "worker_started"' in logs, logs[:2000]
+        assert ('"event": "web_started"' in logs) == (verb != "worker"), logs[:2000]
         assert took < RETRY_AFTER  # it did not sleep out Retry-After
         assert len(standin.calls_to("chat.postMessage")) == 1  # nothing more was tried on the way out
         rows = outbox_rows(database_url)
